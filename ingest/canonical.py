@@ -1,0 +1,113 @@
+"""Which member of a cluster is the original: evidence first, dates next, arrival last.
+
+Evidence, strongest first:
+1. a member's <link rel=canonical> names another member's URL (syndication partners do this);
+2. a member's attribution line ("The original source of this article is X", "originally published
+   at X", "Via X:") names another member's site: the credited one is the source, and a member that
+   credits another is a copy (copies of copies credit their intermediate, so the chain leads back);
+3. the earliest publication date the page itself declares (a guessed date counts for less);
+4. the earliest arrival.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from urllib.parse import urlsplit
+
+_ATTRIBUTION = re.compile(
+    r"\b(original(ly)?\s+(source|published|appeared|posted|ran)|first\s+(published|appeared|posted)"
+    r"|re-?published\s+(from|with|by)|reprinted\s+(from|with)|source\s*:|via\b|courtesy\s+of"
+    r"|this\s+(article|story|post)\s+(was|is|first)|appeared\s+(first\s+)?(on|in|at))",
+    re.I,
+)
+_URL_HOST = re.compile(r"(?:https?://)?(?:www\.)?((?:[a-z0-9-]+\.)+[a-z]{2,})", re.I)
+_MAX_ATTRIBUTION_LINE = 400  # attribution is a line, not a paragraph of prose
+
+
+@dataclass(frozen=True)
+class Candidate:
+    id: int
+    url: str | None
+    host: str | None
+    sitename: str | None
+    canonical_url: str | None
+    published: datetime | None
+    published_source: str | None  # "meta" | "heuristic" | None
+    text: str
+    arrival: int  # smaller arrived earlier
+
+
+@dataclass(frozen=True)
+class Election:
+    winner: int
+    reason: str
+
+
+def url_key(url: str | None) -> str | None:
+    """Compare URLs without scheme, www., trailing slash, query or fragment."""
+    if not url:
+        return None
+    parts = urlsplit(url.strip())
+    host = (parts.hostname or "").removeprefix("www.")
+    return f"{host}{parts.path.rstrip('/')}".lower() or None
+
+
+def attribution_lines(text: str) -> list[str]:
+    return [
+        line for line in text.splitlines() if len(line) <= _MAX_ATTRIBUTION_LINE and _ATTRIBUTION.search(line)
+    ]
+
+
+def _names(candidate: Candidate) -> set[str]:
+    names = set()
+    if candidate.host:
+        names.add(candidate.host.lower())
+        names.add(candidate.host.lower().split(".")[0])  # "southfront" in "southfront.org"
+    if candidate.sitename and len(candidate.sitename) >= 4:
+        names.add(candidate.sitename.lower())
+    return {name for name in names if len(name) >= 4}
+
+
+def _credits(line: str, other: Candidate) -> bool:
+    lowered = line.lower()
+    squashed = re.sub(r"[^a-z0-9.]", "", lowered)
+    hosts = {h.lower() for h in _URL_HOST.findall(line)}
+    if other.host and other.host.lower() in hosts:
+        return True
+    return any(name in lowered or name.replace(" ", "") in squashed for name in _names(other))
+
+
+def elect(members: list[Candidate]) -> Election:
+    """Pick the original among a cluster's members and say why."""
+    if len(members) == 1:
+        return Election(members[0].id, "only member")
+    by_url = {url_key(m.url): m for m in members if m.url}
+    votes: dict[int, list[str]] = {m.id: [] for m in members}
+    credits_other: set[int] = set()
+    for member in members:
+        target = by_url.get(url_key(member.canonical_url))
+        if target is not None and target.id != member.id:
+            votes[target.id].append(f"rel=canonical of #{member.id}")
+            credits_other.add(member.id)
+        for line in attribution_lines(member.text):
+            for other in members:
+                if other.id != member.id and other.host != member.host and _credits(line, other):
+                    votes[other.id].append(f"credited by #{member.id}")
+                    credits_other.add(member.id)
+
+    def rank(m: Candidate) -> tuple[bool, int, int, float, int]:
+        date_rank = {"meta": 0, "heuristic": 1}.get(m.published_source or "", 2) if m.published else 2
+        timestamp = m.published.timestamp() if m.published else 0.0
+        return (m.id in credits_other, -len(votes[m.id]), date_rank, timestamp, m.arrival)
+
+    ordered = sorted(members, key=rank)
+    winner = ordered[0]
+    reasons = []
+    if votes[winner.id]:
+        reasons.append(", ".join(sorted(set(votes[winner.id]))))
+    if winner.published:
+        reasons.append(f"published {winner.published.date().isoformat()} ({winner.published_source or 'unknown'})")
+    reasons.append("earliest" if len(ordered) > 1 and rank(ordered[1])[:3] == rank(winner)[:3] else "best evidence")
+    return Election(winner.id, "; ".join(reasons))

@@ -1,0 +1,70 @@
+"""The plain data that flows through the pipeline: no behaviour, no I/O."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class Article:
+    """What extraction keeps of one page."""
+
+    text: str  # main text, one paragraph per line
+    title: str | None = None
+    author: str | None = None
+    published: datetime | None = None  # timezone-aware, from the page's metadata
+    published_source: str | None = None  # "meta" (declared by the page) or "heuristic" (guessed from text)
+    sitename: str | None = None
+    url: str | None = None  # the page's own URL: as fetched, else as the page declares it
+    host: str | None = None  # url's host without "www."
+    canonical_url: str | None = None  # <link rel=canonical>, as declared
+    language: str | None = None
+    description: str | None = None
+
+    @property
+    def paragraphs(self) -> list[str]:
+        return [line.strip() for line in self.text.splitlines() if line.strip()]
+
+
+@dataclass(frozen=True)
+class FingerprintParams:
+    """Everything a signature depends on. Signatures made with different params never meet."""
+
+    num_perm: int = 128
+    seed: int = 1
+    scheme: str = "affine32"  # datasketch >= 2.0 permutation scheme
+    shingle_size: int = 3  # words per shingle
+    bands: int = 32  # LSH bands; rows per band = num_perm // bands
+    anchors: int = 16  # sentence anchors indexed per document (bottom-k)
+    normalisation: int = 1  # bump whenever ingest.text.normalise changes
+
+    @property
+    def key(self) -> str:
+        """A short stable name, used to keep index keys of different params apart."""
+        return (
+            f"p{self.num_perm}s{self.seed}{self.scheme}k{self.shingle_size}"
+            f"b{self.bands}a{self.anchors}n{self.normalisation}"
+        )
+
+
+@dataclass(frozen=True)
+class Fingerprint:
+    """A document's content fingerprint, made from its text minus known chrome."""
+
+    params: FingerprintParams
+    signature: tuple[int, ...]  # MinHash values, len == params.num_perm
+    shingles: frozenset[int]  # hashed word shingles, for exact verification
+    anchors: tuple[int, ...]  # hashes of the sentences chosen as index anchors
+    sentences: frozenset[int]  # hashes of every sentence (what a look-up queries with)
+    band_keys: tuple[int, ...] = field(default=())  # one hash per LSH band
+
+    @property
+    def index_keys(self) -> list[str]:
+        """What the near-duplicate index stores this document under."""
+        return [f"b{i}:{h:x}" for i, h in enumerate(self.band_keys)] + [f"s:{h:x}" for h in self.anchors]
+
+    @property
+    def query_keys(self) -> list[str]:
+        """What a look-up asks for: every band, and every sentence (containment)."""
+        return [f"b{i}:{h:x}" for i, h in enumerate(self.band_keys)] + [f"s:{h:x}" for h in self.sentences]

@@ -1,0 +1,168 @@
+"""HTML -> Article: trafilatura for the text, the page's own metadata for dates and URLs."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime
+from urllib.parse import urljoin, urlsplit
+
+import lxml.html
+import trafilatura
+from lxml.etree import ParserError
+
+from ingest.document import Article
+
+_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_:.-]+)""", re.I)
+# Declared publication dates, most specific first. Heuristic date finders read
+# stale dates out of a syndicator's chrome, so these come before trafilatura's guess.
+_DATE_META = (
+    "article:published_time", "og:published_time", "datepublished", "pubdate", "publishdate",
+    "dc.date.issued", "dcterms.created", "sailthru.date", "parsely-pub-date", "date",
+)
+MIN_TEXT_CHARS = 1  # below this, extraction "returned nothing"
+
+
+class ExtractionError(ValueError):
+    """The page holds no article text (listing, login page, not HTML)."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(f"{reason}: {message}")
+        self.reason = reason
+        self.message = message
+
+
+def decode_html(body: bytes, declared: str | None = None) -> str:
+    """Bytes to text: BOM, then the HTTP charset, then <meta charset>, then UTF-8, then windows-1252.
+
+    A declared charset is only trusted when the bytes actually decode with it.
+    """
+    for bom, codec in ((b"\xef\xbb\xbf", "utf-8"), (b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be")):
+        if body.startswith(bom):
+            return body[len(bom) :].decode(codec, errors="replace")
+    meta = _META_CHARSET.search(body[:4096])
+    candidates = [declared, meta.group(1).decode("ascii", "ignore") if meta else None, "utf-8"]
+    for codec in candidates:
+        if not codec:
+            continue
+        try:
+            return body.decode(codec)
+        except (LookupError, UnicodeDecodeError):
+            continue
+    return body.decode("windows-1252", errors="replace")
+
+
+def host_of(url: str | None) -> str | None:
+    if not url:
+        return None
+    host = (urlsplit(url).hostname or "").lower()
+    return host.removeprefix("www.") or None
+
+
+def _parse_date(value: str) -> datetime | None:
+    value = value.strip()
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        match = re.match(r"\d{4}-\d{2}-\d{2}", value)
+        if not match:
+            return None
+        parsed = datetime.fromisoformat(match.group(0))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _jsonld_dates(tree: lxml.html.HtmlElement) -> list[str]:
+    found: list[str] = []
+    for script in tree.xpath('//script[@type="application/ld+json"]/text()'):
+        try:
+            data = json.loads(script)
+        except ValueError:
+            continue
+        stack = [data]
+        while stack:
+            item = stack.pop()
+            if isinstance(item, dict):
+                if isinstance(item.get("datePublished"), str):
+                    found.append(item["datePublished"])
+                stack.extend(item.values())
+            elif isinstance(item, list):
+                stack.extend(item)
+    return found
+
+
+def declared_date(tree: lxml.html.HtmlElement) -> datetime | None:
+    """The publication date the page declares in its metadata, if any."""
+    metas: dict[str, str] = {}
+    for meta in tree.iter("meta"):
+        name = (meta.get("property") or meta.get("name") or meta.get("itemprop") or "").strip().lower()
+        if name and meta.get("content") and name not in metas:
+            metas[name] = meta.get("content", "")
+    values = [metas[name] for name in _DATE_META if name in metas] + _jsonld_dates(tree)
+    for value in values:
+        parsed = _parse_date(value)
+        if parsed:
+            return parsed
+    return None
+
+
+def _link(tree: lxml.html.HtmlElement, base: str | None) -> tuple[str | None, str | None]:
+    """(rel=canonical, og:url) as absolute URLs."""
+    canonical = next(iter(tree.xpath('//link[translate(@rel,"CANONICAL","canonical")="canonical"]/@href')), None)
+    og_url = next(iter(tree.xpath('//meta[@property="og:url"]/@content')), None)
+
+    def absolute(href: str | None) -> str | None:
+        href = (href or "").strip()
+        if not href:
+            return None
+        return urljoin(base, href) if base else href
+
+    return absolute(canonical), absolute(og_url)
+
+
+def parse(html: str | bytes, charset: str | None = None) -> lxml.html.HtmlElement:
+    text = decode_html(html, charset) if isinstance(html, bytes) else html
+    text = text.replace("\x00", "")
+    if not text.strip():
+        raise ExtractionError("empty_page", "the page is empty")
+    try:
+        return lxml.html.document_fromstring(text)
+    except (ParserError, ValueError) as err:
+        raise ExtractionError("unparsable_html", str(err)) from err
+
+
+def extract(html: str | bytes, url: str | None = None, *, charset: str | None = None) -> Article:
+    """Extract the article of one page. Raises ExtractionError when there is none."""
+    tree = parse(html, charset)
+    # Read our own metadata first: trafilatura prunes the tree it is given.
+    canonical, og_url = _link(tree, url)
+    published = declared_date(tree)
+    doc = trafilatura.bare_extraction(
+        tree,
+        url=url,
+        with_metadata=True,
+        include_comments=False,
+        include_tables=True,
+        date_extraction_params={"extensive_search": False, "original_date": True},
+    )
+    text = getattr(doc, "text", None) or ""
+    if len(text.strip()) < MIN_TEXT_CHARS:
+        raise ExtractionError("no_article", "extraction found no article text")
+    source = "meta" if published else None
+    if published is None and getattr(doc, "date", None):
+        published, source = _parse_date(str(doc.date)), "heuristic"
+    own_url = url or og_url or canonical
+    return Article(
+        text=text,
+        title=getattr(doc, "title", None),
+        author=getattr(doc, "author", None),
+        published=published,
+        published_source=source,
+        sitename=getattr(doc, "sitename", None),
+        url=own_url,
+        host=host_of(own_url),
+        canonical_url=canonical,
+        language=getattr(doc, "language", None) or (tree.get("lang") or None),
+        description=getattr(doc, "description", None),
+    )

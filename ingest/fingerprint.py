@@ -1,0 +1,77 @@
+"""Article -> Fingerprint: normalise, drop known chrome, shingle, MinHash, LSH bands, sentence anchors."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+
+import numpy as np
+from datasketch import MinHash
+
+from ingest import text as textlib
+from ingest.document import Article, Fingerprint, FingerprintParams
+
+MIN_ANCHOR_WORDS = 6  # shorter sentences ("Read more.") are too common to identify a story
+
+
+def _identity(value: int) -> int:
+    # Shingles arrive already hashed to 32 bits; datasketch's default SHA-1 would hash them again.
+    return value
+
+
+def content_paragraphs(article: Article, chrome: Iterable[int] = ()) -> list[str]:
+    """The paragraphs that carry the story: minus the known chrome of the page's host and the headline."""
+    chrome = set(chrome)
+    title = textlib.normalise(article.title or "").strip()
+    kept = []
+    for paragraph in article.paragraphs:
+        if title and textlib.normalise(paragraph).strip() == title:
+            continue  # headlines are rewritten by syndicators; the body is what identifies a story
+        if chrome and textlib.paragraph_hash(paragraph) in chrome:
+            continue
+        kept.append(paragraph)
+    return kept
+
+
+def band_keys(signature: np.ndarray, bands: int) -> tuple[int, ...]:
+    rows = len(signature) // bands
+    return tuple(
+        int.from_bytes(hashlib.blake2b(signature[i * rows : (i + 1) * rows].tobytes(), digest_size=8).digest(), "big")
+        for i in range(bands)
+    )
+
+
+def _words_and_sentences(article: Article, chrome: Iterable[int]) -> tuple[list[str], set[int]]:
+    words: list[str] = []
+    sentence_hashes: set[int] = set()
+    for paragraph in content_paragraphs(article, chrome):
+        for sentence in textlib.sentences(textlib.normalise(paragraph)):
+            sentence_words = textlib.tokens(sentence)
+            if len(sentence_words) >= MIN_ANCHOR_WORDS:
+                sentence_hashes.add(textlib.hash64(sentence_words))
+            words.extend(sentence_words)
+    return words, sentence_hashes
+
+
+def fingerprint(
+    article: Article, params: FingerprintParams | None = None, chrome: Iterable[int] = ()
+) -> Fingerprint:
+    params = params or FingerprintParams()
+    if params.normalisation != textlib.NORMALISATION_VERSION:
+        raise ValueError(
+            f"params ask for normalisation v{params.normalisation}, this code does v{textlib.NORMALISATION_VERSION}"
+        )
+    words, sentence_hashes = _words_and_sentences(article, chrome)
+    shingles = textlib.shingle_hashes(words, params.shingle_size)
+    minhash = MinHash(num_perm=params.num_perm, seed=params.seed, scheme=params.scheme, hashfunc=_identity)
+    if shingles:
+        minhash.update_batch(list(shingles))
+    signature = minhash.hashvalues
+    return Fingerprint(
+        params=params,
+        signature=tuple(int(v) for v in signature),
+        shingles=frozenset(shingles),
+        anchors=tuple(sorted(sentence_hashes)[: params.anchors]),
+        sentences=frozenset(sentence_hashes),
+        band_keys=band_keys(signature, params.bands) if shingles else (),
+    )

@@ -1,0 +1,59 @@
+"""Text normalisation, tokens, sentences and stable hashes.
+
+Changing anything here changes every fingerprint: bump NORMALISATION_VERSION
+(and FingerprintParams.normalisation) so old and new signatures are never compared.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+import zlib
+
+NORMALISATION_VERSION = 1
+
+# Syndicators swap curly and straight quotes, dashes and spaces freely.
+_FOLD = str.maketrans(
+    {
+        "\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u2032": "'",
+        "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u201f": '"', "\u2033": '"',
+        "\u00ab": '"', "\u00bb": '"',
+        "\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013": "-", "\u2014": "-", "\u2015": "-",
+        "\u00a0": " ", "\u200b": "", "\u00ad": "",
+    }
+)
+# Scripts written without spaces between words: every character is a token.
+_CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff"
+_TOKEN = re.compile(rf"[{_CJK}]|[^\W_{_CJK}]+(?:'[^\W_{_CJK}]+)*")
+_SENTENCE_END = re.compile(r"(?<=[.!?。！？])[\"')\]]*\s+|(?<=[。！？])")
+
+
+def normalise(text: str) -> str:
+    return unicodedata.normalize("NFKC", text).translate(_FOLD).casefold()
+
+
+def tokens(text: str) -> list[str]:
+    """Words of already normalised text; punctuation and spacing do not count."""
+    return _TOKEN.findall(text)
+
+
+def sentences(paragraph: str) -> list[str]:
+    return [s for s in _SENTENCE_END.split(paragraph) if s.strip()]
+
+
+def hash64(words: list[str]) -> int:
+    """A stable 64-bit hash of a token sequence (Python's hash() differs per process)."""
+    return int.from_bytes(hashlib.blake2b(" ".join(words).encode(), digest_size=8).digest(), "big")
+
+
+def shingle_hashes(words: list[str], size: int) -> set[int]:
+    """32-bit hashes of every run of `size` words (the whole text if it is shorter)."""
+    if len(words) < size:
+        return {zlib.crc32(" ".join(words).encode())} if words else set()
+    return {zlib.crc32(" ".join(words[i : i + size]).encode()) for i in range(len(words) - size + 1)}
+
+
+def paragraph_hash(paragraph: str) -> int:
+    """Identity of a paragraph for boilerplate learning: same words, same hash."""
+    return hash64(tokens(normalise(paragraph)))

@@ -1,0 +1,339 @@
+"""The archive: stores an extracted article, files it in the near-duplicate index and settles its cluster.
+
+Used by the Celery tasks and by `copydesk dedup` alike, so the batch and the worker make the same
+decisions. The order of work for one document:
+
+1. store  (under the cluster lock) the document row and its paragraphs; learn which of its paragraphs
+   are its host's chrome; fingerprint what is left; commit. `clustered` stays False.
+2. index  file it in the shared index and get back every document filed under one of its keys.
+3. verify exact resemblance and containment against each candidate, fingerprinted afresh.
+4. settle (under the cluster lock) record the matches, recompute the connected components they touch,
+   elect each component's canonical, set `clustered`.
+
+A crash between 1 and 4 leaves `clustered` False; `repair()` redoes 2-4, which are idempotent.
+When a paragraph turns out to be chrome, the documents fingerprinted before it was known are
+re-fingerprinted and settled again, so clusters do not depend on arrival order.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass, field
+
+import numpy as np
+from sqlalchemy import delete, func, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from ingest import text as textlib
+from ingest.canonical import Candidate, elect
+from ingest.document import Article, Fingerprint, FingerprintParams
+from ingest.extract import extract
+from ingest.fingerprint import fingerprint
+from ingest.similarity import MatchPolicy, Similarity, compare, is_copy
+from storage.db import cluster_lock
+from storage.index import NearDupIndex
+from storage.models import Cluster, Document, Failure, HostParagraph, Match, utcnow
+
+log = logging.getLogger(__name__)
+
+# A paragraph carried by this many documents of one host is that host's chrome.
+CHROME_MIN_DOCUMENTS = 2
+
+
+@dataclass(frozen=True)
+class Stored:
+    document_id: int
+    cluster_id: int | None
+    created: bool  # False: the URL was already in the archive
+
+
+@dataclass
+class Archive:
+    sessions: sessionmaker[Session]
+    index: NearDupIndex
+    params: FingerprintParams = field(default_factory=FingerprintParams)
+    policy: MatchPolicy = field(default_factory=MatchPolicy)
+
+    # ---- public API -------------------------------------------------------------------------
+
+    def find(self, key: str) -> int | None:
+        with self.sessions() as session:
+            return session.scalar(select(Document.id).where(Document.url == key))
+
+    def add(self, article: Article, key: str | None = None, final_url: str | None = None) -> Stored:
+        """Store one article under `key` (the URL it was queued as) and cluster it."""
+        key = key or article.url or f"sha256:{content_hash(article.text)}"
+        existing = self.find(key)
+        if existing is not None:
+            self.settle(existing)  # finishes the job if an earlier attempt crashed half-way
+            return Stored(existing, self._cluster_of(existing), created=False)
+        try:
+            doc_id, stale = self._store(article, key, final_url or article.url)
+        except IntegrityError:  # the same URL stored concurrently by another worker
+            existing = self.find(key)
+            if existing is None:
+                raise
+            self.settle(existing)
+            return Stored(existing, self._cluster_of(existing), created=False)
+        self.settle(doc_id)
+        for other in sorted(stale):
+            self.refingerprint(other)
+        with self.sessions() as session:
+            session.execute(delete(Failure).where(Failure.url == key))
+            session.commit()
+        return Stored(doc_id, self._cluster_of(doc_id), created=True)
+
+    def add_html(
+        self, html: str | bytes, key: str | None = None, url: str | None = None, charset: str | None = None
+    ) -> Stored:
+        """Extract and add one page. Raises ExtractionError when the page holds no article."""
+        return self.add(extract(html, url, charset=charset), key=key, final_url=url)
+
+    def record_failure(self, key: str, reason: str, message: str) -> None:
+        with self.sessions() as session, session.begin():
+            failure = session.scalar(select(Failure).where(Failure.url == key))
+            if failure is None:
+                session.add(Failure(url=key, reason=reason, message=message[:2000]))
+            else:
+                failure.reason, failure.message = reason, message[:2000]
+                failure.attempts += 1
+                failure.last_seen = utcnow()
+
+    def repair(self) -> int:
+        """Settle every document a crash left unclustered. Returns how many."""
+        with self.sessions() as session:
+            pending = list(session.scalars(select(Document.id).where(Document.clustered.is_(False))))
+        for doc_id in pending:
+            self.settle(doc_id)
+        return len(pending)
+
+    # ---- steps --------------------------------------------------------------------------------
+
+    def _store(self, article: Article, key: str, final_url: str | None) -> tuple[int, set[int]]:
+        """Step 1. Returns the new id and the other documents whose fingerprint it made stale."""
+        paragraph_hashes = {to_signed(textlib.paragraph_hash(p)) for p in article.paragraphs}
+        with self.sessions() as session, session.begin():
+            with cluster_lock(session):
+                doc = Document(
+                    url=key,
+                    final_url=final_url,
+                    host=article.host,
+                    title=article.title,
+                    author=article.author,
+                    sitename=article.sitename,
+                    language=(article.language or "")[:32] or None,
+                    text=article.text,
+                    published=article.published,
+                    published_source=article.published_source,
+                    canonical_url=article.canonical_url,
+                    content_hash=content_hash(article.text),
+                    fp_params=self.params.key,
+                    signature=b"",
+                    clustered=False,
+                )
+                session.add(doc)
+                session.flush()
+                stale: set[int] = set()
+                if article.host and paragraph_hashes:
+                    session.add_all(
+                        HostParagraph(host=article.host, paragraph_hash=h, document_id=doc.id)
+                        for h in paragraph_hashes
+                    )
+                    session.flush()
+                    chrome = self._chrome(session, article.host, paragraph_hashes)
+                    # Paragraphs that became chrome just now were not chrome for the documents before.
+                    newly = {h for h, n in chrome.items() if n == CHROME_MIN_DOCUMENTS}
+                    if newly:
+                        stale = set(
+                            session.scalars(
+                                select(HostParagraph.document_id).where(
+                                    HostParagraph.host == article.host,
+                                    HostParagraph.paragraph_hash.in_(newly),
+                                    HostParagraph.document_id != doc.id,
+                                )
+                            )
+                        )
+                fp = self._fingerprint(session, doc)
+                doc.signature = np.asarray(fp.signature, dtype=np.uint32).tobytes()
+                doc.index_keys = " ".join(fp.index_keys)
+                return doc.id, stale
+
+    def settle(self, doc_id: int) -> None:
+        """Steps 2-4 for one stored document; safe to repeat."""
+        with self.sessions() as session:
+            doc = session.get(Document, doc_id)
+            if doc is None:
+                return
+            fp = self._fingerprint(session, doc)
+            outdated = set(doc.index_keys.split()) - set(fp.index_keys)
+            if outdated:  # the host's chrome changed since the document was filed
+                self.index.remove(doc.id, outdated)
+            candidates = self.index.add_and_query(doc.id, fp.index_keys, fp.query_keys)
+            matches = self._verify(session, fp, candidates)
+        with self.sessions() as session, session.begin():
+            with cluster_lock(session):
+                doc = session.get(Document, doc_id)
+                if doc is None:
+                    return
+                doc.signature = np.asarray(fp.signature, dtype=np.uint32).tobytes()
+                doc.index_keys = " ".join(fp.index_keys)
+                for other_id, sim in matches.items():
+                    low, high = sorted((doc_id, other_id))
+                    if session.get(Document, other_id) is None:
+                        continue
+                    match = session.get(Match, (low, high))
+                    if match is None:
+                        session.add(Match(low_id=low, high_id=high, jaccard=sim.jaccard, containment=sim.containment))
+                    else:
+                        match.jaccard, match.containment = sim.jaccard, sim.containment
+                session.flush()
+                self._rebuild(session, {doc_id})
+                doc.clustered = True
+
+    def refingerprint(self, doc_id: int) -> None:
+        """Fingerprint again with what is now known of the host's chrome, and settle again."""
+        with self.sessions() as session, session.begin():
+            with cluster_lock(session):
+                doc = session.get(Document, doc_id)
+                if doc is None:
+                    return
+                fp = self._fingerprint(session, doc)
+                new_keys = " ".join(fp.index_keys)
+                if new_keys == doc.index_keys and doc.clustered:
+                    return
+                self.index.remove(doc.id, doc.index_keys.split())
+                old_cluster = doc.cluster_id
+                session.execute(delete(Match).where(or_(Match.low_id == doc_id, Match.high_id == doc_id)))
+                doc.signature = np.asarray(fp.signature, dtype=np.uint32).tobytes()
+                doc.index_keys = new_keys
+                doc.clustered = False
+                session.flush()
+                if old_cluster is not None:
+                    members = set(session.scalars(select(Document.id).where(Document.cluster_id == old_cluster)))
+                    self._rebuild(session, members)
+        self.settle(doc_id)
+
+    # ---- helpers ------------------------------------------------------------------------------
+
+    def _chrome(self, session: Session, host: str, hashes: set[int]) -> dict[int, int]:
+        """{paragraph hash: documents of host carrying it} for the given hashes that are chrome."""
+        rows = session.execute(
+            select(HostParagraph.paragraph_hash, func.count())
+            .where(HostParagraph.host == host, HostParagraph.paragraph_hash.in_(hashes))
+            .group_by(HostParagraph.paragraph_hash)
+            .having(func.count() >= CHROME_MIN_DOCUMENTS)
+        )
+        return {h: n for h, n in rows}
+
+    def _fingerprint(self, session: Session, doc: Document) -> Fingerprint:
+        article = to_article(doc)
+        chrome: set[int] = set()
+        if doc.host:
+            hashes = {to_signed(textlib.paragraph_hash(p)) for p in article.paragraphs}
+            chrome = {to_unsigned(h) for h in self._chrome(session, doc.host, hashes)}
+        return fingerprint(article, self.params, chrome)
+
+    def _verify(self, session: Session, fp: Fingerprint, candidates: set[int]) -> dict[int, Similarity]:
+        matches: dict[int, Similarity] = {}
+        for other in session.scalars(select(Document).where(Document.id.in_(candidates))):
+            if other.fp_params != self.params.key:
+                continue  # made with other fingerprint parameters: never compared
+            sim = compare(fp, self._fingerprint(session, other))
+            if is_copy(sim, self.policy):
+                matches[other.id] = sim
+        return matches
+
+    def _rebuild(self, session: Session, seeds: set[int]) -> None:
+        """Make clusters equal to the connected components of matches around `seeds`."""
+        remaining = set(seeds)
+        old_clusters: set[int] = set()
+        while remaining:
+            start = remaining.pop()
+            component = {start}
+            frontier = {start}
+            while frontier:
+                rows = session.execute(
+                    select(Match.low_id, Match.high_id).where(
+                        or_(Match.low_id.in_(frontier), Match.high_id.in_(frontier))
+                    )
+                ).all()
+                neighbours = {x for row in rows for x in row} - component
+                component |= neighbours
+                frontier = neighbours
+            remaining -= component
+            members = list(session.scalars(select(Document).where(Document.id.in_(component))))
+            previous = {m.cluster_id for m in members if m.cluster_id is not None}
+            old_clusters |= previous
+            # Keep the oldest cluster id, so a cluster's URL in the CLI stays stable as it grows.
+            cluster = session.get(Cluster, min(previous)) if previous else None
+            if cluster is None or any(m.cluster_id == cluster.id for m in _claimed(session, cluster.id, component)):
+                cluster = Cluster()
+                session.add(cluster)
+                session.flush()
+            for member in members:
+                member.cluster_id = cluster.id
+            election = elect([to_candidate(m) for m in members])
+            cluster.canonical_id = election.winner
+            cluster.canonical_reason = election.reason
+            cluster.size = len(members)
+            cluster.first_seen = min(m.fetched for m in members)
+            cluster.last_seen = max(m.fetched for m in members)
+            session.flush()
+        for cluster_id in old_clusters:
+            if session.scalar(select(func.count()).where(Document.cluster_id == cluster_id)) == 0:
+                session.execute(delete(Cluster).where(Cluster.id == cluster_id))
+
+    def _cluster_of(self, doc_id: int) -> int | None:
+        with self.sessions() as session:
+            return session.scalar(select(Document.cluster_id).where(Document.id == doc_id))
+
+
+def _claimed(session: Session, cluster_id: int, component: set[int]) -> list[Document]:
+    """Members of cluster_id outside `component`: if any, a split gave it to the other part."""
+    return list(
+        session.scalars(select(Document).where(Document.cluster_id == cluster_id, Document.id.not_in(component)))
+    )
+
+
+def content_hash(text: str) -> str:
+    return hashlib.sha256(textlib.normalise(text).encode()).hexdigest()
+
+
+def to_signed(value: int) -> int:
+    """64-bit unsigned hash -> signed, to fit a BIGINT column."""
+    return value - (1 << 64) if value >= (1 << 63) else value
+
+
+def to_unsigned(value: int) -> int:
+    return value + (1 << 64) if value < 0 else value
+
+
+def to_article(doc: Document) -> Article:
+    return Article(
+        text=doc.text,
+        title=doc.title,
+        author=doc.author,
+        published=doc.published,
+        published_source=doc.published_source,
+        sitename=doc.sitename,
+        url=doc.final_url,
+        host=doc.host,
+        canonical_url=doc.canonical_url,
+        language=doc.language,
+    )
+
+
+def to_candidate(doc: Document) -> Candidate:
+    return Candidate(
+        id=doc.id,
+        url=doc.final_url,
+        host=doc.host,
+        sitename=doc.sitename,
+        canonical_url=doc.canonical_url,
+        published=doc.published,
+        published_source=doc.published_source,
+        text=doc.text,
+        arrival=doc.id,
+    )

@@ -1,0 +1,79 @@
+"""`copydesk dedup DIR`: every saved page of a folder through the same archive code as the worker."""
+
+from __future__ import annotations
+
+import gzip
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+
+from ingest.extract import ExtractionError
+from storage.archive import Archive
+from storage.models import Cluster, Document, Failure
+
+PATTERNS = ("*.html", "*.htm", "*.html.gz", "*.htm.gz")
+KEY_PREFIX = "file:"
+
+
+def page_files(directory: Path) -> list[Path]:
+    files = {p for pattern in PATTERNS for p in directory.rglob(pattern) if p.is_file()}
+    return sorted(files)
+
+
+def read_page(path: Path) -> bytes:
+    data = path.read_bytes()
+    return gzip.decompress(data) if path.name.endswith(".gz") else data
+
+
+def dedup_directory(
+    directory: Path, archive: Archive, progress: Callable[[int, int, str], None] | None = None
+) -> dict[str, Any]:
+    """Ingest every page under `directory`; return {"clusters": [...], "failed": [...]} by relative path."""
+    files = page_files(directory)
+    keys: dict[str, str] = {}
+    for number, path in enumerate(files, 1):
+        rel = path.relative_to(directory).as_posix()
+        key = keys[KEY_PREFIX + rel] = rel
+        try:
+            archive.add_html(read_page(path), key=KEY_PREFIX + key)
+        except ExtractionError as err:
+            archive.record_failure(KEY_PREFIX + rel, err.reason, err.message)
+        except (OSError, EOFError, gzip.BadGzipFile) as err:
+            archive.record_failure(KEY_PREFIX + rel, "unreadable_file", str(err))
+        except Exception as err:  # a poison page must not stop the batch
+            archive.record_failure(KEY_PREFIX + rel, "internal_error", f"{type(err).__name__}: {err}")
+        if progress:
+            progress(number, len(files), rel)
+    return report(archive, keys)
+
+
+def report(archive: Archive, keys: dict[str, str]) -> dict[str, Any]:
+    """The batch's clusters and failures, limited to the given {document key: path}."""
+    with archive.sessions() as session:
+        rows = session.execute(
+            select(Document.id, Document.url, Document.cluster_id).where(Document.url.in_(list(keys)))
+        ).all()
+        canonical = dict(session.execute(select(Cluster.id, Cluster.canonical_id)).all())
+        failed = {
+            f.url: f for f in session.scalars(select(Failure).where(Failure.url.in_(list(keys))))
+        }
+    members: dict[int | None, list[tuple[int, str]]] = {}
+    for doc_id, key, cluster_id in rows:
+        members.setdefault(cluster_id, []).append((doc_id, keys[key]))
+    clusters = []
+    for cluster_id, docs in members.items():
+        docs.sort(key=lambda d: d[1])
+        groups = [docs] if cluster_id is not None else [[d] for d in docs]
+        for group in groups:
+            chosen = next((path for doc_id, path in group if doc_id == canonical.get(cluster_id)), group[0][1])
+            clusters.append({"canonical": chosen, "members": [path for _, path in group]})
+    clusters.sort(key=lambda c: (-len(c["members"]), c["canonical"]))
+    stored = {key for _, key, _ in rows}
+    failures = [
+        {"path": keys[key], "error": f"{f.reason}: {f.message}"}
+        for key, f in sorted(failed.items())
+        if key not in stored
+    ]
+    return {"clusters": clusters, "failed": failures}
