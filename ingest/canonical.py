@@ -55,9 +55,7 @@ def url_key(url: str | None) -> str | None:
 
 
 def attribution_lines(text: str) -> list[str]:
-    return [
-        line for line in text.splitlines() if len(line) <= _MAX_ATTRIBUTION_LINE and _ATTRIBUTION.search(line)
-    ]
+    return [line for line in text.splitlines() if len(line) <= _MAX_ATTRIBUTION_LINE and _ATTRIBUTION.search(line)]
 
 
 def _names(candidate: Candidate) -> set[str]:

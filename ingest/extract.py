@@ -13,14 +13,24 @@ from lxml.etree import ParserError
 
 from ingest.document import Article
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_:.-]+)""", re.I)
 # Declared publication dates, most specific first. Heuristic date finders read
 # stale dates out of a syndicator's chrome, so these come before trafilatura's guess.
 _DATE_META = (
-    "article:published_time", "og:published_time", "datepublished", "pubdate", "publishdate",
-    "dc.date.issued", "dcterms.created", "sailthru.date", "parsely-pub-date", "date",
+    "article:published_time",
+    "og:published_time",
+    "datepublished",
+    "pubdate",
+    "publishdate",
+    "dc.date.issued",
+    "dcterms.created",
+    "sailthru.date",
+    "parsely-pub-date",
+    "date",
 )
-MIN_TEXT_CHARS = 1  # below this, extraction "returned nothing"
+MIN_WORDS = 10  # fewer words than this is no article (an error page, a login form)
+_WORD = re.compile(r"\w+")
 
 
 class ExtractionError(ValueError):
@@ -37,11 +47,11 @@ def decode_html(body: bytes, declared: str | None = None) -> str:
 
     A declared charset is only trusted when the bytes actually decode with it.
     """
-    for bom, codec in ((b"\xef\xbb\xbf", "utf-8"), (b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be")):
+    for bom, bom_codec in ((b"\xef\xbb\xbf", "utf-8"), (b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be")):
         if body.startswith(bom):
-            return body[len(bom) :].decode(codec, errors="replace")
+            return body[len(bom) :].decode(bom_codec, errors="replace")
     meta = _META_CHARSET.search(body[:4096])
-    candidates = [declared, meta.group(1).decode("ascii", "ignore") if meta else None, "utf-8"]
+    candidates: list[str | None] = [declared, meta.group(1).decode("ascii", "ignore") if meta else None, "utf-8"]
     for codec in candidates:
         if not codec:
             continue
@@ -49,7 +59,11 @@ def decode_html(body: bytes, declared: str | None = None) -> str:
             return body.decode(codec)
         except (LookupError, UnicodeDecodeError):
             continue
-    return body.decode("windows-1252", errors="replace")
+    text = body.decode("windows-1252", errors="replace")
+    # Western text in windows-1252 is mostly ASCII; bytes that are mostly not are not text at all.
+    if sum(ch > "\x7f" for ch in text) > 0.3 * max(len(text), 1):
+        raise ExtractionError("not_text", "the page's bytes decode as no known text encoding")
+    return text
 
 
 def host_of(url: str | None) -> str | None:
@@ -123,7 +137,7 @@ def _link(tree: lxml.html.HtmlElement, base: str | None) -> tuple[str | None, st
 
 def parse(html: str | bytes, charset: str | None = None) -> lxml.html.HtmlElement:
     text = decode_html(html, charset) if isinstance(html, bytes) else html
-    text = text.replace("\x00", "")
+    text = _CONTROL.sub("", text)
     if not text.strip():
         raise ExtractionError("empty_page", "the page is empty")
     try:
@@ -146,12 +160,13 @@ def extract(html: str | bytes, url: str | None = None, *, charset: str | None = 
         include_tables=True,
         date_extraction_params={"extensive_search": False, "original_date": True},
     )
-    text = getattr(doc, "text", None) or ""
-    if len(text.strip()) < MIN_TEXT_CHARS:
-        raise ExtractionError("no_article", "extraction found no article text")
+    text = _CONTROL.sub("", getattr(doc, "text", None) or "")
+    if len(_WORD.findall(text)) < MIN_WORDS:
+        raise ExtractionError("no_article", f"extraction found no article text (fewer than {MIN_WORDS} words)")
     source = "meta" if published else None
-    if published is None and getattr(doc, "date", None):
-        published, source = _parse_date(str(doc.date)), "heuristic"
+    guessed = getattr(doc, "date", None)
+    if published is None and guessed:
+        published, source = _parse_date(str(guessed)), "heuristic"
     own_url = url or og_url or canonical
     return Article(
         text=text,

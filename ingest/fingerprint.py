@@ -53,9 +53,7 @@ def _words_and_sentences(article: Article, chrome: Iterable[int]) -> tuple[list[
     return words, sentence_hashes
 
 
-def fingerprint(
-    article: Article, params: FingerprintParams | None = None, chrome: Iterable[int] = ()
-) -> Fingerprint:
+def fingerprint(article: Article, params: FingerprintParams | None = None, chrome: Iterable[int] = ()) -> Fingerprint:
     params = params or FingerprintParams()
     if params.normalisation != textlib.NORMALISATION_VERSION:
         raise ValueError(

@@ -40,6 +40,8 @@ log = logging.getLogger(__name__)
 
 # A paragraph carried by this many documents of one host is that host's chrome.
 CHROME_MIN_DOCUMENTS = 2
+# Fewer shingles than this left once the chrome is gone means the chrome guess was wrong for this page.
+MIN_CONTENT_SHINGLES = 25
 
 
 @dataclass(frozen=True)
@@ -114,51 +116,49 @@ class Archive:
     def _store(self, article: Article, key: str, final_url: str | None) -> tuple[int, set[int]]:
         """Step 1. Returns the new id and the other documents whose fingerprint it made stale."""
         paragraph_hashes = {to_signed(textlib.paragraph_hash(p)) for p in article.paragraphs}
-        with self.sessions() as session, session.begin():
-            with cluster_lock(session):
-                doc = Document(
-                    url=key,
-                    final_url=final_url,
-                    host=article.host,
-                    title=article.title,
-                    author=article.author,
-                    sitename=article.sitename,
-                    language=(article.language or "")[:32] or None,
-                    text=article.text,
-                    published=article.published,
-                    published_source=article.published_source,
-                    canonical_url=article.canonical_url,
-                    content_hash=content_hash(article.text),
-                    fp_params=self.params.key,
-                    signature=b"",
-                    clustered=False,
+        with self.sessions() as session, session.begin(), cluster_lock(session):
+            doc = Document(
+                url=key,
+                final_url=final_url,
+                host=article.host,
+                title=article.title,
+                author=article.author,
+                sitename=article.sitename,
+                language=(article.language or "")[:32] or None,
+                text=article.text,
+                published=article.published,
+                published_source=article.published_source,
+                canonical_url=article.canonical_url,
+                content_hash=content_hash(article.text),
+                fp_params=self.params.key,
+                signature=b"",
+                clustered=False,
+            )
+            session.add(doc)
+            session.flush()
+            stale: set[int] = set()
+            if article.host and paragraph_hashes:
+                session.add_all(
+                    HostParagraph(host=article.host, paragraph_hash=h, document_id=doc.id) for h in paragraph_hashes
                 )
-                session.add(doc)
                 session.flush()
-                stale: set[int] = set()
-                if article.host and paragraph_hashes:
-                    session.add_all(
-                        HostParagraph(host=article.host, paragraph_hash=h, document_id=doc.id)
-                        for h in paragraph_hashes
-                    )
-                    session.flush()
-                    chrome = self._chrome(session, article.host, paragraph_hashes)
-                    # Paragraphs that became chrome just now were not chrome for the documents before.
-                    newly = {h for h, n in chrome.items() if n == CHROME_MIN_DOCUMENTS}
-                    if newly:
-                        stale = set(
-                            session.scalars(
-                                select(HostParagraph.document_id).where(
-                                    HostParagraph.host == article.host,
-                                    HostParagraph.paragraph_hash.in_(newly),
-                                    HostParagraph.document_id != doc.id,
-                                )
+                chrome = self._chrome(session, article.host, paragraph_hashes)
+                # Paragraphs that became chrome just now were not chrome for the documents before.
+                newly = {h for h, n in chrome.items() if n == CHROME_MIN_DOCUMENTS}
+                if newly:
+                    stale = set(
+                        session.scalars(
+                            select(HostParagraph.document_id).where(
+                                HostParagraph.host == article.host,
+                                HostParagraph.paragraph_hash.in_(newly),
+                                HostParagraph.document_id != doc.id,
                             )
                         )
-                fp = self._fingerprint(session, doc)
-                doc.signature = np.asarray(fp.signature, dtype=np.uint32).tobytes()
-                doc.index_keys = " ".join(fp.index_keys)
-                return doc.id, stale
+                    )
+            fp = self._fingerprint(session, doc)
+            doc.signature = np.asarray(fp.signature, dtype=np.uint32).tobytes()
+            doc.index_keys = " ".join(fp.index_keys)
+            return doc.id, stale
 
     def settle(self, doc_id: int) -> None:
         """Steps 2-4 for one stored document; safe to repeat."""
@@ -172,47 +172,45 @@ class Archive:
                 self.index.remove(doc.id, outdated)
             candidates = self.index.add_and_query(doc.id, fp.index_keys, fp.query_keys)
             matches = self._verify(session, fp, candidates)
-        with self.sessions() as session, session.begin():
-            with cluster_lock(session):
-                doc = session.get(Document, doc_id)
-                if doc is None:
-                    return
-                doc.signature = np.asarray(fp.signature, dtype=np.uint32).tobytes()
-                doc.index_keys = " ".join(fp.index_keys)
-                for other_id, sim in matches.items():
-                    low, high = sorted((doc_id, other_id))
-                    if session.get(Document, other_id) is None:
-                        continue
-                    match = session.get(Match, (low, high))
-                    if match is None:
-                        session.add(Match(low_id=low, high_id=high, jaccard=sim.jaccard, containment=sim.containment))
-                    else:
-                        match.jaccard, match.containment = sim.jaccard, sim.containment
-                session.flush()
-                self._rebuild(session, {doc_id})
-                doc.clustered = True
+        with self.sessions() as session, session.begin(), cluster_lock(session):
+            doc = session.get(Document, doc_id)
+            if doc is None:
+                return
+            doc.signature = np.asarray(fp.signature, dtype=np.uint32).tobytes()
+            doc.index_keys = " ".join(fp.index_keys)
+            for other_id, sim in matches.items():
+                low, high = sorted((doc_id, other_id))
+                if session.get(Document, other_id) is None:
+                    continue
+                match = session.get(Match, (low, high))
+                if match is None:
+                    session.add(Match(low_id=low, high_id=high, jaccard=sim.jaccard, containment=sim.containment))
+                else:
+                    match.jaccard, match.containment = sim.jaccard, sim.containment
+            session.flush()
+            self._rebuild(session, {doc_id})
+            doc.clustered = True
 
     def refingerprint(self, doc_id: int) -> None:
         """Fingerprint again with what is now known of the host's chrome, and settle again."""
-        with self.sessions() as session, session.begin():
-            with cluster_lock(session):
-                doc = session.get(Document, doc_id)
-                if doc is None:
-                    return
-                fp = self._fingerprint(session, doc)
-                new_keys = " ".join(fp.index_keys)
-                if new_keys == doc.index_keys and doc.clustered:
-                    return
-                self.index.remove(doc.id, doc.index_keys.split())
-                old_cluster = doc.cluster_id
-                session.execute(delete(Match).where(or_(Match.low_id == doc_id, Match.high_id == doc_id)))
-                doc.signature = np.asarray(fp.signature, dtype=np.uint32).tobytes()
-                doc.index_keys = new_keys
-                doc.clustered = False
-                session.flush()
-                if old_cluster is not None:
-                    members = set(session.scalars(select(Document.id).where(Document.cluster_id == old_cluster)))
-                    self._rebuild(session, members)
+        with self.sessions() as session, session.begin(), cluster_lock(session):
+            doc = session.get(Document, doc_id)
+            if doc is None:
+                return
+            fp = self._fingerprint(session, doc)
+            new_keys = " ".join(fp.index_keys)
+            if new_keys == doc.index_keys and doc.clustered:
+                return
+            self.index.remove(doc.id, doc.index_keys.split())
+            old_cluster = doc.cluster_id
+            session.execute(delete(Match).where(or_(Match.low_id == doc_id, Match.high_id == doc_id)))
+            doc.signature = np.asarray(fp.signature, dtype=np.uint32).tobytes()
+            doc.index_keys = new_keys
+            doc.clustered = False
+            session.flush()
+            if old_cluster is not None:
+                members = set(session.scalars(select(Document.id).where(Document.cluster_id == old_cluster)))
+                self._rebuild(session, members)
         self.settle(doc_id)
 
     # ---- helpers ------------------------------------------------------------------------------
@@ -233,7 +231,12 @@ class Archive:
         if doc.host:
             hashes = {to_signed(textlib.paragraph_hash(p)) for p in article.paragraphs}
             chrome = {to_unsigned(h) for h in self._chrome(session, doc.host, hashes)}
-        return fingerprint(article, self.params, chrome)
+        fp = fingerprint(article, self.params, chrome)
+        if chrome and len(fp.shingles) < MIN_CONTENT_SHINGLES:
+            # Nearly everything looked like chrome: this is the same page stored twice on one host
+            # (another URL, an AMP or print version), not a story made of boilerplate.
+            fp = fingerprint(article, self.params)
+        return fp
 
     def _verify(self, session: Session, fp: Fingerprint, candidates: set[int]) -> dict[int, Similarity]:
         matches: dict[int, Similarity] = {}

@@ -56,9 +56,7 @@ def report(archive: Archive, keys: dict[str, str]) -> dict[str, Any]:
             select(Document.id, Document.url, Document.cluster_id).where(Document.url.in_(list(keys)))
         ).all()
         canonical = dict(session.execute(select(Cluster.id, Cluster.canonical_id)).all())
-        failed = {
-            f.url: f for f in session.scalars(select(Failure).where(Failure.url.in_(list(keys))))
-        }
+        failed = {f.url: f for f in session.scalars(select(Failure).where(Failure.url.in_(list(keys))))}
     members: dict[int | None, list[tuple[int, str]]] = {}
     for doc_id, key, cluster_id in rows:
         members.setdefault(cluster_id, []).append((doc_id, keys[key]))
@@ -67,7 +65,8 @@ def report(archive: Archive, keys: dict[str, str]) -> dict[str, Any]:
         docs.sort(key=lambda d: d[1])
         groups = [docs] if cluster_id is not None else [[d] for d in docs]
         for group in groups:
-            chosen = next((path for doc_id, path in group if doc_id == canonical.get(cluster_id)), group[0][1])
+            winner = canonical.get(cluster_id) if cluster_id is not None else None
+            chosen = next((path for doc_id, path in group if doc_id == winner), group[0][1])
             clusters.append({"canonical": chosen, "members": [path for _, path in group]})
     clusters.sort(key=lambda c: (-len(c["members"]), c["canonical"]))
     stored = {key for _, key, _ in rows}

@@ -1,0 +1,421 @@
+"""The `copydesk` command line."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from worker.config import Settings
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def safe(value: object) -> str:
+    """Page text is untrusted: never let it send escape sequences to a terminal."""
+    return _CONTROL.sub("", str(value)) if value is not None else ""
+
+
+def _settings() -> Settings:
+    return Settings.from_env()
+
+
+def _archive(database_url: str, redis_url: str | None = None) -> Any:
+    """An Archive on database_url: the shared Redis index when redis_url is given, else in memory."""
+    import redis
+
+    from storage.archive import Archive
+    from storage.db import make_engine, make_sessionmaker, upgrade
+    from storage.index import MemoryIndex, NearDupIndex, RedisIndex
+
+    upgrade(database_url)
+    index: NearDupIndex = (
+        RedisIndex(redis.Redis.from_url(redis_url), namespace="default") if redis_url else MemoryIndex()
+    )
+    return Archive(make_sessionmaker(make_engine(database_url)), index)
+
+
+def _sessions(settings: Settings) -> Any:
+    from storage.db import make_engine, make_sessionmaker, upgrade
+
+    upgrade(settings.database_url)
+    return make_sessionmaker(make_engine(settings.database_url))
+
+
+def _celery(*args: str, env: dict[str, str] | None = None) -> list[str]:
+    return [sys.executable, "-m", "celery", "-A", "worker.app", *args]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="copydesk")
+def main() -> None:
+    """copydesk: ingest news articles and link every syndicated copy to its canonical story.
+
+    Configuration comes from the environment: COPYDESK_DATABASE_URL (default: SQLite under
+    COPYDESK_DATA_DIR, ./data), COPYDESK_REDIS_URL (default: an embedded Redis started by
+    `copydesk run`), COPYDESK_USER_AGENT, COPYDESK_ALLOW_NETWORKS (CIDRs fetches may reach despite
+    the private-address block), COPYDESK_FLOWER_BASIC_AUTH (user:password).
+    """
+
+
+# ---- running ---------------------------------------------------------------------------------
+
+
+@main.command()
+@click.option("--concurrency", "-c", default=2, show_default=True, help="Worker processes.")
+@click.option("--flower", is_flag=True, help="Also start Flower (monitoring UI).")
+@click.option("--flower-port", default=5555, show_default=True)
+def run(concurrency: int, flower: bool, flower_port: int) -> None:
+    """The main job: a worker with an embedded scheduler (beat), on the configured stores.
+
+    Without COPYDESK_REDIS_URL an embedded Redis server is started under the data directory.
+    Ctrl-C stops everything cleanly (running tasks finish first).
+    """
+    from storage.db import upgrade
+    from worker.embedded import EmbeddedRedis
+
+    settings = _settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    upgrade(settings.database_url)
+    embedded = None
+    redis_url = settings.redis_url
+    if redis_url is None:
+        embedded = EmbeddedRedis(settings.data_dir / "redis")
+        redis_url = embedded.start()
+        (settings.data_dir / "redis.url").write_text(redis_url)
+        click.echo(f"embedded Redis at {redis_url}", err=True)
+    env = {**os.environ, "COPYDESK_REDIS_URL": redis_url}
+    schedule = str(settings.data_dir / "celerybeat-schedule")
+    commands = [_celery("worker", "-B", "-s", schedule, "--concurrency", str(concurrency), "--loglevel", "INFO", "-E")]
+    if flower:
+        commands.append(_flower_command(flower_port, settings))
+    children = [subprocess.Popen(command, env=env) for command in commands]
+    click.echo(f"copydesk running: database {settings.database_url}; Ctrl-C to stop", err=True)
+    try:
+        while all(child.poll() is None for child in children):
+            try:
+                children[0].wait(1)
+            except subprocess.TimeoutExpired:
+                continue
+    except KeyboardInterrupt:
+        click.echo("stopping...", err=True)
+    finally:
+        for child in children:
+            if child.poll() is None:
+                child.send_signal(signal.SIGTERM)
+        for child in children:
+            try:
+                child.wait(60)
+            except subprocess.TimeoutExpired:
+                child.kill()
+        if embedded:
+            embedded.stop()
+            (settings.data_dir / "redis.url").unlink(missing_ok=True)
+
+
+def _flower_command(port: int, settings: Settings) -> list[str]:
+    command = _celery("flower", f"--port={port}", "--address=0.0.0.0")
+    if settings.flower_basic_auth:
+        command.append(f"--basic-auth={settings.flower_basic_auth}")
+    return command
+
+
+@main.command()
+@click.option("--concurrency", "-c", default=2, show_default=True, help="Worker processes.")
+@click.option("--loglevel", default="INFO", show_default=True)
+def worker(concurrency: int, loglevel: str) -> None:
+    """A Celery worker alone (production: run beat once, separately)."""
+    os.execv(sys.executable, _celery("worker", "--concurrency", str(concurrency), "--loglevel", loglevel, "-E"))
+
+
+@main.command()
+def beat() -> None:
+    """The scheduler alone. Run exactly one."""
+    settings = _settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    os.execv(sys.executable, _celery("beat", "-s", str(settings.data_dir / "celerybeat-schedule")))
+
+
+@main.command()
+@click.option("--port", default=5555, show_default=True)
+def flower(port: int) -> None:
+    """Flower, the monitoring UI, with basic auth from COPYDESK_FLOWER_BASIC_AUTH."""
+    os.execv(sys.executable, _flower_command(port, _settings()))
+
+
+@main.command()
+def ping() -> None:
+    """Exit 0 if at least one worker answers (a container health check)."""
+    from worker.app import app
+
+    replies = app.control.ping(timeout=3.0)
+    if not replies:
+        raise click.ClickException("no worker answered")
+    click.echo(f"{len(replies)} worker(s) answered")
+
+
+@main.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Create or migrate the schema to the latest version."""
+    from storage.db import upgrade
+
+    settings = _settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    upgrade(settings.database_url)
+    click.echo(f"schema up to date: {settings.database_url}")
+
+
+# ---- queueing --------------------------------------------------------------------------------
+
+
+def _read_urls(urls: Iterable[str], file: Path | None) -> list[str]:
+    out: list[str] = []
+    sources: list[Iterable[str]] = [urls]
+    if file:
+        sources.append(file.read_text().splitlines())
+    for source in sources:
+        for item in source:
+            if item == "-":
+                out.extend(line.strip() for line in sys.stdin)
+            else:
+                out.append(item.strip())
+    return [u for u in dict.fromkeys(out) if u and not u.startswith("#")]
+
+
+def _broker_url(settings: Settings) -> str:
+    if settings.redis_url:
+        return settings.redis_url
+    marker = settings.data_dir / "redis.url"
+    if marker.exists():
+        return marker.read_text().strip()
+    raise click.ClickException("no broker: start `copydesk run` (embedded Redis) or set COPYDESK_REDIS_URL")
+
+
+@main.command()
+@click.argument("urls", nargs=-1)
+@click.option(
+    "--file",
+    "-f",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Read URLs from a file, one per line (# comments allowed).",
+)
+@click.option("--refresh", is_flag=True, help="Fetch again even if the URL is already stored.")
+def enqueue(urls: tuple[str, ...], file: Path | None, refresh: bool) -> None:
+    """Queue URLs for ingestion. URL may be - to read one URL per line from stdin."""
+    from celery import Celery
+
+    from ingest.fetch import FetchError, check_url
+    from storage.models import Document
+    from worker.app import INGEST_URL
+
+    settings = _settings()
+    wanted = _read_urls(urls, file)
+    if not wanted:
+        raise click.UsageError("no URL given (pass URLs, - for stdin, or --file)")
+    sessions = _sessions(settings)
+    valid: list[str] = []
+    invalid = 0
+    for url in wanted:
+        try:
+            valid.append(check_url(url))
+        except FetchError as err:
+            invalid += 1
+            click.echo(f"skipped {safe(url)!r}: {err}", err=True)
+    from sqlalchemy import select
+
+    with sessions() as session:
+        known = set(session.scalars(select(Document.url).where(Document.url.in_(valid))))
+    todo = [u for u in valid if refresh or u not in known]
+    client = Celery("copydesk", broker=_broker_url(settings))
+    client.conf.task_default_queue = "copydesk"
+    for url in todo:
+        client.send_task(INGEST_URL, args=[url], kwargs={"refresh": refresh})
+    click.echo(f"queued {len(todo)}, already known {len(valid) - len(todo)}, invalid {invalid}")
+
+
+# ---- batch -----------------------------------------------------------------------------------
+
+
+@main.command()
+@click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the clusters as JSON (the scorer's format).")
+@click.option("--db", "database_url", help="Store into this database URL instead of a fresh temporary one.")
+def dedup(directory: Path, as_json: bool, database_url: str | None) -> None:
+    """Cluster a folder of saved pages (*.html, *.htm, *.html.gz) through the same pipeline as the worker.
+
+    Every file appears once in the output: in one cluster, or under "failed" with its reason.
+    Progress goes to stderr.
+    """
+    from worker.batch import dedup_directory
+
+    with tempfile.TemporaryDirectory(prefix="copydesk-") as tmp:
+        url = database_url or f"sqlite:///{Path(tmp) / 'dedup.db'}"
+        archive = _archive(url)
+
+        def progress(done: int, total: int, path: str) -> None:
+            if done == total or done % 25 == 0:
+                click.echo(f"{done}/{total} {path}", err=True)
+
+        result = dedup_directory(directory, archive, progress)
+    if as_json:
+        click.echo(json.dumps(result, indent=1))
+        return
+    for cluster in result["clusters"]:
+        if len(cluster["members"]) > 1:
+            click.echo(f"{len(cluster['members']):>3}  {safe(cluster['canonical'])}")
+            for member in cluster["members"]:
+                if member != cluster["canonical"]:
+                    click.echo(f"       {safe(member)}")
+    singles = sum(1 for c in result["clusters"] if len(c["members"]) == 1)
+    click.echo(f"{len(result['clusters'])} clusters ({singles} single pages), {len(result['failed'])} failed")
+    for failure in result["failed"]:
+        click.echo(f"failed {safe(failure['path'])}: {safe(failure['error'])}")
+
+
+# ---- looking -------------------------------------------------------------------------------
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True)
+@click.option("--min-size", default=1, show_default=True, help="Only clusters with at least this many pages.")
+@click.option("--limit", default=50, show_default=True, help="At most this many (0: all).")
+def clusters(as_json: bool, min_size: int, limit: int) -> None:
+    """List clusters, largest first."""
+    from storage.queries import list_clusters
+
+    with _sessions(_settings())() as session:
+        rows = list_clusters(session, min_size=min_size, limit=limit or None)
+    if as_json:
+        click.echo(json.dumps(rows, indent=1))
+        return
+    click.echo(f"{'ID':>6} {'SIZE':>4}  {'CANONICAL':<60} TITLE")
+    for row in rows:
+        canonical = row["canonical"]
+        click.echo(
+            f"{row['id']:>6} {row['size']:>4}  {safe(canonical['url'])[:60]:<60} {safe(canonical['title'])[:60]}"
+        )
+
+
+@main.command()
+@click.argument("cluster_id", type=int)
+@click.option("--json", "as_json", is_flag=True)
+def show(cluster_id: int, as_json: bool) -> None:
+    """One cluster: the canonical text, why it is canonical, and every copy with its similarity."""
+    from storage.queries import cluster_detail
+
+    with _sessions(_settings())() as session:
+        detail = cluster_detail(session, cluster_id)
+    if detail is None:
+        raise click.ClickException(f"no cluster {cluster_id}")
+    if as_json:
+        click.echo(json.dumps(detail, indent=1))
+        return
+    canonical = detail["canonical"]
+    click.echo(f"cluster {detail['id']}: {detail['size']} page(s)")
+    click.echo(
+        f"canonical: #{canonical['id']} {safe(canonical['url'])} ({safe(canonical['host'])}, "
+        f"published {canonical['published'] or 'unknown'})"
+    )
+    click.echo(f"why: {safe(detail['canonical_reason'])}")
+    click.echo(f"title: {safe(canonical['title'])}\n")
+    click.echo(safe(canonical["text"]))
+    click.echo(f"\ncopies ({len(detail['copies'])}):")
+    for copy in detail["copies"]:
+        sim = (
+            f"jaccard {copy['jaccard']:.2f}, containment {copy['containment']:.2f}"
+            if copy["jaccard"] is not None
+            else "linked through another copy"
+        )
+        click.echo(
+            f"  #{copy['id']} {safe(copy['url'])} ({safe(copy['host'])}, "
+            f"published {copy['published'] or 'unknown'}) {sim}"
+        )
+
+
+@main.command()
+@click.argument("source")
+def extract(source: str) -> None:
+    """Show what extraction keeps of a saved page FILE (.html, .html.gz) or a URL, as JSON."""
+    from dataclasses import asdict
+
+    from ingest.extract import ExtractionError
+    from ingest.extract import extract as run_extract
+    from ingest.fetch import FetchError, fetch
+    from worker.batch import read_page
+
+    settings = _settings()
+    try:
+        if Path(source).exists():
+            article = run_extract(read_page(Path(source)))
+        else:
+            page = fetch(source, settings.fetch)
+            article = run_extract(page.body, page.final_url, charset=page.charset)
+    except (ExtractionError, FetchError) as err:
+        raise click.ClickException(str(err)) from err
+    data = asdict(article)
+    data["published"] = article.published.isoformat() if article.published else None
+    click.echo(json.dumps(data, indent=1, ensure_ascii=False))
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True)
+@click.option("--limit", default=0, help="At most this many (0: all).")
+def failures(as_json: bool, limit: int) -> None:
+    """Every URL or page that could not be ingested, with its reason."""
+    from storage.queries import list_failures
+
+    with _sessions(_settings())() as session:
+        rows = list_failures(session, limit=limit or None)
+    if as_json:
+        click.echo(json.dumps(rows, indent=1))
+        return
+    if not rows:
+        click.echo("no failures")
+    for row in rows:
+        click.echo(f"{safe(row['reason']):<18} {safe(row['url'])}  ({row['attempts']}x) {safe(row['message'])[:120]}")
+
+
+@main.command()
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl", show_default=True)
+def export(fmt: str) -> None:
+    """Stream every canonical article with its copies' URLs to stdout."""
+    from storage.queries import iter_export
+
+    with _sessions(_settings())() as session:
+        rows = iter_export(session)
+        if fmt == "jsonl":
+            for row in rows:
+                click.echo(json.dumps(row, ensure_ascii=False))
+            return
+        writer = csv.writer(sys.stdout)
+        writer.writerow(["cluster", "url", "title", "published", "copies", "text"])
+        for row in rows:
+            writer.writerow(
+                [
+                    row["cluster"],
+                    row["url"],
+                    row["title"],
+                    row["published"],
+                    " ".join(row["copies"]),
+                    row["text"],
+                ]
+            )
+
+
+if __name__ == "__main__":
+    main()
