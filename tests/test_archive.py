@@ -1,0 +1,121 @@
+"""storage/: the archive on SQLite and PostgreSQL with the Redis index (real servers)."""
+
+from __future__ import annotations
+
+import random
+import threading
+
+import redis
+from sqlalchemy import func, select
+
+from ingest.extract import extract
+from storage.archive import Archive
+from storage.db import make_engine, make_sessionmaker
+from storage.index import RedisIndex
+from storage.models import Cluster, Document
+from tests.conftest import SEEDS
+
+MOSUL = {"southfront-original.html", "globalresearch-repost.html", "blog-repost.html"}
+
+
+def seed_clusters(archive: Archive, order: list[str]) -> set[frozenset[str]]:
+    for name in order:
+        archive.add_html((SEEDS / name).read_bytes(), key=f"file:{name}")
+    return clusters_by_name(archive)
+
+
+def clusters_by_name(archive: Archive) -> set[frozenset[str]]:
+    groups: dict[int | None, set[str]] = {}
+    with archive.sessions() as session:
+        for url, cluster_id in session.execute(select(Document.url, Document.cluster_id)):
+            groups.setdefault(cluster_id, set()).add(url.removeprefix("file:"))
+    return {frozenset(g) for g in groups.values()}
+
+
+def canonical_name(archive: Archive, member: str) -> str:
+    with archive.sessions() as session:
+        cluster_id = session.scalar(select(Document.cluster_id).where(Document.url == f"file:{member}"))
+        canonical_id = session.scalar(select(Cluster.canonical_id).where(Cluster.id == cluster_id))
+        return str(session.scalar(select(Document.url).where(Document.id == canonical_id))).removeprefix("file:")
+
+
+def test_seeds_cluster_the_same_in_any_order(archive: Archive, redis_client: redis.Redis) -> None:
+    names = sorted(p.name for p in SEEDS.glob("*.html"))
+    expected = {
+        frozenset(MOSUL),
+        frozenset({"blog-original-003.html"}),
+        frozenset({"globalresearch-other.html"}),
+    }
+    rng = random.Random(7)
+    for _ in range(3):
+        order = names[:]
+        rng.shuffle(order)
+        with archive.sessions() as session, session.begin():
+            for table in ("matches", "host_paragraphs", "documents", "clusters"):
+                session.execute(Document.metadata.tables[table].delete())
+        redis_client.flushdb()
+        assert seed_clusters(archive, order) == expected, order
+        assert canonical_name(archive, "blog-repost.html") == "southfront-original.html", order
+
+
+def test_same_url_is_stored_once(archive: Archive) -> None:
+    html = (SEEDS / "southfront-original.html").read_bytes()
+    first = archive.add_html(html, key="https://southfront.org/a")
+    second = archive.add_html(html, key="https://southfront.org/a")
+    assert first.created and not second.created and first.document_id == second.document_id
+    with archive.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Document)) == 1
+
+
+def test_repair_settles_a_document_a_crash_left_half_done(archive: Archive) -> None:
+    archive.add_html((SEEDS / "southfront-original.html").read_bytes(), key="file:southfront-original.html")
+    article = extract((SEEDS / "blog-repost.html").read_bytes())
+    doc_id, _ = archive._store(article, "file:blog-repost.html", article.url)  # the crash: no settle
+    with archive.sessions() as session:
+        assert session.get(Document, doc_id).clustered is False  # type: ignore[union-attr]
+    assert archive.repair() == 1
+    assert frozenset({"southfront-original.html", "blog-repost.html"}) in clusters_by_name(archive)
+    assert archive.repair() == 0
+
+
+def test_concurrent_copies_end_in_one_cluster(database_url: str, redis_client: redis.Redis) -> None:
+    """4 copies of one story added at the same moment by 4 archives (own engines): one cluster, 20 times."""
+    pages = [(SEEDS / name).read_bytes() for name in sorted(MOSUL)]
+    pages.append(pages[0].replace(b"<title>", b"<title>Republished: "))  # a fourth copy
+    archives = [
+        Archive(
+            make_sessionmaker(make_engine(database_url)),
+            RedisIndex(
+                redis.Redis.from_url(redis_client.connection_pool.connection_kwargs and _url(redis_client)),
+                "test",
+            ),
+        )
+        for _ in pages
+    ]
+    for run in range(20):
+        barrier = threading.Barrier(len(pages))
+        errors: list[BaseException] = []
+
+        def add(
+            i: int, run: int = run, barrier: threading.Barrier = barrier, errors: list[BaseException] = errors
+        ) -> None:
+            try:
+                barrier.wait()
+                archives[i].add_html(pages[i], key=f"https://copy{i}.example/run{run}")
+            except BaseException as err:
+                errors.append(err)
+
+        threads = [threading.Thread(target=add, args=(i,)) for i in range(len(pages))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert not errors, errors
+        with archives[0].sessions() as session:
+            clusters = set(session.scalars(select(Document.cluster_id).where(Document.url.like(f"%/run{run}"))))
+        assert len(clusters) == 1, f"run {run}: {len(clusters)} clusters"
+
+
+def _url(client: redis.Redis) -> str:
+    kwargs = client.connection_pool.connection_kwargs
+    return f"redis://{kwargs['host']}:{kwargs['port']}/{kwargs.get('db', 0)}"

@@ -1,0 +1,285 @@
+"""The `copydesk` CLI end to end on the seed corpus: in-process (CliRunner) and as a real subprocess."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import json
+import os
+import random
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from click.testing import CliRunner, Result
+
+from worker.cli import main, safe
+
+ROOT = Path(__file__).resolve().parents[1]
+CORPUS = ROOT.parent / "shared" / "corpus"
+SEEDS = CORPUS / "seeds"
+MOSUL = ["blog-repost.html", "globalresearch-repost.html", "southfront-original.html"]
+SINGLES = ["blog-original-003.html", "globalresearch-other.html"]
+SCRIPT = Path(sys.executable).parent / "copydesk"
+UNREADABLE = {"bad.html.gz", "empty.html"}  # junk.htm: see test_random_bytes_are_no_article
+JUNK_BUG = (
+    "bug: `copydesk dedup DIR` stores a file of random bytes (junk.htm) as an article instead of listing it "
+    "under failed: decode_html falls back to windows-1252 and the MIN_WORDS check counts mojibake as words"
+)
+
+pytestmark = pytest.mark.skipif(not SEEDS.is_dir(), reason=f"no seed corpus at {SEEDS}")
+
+
+def _env(tmp: Path) -> dict[str, str]:
+    return {"COPYDESK_DATA_DIR": str(tmp / "data"), "COPYDESK_DATABASE_URL": f"sqlite:///{tmp / 'db.sqlite'}"}
+
+
+@pytest.fixture
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """A private data dir and database for one test; no Redis configured."""
+    values = _env(tmp_path)
+    for key, value in values.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("COPYDESK_REDIS_URL", raising=False)
+    return values
+
+
+def cli(*args: str) -> Result:
+    return CliRunner().invoke(main, list(args), catch_exceptions=False)
+
+
+def run_cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    command = [str(SCRIPT)] if SCRIPT.exists() else [sys.executable, "-m", "worker.cli"]
+    child_env = {k: v for k, v in os.environ.items() if k != "COPYDESK_REDIS_URL"} | env
+    return subprocess.run([*command, *args], env=child_env, capture_output=True, text=True, timeout=120)
+
+
+def assert_clean_failure(result: Result, message: str) -> None:
+    assert result.exit_code not in (0, None), result.output
+    assert isinstance(result.exception, SystemExit), result.exception  # not an unhandled error
+    assert message in result.output
+    assert "Traceback" not in result.output
+
+
+@pytest.fixture(scope="module")
+def seeds_run(tmp_path_factory: pytest.TempPathFactory) -> subprocess.CompletedProcess[str]:
+    return run_cli("dedup", str(SEEDS), "--json", env=_env(tmp_path_factory.mktemp("seeds")))
+
+
+@pytest.fixture(scope="module")
+def seeds_db(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A database holding the seed corpus, stored by `dedup --db`."""
+    values = _env(tmp_path_factory.mktemp("seeds-db"))
+    args = ["dedup", str(SEEDS), "--db", values["COPYDESK_DATABASE_URL"]]
+    result = CliRunner().invoke(main, args, env=values)
+    assert result.exit_code == 0, result.output
+    return values["COPYDESK_DATABASE_URL"]
+
+
+@pytest.fixture
+def on_seeds_db(seeds_db: str, env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.setenv("COPYDESK_DATABASE_URL", seeds_db)
+    return seeds_db
+
+
+@pytest.fixture
+def messy_dir(tmp_path: Path) -> Path:
+    """Two good pages, a gzipped good page, and three unreadable or article-less files."""
+    folder = tmp_path / "messy"
+    folder.mkdir()
+    for name in SINGLES:
+        shutil.copy(SEEDS / name, folder / name)
+    (folder / "southfront-original.html.gz").write_bytes(gzip.compress((SEEDS / MOSUL[2]).read_bytes()))
+    (folder / "empty.html").write_bytes(b"")
+    (folder / "junk.htm").write_bytes(random.Random(1234).randbytes(4096))
+    (folder / "bad.html.gz").write_bytes(gzip.compress((SEEDS / MOSUL[0]).read_bytes())[:300])
+    return folder
+
+
+def all_paths(report: dict[str, Any]) -> list[str]:
+    return [m for c in report["clusters"] for m in c["members"]] + [f["path"] for f in report["failed"]]
+
+
+def test_group_help() -> None:
+    result = cli("--help")
+    assert result.exit_code == 0
+    assert "syndicated copy" in result.output
+    assert set(main.commands) <= set(result.output.split())
+
+
+COMMAND_PATHS = [[name] for name in sorted(main.commands)] + [["db", "upgrade"]]
+
+
+@pytest.mark.parametrize("path", COMMAND_PATHS, ids=" ".join)
+def test_every_subcommand_has_help(path: list[str]) -> None:
+    result = cli(*path, "--help")
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("Usage: ")
+    description = result.output.split("\n\n", 2)[1].strip()
+    assert description and not description.startswith("Options:"), result.output
+
+
+def test_compose_commands_exist() -> None:
+    services = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
+    app = {name: svc for name, svc in services.items() if "build" in svc}
+    assert app, "no app service found in docker-compose.yml"
+    for name, svc in app.items():
+        command = svc["command"]
+        words = command.split() if isinstance(command, str) else command
+        assert words[0] in main.commands, f"{name}: {words[0]!r} is not a copydesk subcommand"
+
+
+def test_dedup_json_on_seeds(seeds_run: subprocess.CompletedProcess[str], tmp_path: Path) -> None:
+    assert seeds_run.returncode == 0, seeds_run.stderr
+    report = json.loads(seeds_run.stdout)  # stdout alone: progress must not leak into it
+    assert set(report) == {"clusters", "failed"}
+    assert report["failed"] == []
+    for cluster in report["clusters"]:
+        assert set(cluster) == {"canonical", "members"}
+        assert cluster["canonical"] in cluster["members"]
+    assert sorted(all_paths(report)) == sorted(p.name for p in SEEDS.glob("*.html"))
+    assert report["clusters"][0] == {"canonical": "southfront-original.html", "members": MOSUL}
+    assert sorted(c["members"] for c in report["clusters"][1:]) == [[name] for name in SINGLES]
+    assert "5/5" in seeds_run.stderr
+
+    pred = tmp_path / "pred.json"
+    pred.write_text(seeds_run.stdout)
+    scored = subprocess.run(
+        [sys.executable, str(CORPUS / "score.py"), str(SEEDS / "truth.json"), str(pred)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert scored.returncode == 0, scored.stdout + scored.stderr
+    assert json.loads(scored.stdout)["pairwise"]["f1"] == 1.0
+
+
+def test_dedup_reports_every_file_once(env: dict[str, str], messy_dir: Path) -> None:
+    result = cli("dedup", str(messy_dir), "--json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    paths = all_paths(report)
+    assert sorted(paths) == sorted(p.name for p in messy_dir.iterdir())
+    assert len(paths) == len(set(paths)) == 6
+    failed = {f["path"]: f["error"] for f in report["failed"]}
+    assert set(failed) >= UNREADABLE
+    assert all(error.strip() for error in failed.values())
+    assert "unreadable" in failed["bad.html.gz"] and "empty" in failed["empty.html"]
+    clustered = {m for c in report["clusters"] for m in c["members"]}
+    assert {*SINGLES, "southfront-original.html.gz"} <= clustered
+
+
+def test_random_bytes_are_no_article(env: dict[str, str], messy_dir: Path) -> None:
+    report = json.loads(cli("dedup", str(messy_dir), "--json", "--db", env["COPYDESK_DATABASE_URL"]).stdout)
+    assert "junk.htm" in {f["path"] for f in report["failed"]}
+    assert "junk.htm" in cli("failures").output
+
+
+def test_dedup_table(env: dict[str, str]) -> None:
+    result = cli("dedup", str(SEEDS))
+    assert result.exit_code == 0, result.output
+    assert "3 clusters (2 single pages), 0 failed" in result.stdout
+    assert "southfront-original.html" in result.stdout
+    assert not result.stdout.lstrip().startswith("{")
+
+
+def cluster_list() -> list[dict[str, Any]]:
+    result = cli("clusters", "--json")
+    assert result.exit_code == 0, result.output
+    return list(json.loads(result.stdout))
+
+
+def test_clusters_largest_first(on_seeds_db: str) -> None:
+    rows = cluster_list()
+    assert [r["size"] for r in rows] == [3, 1, 1]
+    assert rows[0]["canonical"]["host"] == "southfront.org"
+    assert "southfront.org" in cli("clusters").output
+
+
+def test_show_cluster(on_seeds_db: str) -> None:
+    result = cli("show", str(cluster_list()[0]["id"]))
+    assert result.exit_code == 0, result.output
+    out = result.output
+    assert "approaching its final phase" in out and "\nwhy: " in out
+    assert out.count("jaccard") == 2
+    assert "levantdispatch.wordpress.com" in out and "globalresearch.ca" in out
+    assert "Disclaimer: The contents of this article" not in out and "Leave a Reply" not in out
+
+
+def test_show_missing_cluster(on_seeds_db: str) -> None:
+    assert_clean_failure(cli("show", "999999"), "no cluster 999999")
+
+
+def test_export_jsonl(on_seeds_db: str) -> None:
+    result = cli("export", "--format", "jsonl")
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(rows) == 3 and all("copies" in row for row in rows)
+    assert sorted(len(row["copies"]) for row in rows) == [0, 0, 2]
+
+
+def test_export_csv(on_seeds_db: str) -> None:
+    result = cli("export", "--format", "csv")
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert rows and list(rows[0]) == ["cluster", "url", "title", "published", "copies", "text"]
+    assert len(rows) == 3
+    assert sorted(len(row["copies"].split()) for row in rows) == [0, 0, 2]
+
+
+def test_failures(env: dict[str, str], messy_dir: Path) -> None:
+    empty = cli("failures")
+    assert empty.exit_code == 0 and "no failures" in empty.output, empty.output
+    assert cli("dedup", str(messy_dir), "--db", env["COPYDESK_DATABASE_URL"]).exit_code == 0
+    result = cli("failures")
+    assert result.exit_code == 0, result.output
+    assert "no failures" not in result.output
+    lines = result.output.splitlines()
+    for name in UNREADABLE:
+        assert sum(name in line for line in lines) == 1, result.output
+    assert any("bad.html.gz" in line and "unreadable_file" in line for line in lines)
+    assert any("empty.html" in line and "empty" in line.split()[0] for line in lines)
+    rows = json.loads(cli("failures", "--json").stdout)
+    assert {r["url"].removeprefix("file:") for r in rows} >= UNREADABLE
+    assert all(r["reason"] and r["message"] for r in rows)
+
+
+def test_extract_file(env: dict[str, str]) -> None:
+    result = cli("extract", str(SEEDS / "globalresearch-repost.html"))
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert {"title", "text", "url", "published"} <= set(data)
+    assert "Mosul" in data["title"] and "approaching its final phase" in data["text"]
+    assert data["url"].startswith("https://www.globalresearch.ca/")
+    assert data["published"].startswith("2017-05-09")
+
+
+def test_extract_missing(env: dict[str, str]) -> None:
+    result = CliRunner().invoke(main, ["extract", "/nonexistent-file-and-not-a-url"])
+    assert_clean_failure(result, "Error: ")
+
+
+def test_enqueue_without_urls(env: dict[str, str]) -> None:
+    result = CliRunner().invoke(main, ["enqueue"])
+    assert result.exit_code == 2
+    assert "no URL given" in result.output
+
+
+def test_enqueue_invalid_urls_without_broker(env: dict[str, str]) -> None:
+    result = CliRunner().invoke(main, ["enqueue", "ftp://x", "javascript:alert(1)"])
+    assert_clean_failure(result, "no broker")
+    assert "skipped 'ftp://x'" in result.stderr
+    assert "skipped 'javascript:alert(1)'" in result.stderr
+
+
+def test_safe_strips_control_characters() -> None:
+    out = safe("a\x1b[31mb\x07")
+    assert "\x1b" not in out and "\x07" not in out
+    assert out.startswith("a") and out.endswith("b")
+    assert safe(None) == ""
+    assert safe("line\nnext") == "line\nnext"

@@ -1,0 +1,212 @@
+"""End to end: a real Redis, real Celery worker processes, pages served over HTTP on 127.0.0.x."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+from celery import Celery
+from sqlalchemy import func, select
+
+from storage.db import make_engine, make_sessionmaker, upgrade
+from storage.models import Cluster, Document
+from tests.conftest import SEEDS
+from tests.servers import ROOT, Site, start_worker, stop_process, wait_for
+from worker.app import INGEST_URL
+
+# Each site on its own loopback address, so that every site is a different host, as on the web.
+SITE_OF = {
+    "southfront-original.html": "127.0.0.2",
+    "globalresearch-repost.html": "127.0.0.3",
+    "globalresearch-other.html": "127.0.0.3",
+    "blog-repost.html": "127.0.0.4",
+    "blog-original-003.html": "127.0.0.4",
+}
+CHROME = ["Disclaimer: The contents", "Leave a Reply", "Region:", "Theme:", "Skip to content"]
+
+
+class Sites:
+    def __init__(self) -> None:
+        self.servers: dict[str, Site] = {}
+        self.pages: dict[str, dict[str, tuple[int, str, bytes]]] = {}
+
+    def add(self, address: str, path: str, body: bytes) -> str:
+        if address not in self.servers:
+            self.pages[address] = {}
+            server = Site(self.pages[address])
+            server.server.server_close()
+            server = _site_on(address, self.pages[address])
+            self.servers[address] = server.start()
+        self.pages[address][path] = (200, "text/html; charset=utf-8", body)
+        return self.servers[address].base + path
+
+    def stop(self) -> None:
+        for server in self.servers.values():
+            server.stop()
+
+
+def _site_on(address: str, pages: dict[str, tuple[int, str, bytes]]) -> Site:
+    from http.server import ThreadingHTTPServer
+
+    site = Site(pages)
+    handler = site.server.RequestHandlerClass
+    site.server.server_close()
+    site.server = ThreadingHTTPServer((address, 0), handler)
+    site.server.daemon_threads = True
+    import threading
+
+    site.thread = threading.Thread(target=site.server.serve_forever, daemon=True)
+    return site
+
+
+@pytest.fixture
+def sites() -> Iterator[Sites]:
+    s = Sites()
+    yield s
+    s.stop()
+
+
+@pytest.fixture
+def stack(tmp_path: Path, redis_url: str) -> Iterator[dict[str, object]]:
+    """A fresh SQLite database and a 2-process Celery worker on the real Redis."""
+    redis.Redis.from_url(redis_url).flushdb()
+    database = f"sqlite:///{tmp_path / 'copydesk.db'}"
+    upgrade(database)
+    env = {
+        "COPYDESK_DATABASE_URL": database,
+        "COPYDESK_REDIS_URL": redis_url,
+        "COPYDESK_ALLOW_NETWORKS": "127.0.0.0/8",
+        "COPYDESK_DATA_DIR": str(tmp_path),
+    }
+    worker = start_worker(env, concurrency=2, log=tmp_path / "worker.log")
+    client = Celery("test", broker=redis_url)
+    client.conf.task_default_queue = "copydesk"
+    sessions = make_sessionmaker(make_engine(database))
+    yield {
+        "client": client,
+        "sessions": sessions,
+        "database": database,
+        "env": env,
+        "log": tmp_path / "worker.log",
+    }
+    stop_process(worker)
+
+
+def _settled(sessions: object, count: int) -> bool:
+    with sessions() as session:  # type: ignore[operator]
+        done = session.scalar(select(func.count()).select_from(Document).where(Document.clustered.is_(True)))
+        return bool(done == count)
+
+
+def _clusters(sessions: object) -> dict[int, set[str]]:
+    groups: dict[int, set[str]] = {}
+    with sessions() as session:  # type: ignore[operator]
+        for url, cluster_id in session.execute(select(Document.url, Document.cluster_id)):
+            groups.setdefault(cluster_id, set()).add(url)
+    return groups
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_seed_pages_through_the_worker(stack: dict[str, object], sites: Sites, seed: int) -> None:
+    urls = {name: sites.add(SITE_OF[name], f"/{name}", (SEEDS / name).read_bytes()) for name in SITE_OF}
+    order = list(urls)
+    random.Random(seed).shuffle(order)
+    client: Celery = stack["client"]  # type: ignore[assignment]
+    for name in order:
+        client.send_task(INGEST_URL, args=[urls[name]])
+    wait_for(lambda: _settled(stack["sessions"], 5), 60, "5 seed pages stored and clustered")
+    name_of = {url: name for name, url in urls.items()}
+    clusters = {frozenset(name_of[u] for u in members) for members in _clusters(stack["sessions"]).values()}
+    mosul = frozenset({"southfront-original.html", "globalresearch-repost.html", "blog-repost.html"})
+    assert clusters == {
+        mosul,
+        frozenset({"blog-original-003.html"}),
+        frozenset({"globalresearch-other.html"}),
+    }
+    with stack["sessions"]() as session:  # type: ignore[operator]
+        cluster_id = session.scalar(select(Document.cluster_id).where(Document.url == urls["blog-repost.html"]))
+        canonical = session.get(Document, session.get(Cluster, cluster_id).canonical_id)
+        assert canonical.url == urls["southfront-original.html"]
+        for chrome in CHROME:
+            assert chrome not in canonical.text
+    # The batch mode gives the same clusters on the same pages.
+    out = subprocess.run(
+        [sys.executable, "-m", "worker.cli", "dedup", str(SEEDS), "--json"],
+        cwd=ROOT,
+        capture_output=True,
+        check=True,
+        env={**os.environ, "COPYDESK_DATA_DIR": str(ROOT)},
+    )
+    batch = {frozenset(c["members"]) for c in json.loads(out.stdout)["clusters"]}
+    assert batch == clusters
+
+
+def _story(rng: random.Random, words: list[str]) -> list[str]:
+    return [" ".join(rng.choice(words) for _ in range(rng.randint(25, 45))).capitalize() + "." for _ in range(8)]
+
+
+def _page(title: str, paragraphs: list[str], extra_after: list[str] = ()) -> bytes:  # type: ignore[assignment]
+    body = "".join(f"<p>{p}</p>" for p in [*paragraphs, *extra_after])
+    return (
+        f"<html><head><title>{title}</title></head><body><nav>Home News Sport</nav><article><h1>{title}</h1>"
+        f"{body}</article><footer>Copyright</footer></body></html>"
+    ).encode()
+
+
+def test_four_copies_at_once_end_in_one_cluster(stack: dict[str, object], sites: Sites) -> None:
+    """4 copies of one story queued at the same moment to 2 worker processes: one cluster, 20 runs in a row."""
+    rng = random.Random(42)
+    words = [f"w{i}" for i in range(3000)]
+    disclaimer = ["This site republishes articles for fair use. Views are the authors' own and not ours at all."]
+    client: Celery = stack["client"]  # type: ignore[assignment]
+    for run in range(20):
+        story = _story(rng, words)
+        edited = [*story[:3], story[3].replace("w", "v", 3), *story[5:]]
+        pages = [
+            ("127.0.0.5", _page(f"Story {run}", story)),
+            ("127.0.0.6", _page(f"Story {run}", story, disclaimer)),
+            ("127.0.0.7", _page(f"Story {run} (excerpt)", story[:4], ["Read the rest at the source."])),
+            ("127.0.0.8", _page(f"Rewritten {run}", edited)),
+        ]
+        urls = [sites.add(address, f"/run{run}", body) for address, body in pages]
+        for url in urls:
+            client.send_task(INGEST_URL, args=[url])
+        wait_for(lambda n=run: _settled(stack["sessions"], 4 * (n + 1)), 60, f"run {run} settled")
+        clusters = [members for members in _clusters(stack["sessions"]).values() if set(urls) & members]
+        assert len(clusters) == 1 and clusters[0] == set(urls), f"run {run}: {clusters}"
+
+
+def test_copydesk_run_embedded_end_to_end(tmp_path: Path, sites: Sites) -> None:
+    """`copydesk run` with nothing configured: embedded Redis + SQLite; enqueue; Ctrl-C stops all."""
+    env = {**os.environ, "COPYDESK_DATA_DIR": str(tmp_path), "COPYDESK_ALLOW_NETWORKS": "127.0.0.0/8"}
+    env.pop("COPYDESK_REDIS_URL", None)
+    env.pop("COPYDESK_DATABASE_URL", None)
+    run = subprocess.Popen(
+        [sys.executable, "-m", "worker.cli", "run", "--concurrency", "1"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for((tmp_path / "redis.url").exists, 30, "embedded Redis started")
+        url = sites.add("127.0.0.9", "/a.html", (SEEDS / "southfront-original.html").read_bytes())
+        cli = [sys.executable, "-m", "worker.cli", "enqueue"]
+        first = subprocess.run([*cli, url, url], cwd=ROOT, env=env, capture_output=True, text=True, check=True)
+        assert "queued 1, already known 0" in first.stdout
+        sessions = make_sessionmaker(make_engine(f"sqlite:///{tmp_path / 'copydesk.db'}"))
+        wait_for(lambda: _settled(sessions, 1), 60, "the page stored by `copydesk run`")
+        again = subprocess.run([*cli, url], cwd=ROOT, env=env, capture_output=True, text=True, check=True)
+        assert "queued 0, already known 1" in again.stdout
+    finally:
+        run.send_signal(signal.SIGINT)
+        assert run.wait(60) is not None
+    assert not (tmp_path / "redis.url").exists()
