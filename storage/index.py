@@ -3,7 +3,7 @@
 A document is written to the database first and only then added here, in one atomic step that
 also returns every document already filed under any of its keys. Of two copies processed at the
 same moment, whichever is added second therefore always sees the first, whose row is already
-committed and can be verified: no pair is missed, whatever the timing (see docs/index.md).
+committed and can be verified: no pair is missed, whatever the timing (README: "Near-duplicate index").
 """
 
 from __future__ import annotations
