@@ -22,6 +22,10 @@ class MatchPolicy:
     min_jaccard: float = 0.5  # near-duplicates: verbatim and edited copies
     min_containment: float = 0.8  # excerpts and wrapped copies: one text inside the other
     min_shared: int = 25  # containment needs this many shared shingles: two short texts prove little
+    # A long passage in common is a copy even when the page around it holds much else (teasers of other
+    # stories kept by extraction): half of the smaller text, and more words than a follow-up quotes.
+    long_passage: int = 150
+    min_containment_long: float = 0.5
 
 
 def compare(a: Fingerprint, b: Fingerprint) -> Similarity:
@@ -44,4 +48,6 @@ def is_copy(similarity: Similarity, policy: MatchPolicy | None = None) -> bool:
         return False
     if similarity.jaccard >= policy.min_jaccard:
         return True
-    return similarity.containment >= policy.min_containment and similarity.shared >= policy.min_shared
+    if similarity.containment >= policy.min_containment and similarity.shared >= policy.min_shared:
+        return True
+    return similarity.containment >= policy.min_containment_long and similarity.shared >= policy.long_passage

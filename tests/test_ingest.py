@@ -114,3 +114,17 @@ def test_canonical_follows_rel_canonical_then_earliest_date() -> None:
     assert elect(members).winner == 3
     assert elect([_candidate(1, "a.example", 5), _candidate(2, "b.example", 2)]).winner == 2
     assert elect([_candidate(1, "a.example", None), _candidate(2, "b.example", None)]).winner == 1
+
+
+def test_long_passage_among_other_text_is_a_copy_but_two_quoted_paragraphs_are_not(
+    seeds: dict[str, Article],
+) -> None:
+    story = seeds["southfront-original.html"]
+    other = seeds["blog-original-003.html"]
+    # An excerpt page that also carries teasers of other stories (here: a whole other post).
+    excerpt_page = Article(text="\n".join(story.paragraphs[:5] + other.paragraphs))
+    sim = compare(fingerprint(story), fingerprint(excerpt_page))
+    assert sim.containment < 0.8 and is_copy(sim)
+    # A different article that quotes two short paragraphs of the story.
+    follow_up = Article(text="\n".join(other.paragraphs + story.paragraphs[1:3]))
+    assert not is_copy(compare(fingerprint(story), fingerprint(follow_up)))
