@@ -69,7 +69,7 @@ class Archive:
         key = key or article.url or f"sha256:{content_hash(article.text)}"
         existing = self.find(key)
         if existing is not None:
-            self.settle(existing)  # finishes the job if an earlier attempt crashed half-way
+            self.finish(existing)
             return Stored(existing, self._cluster_of(existing), created=False)
         try:
             doc_id, stale = self._store(article, key, final_url or article.url)
@@ -77,7 +77,7 @@ class Archive:
             existing = self.find(key)
             if existing is None:
                 raise
-            self.settle(existing)
+            self.finish(existing)
             return Stored(existing, self._cluster_of(existing), created=False)
         self.settle(doc_id)
         for other in sorted(stale):
@@ -102,6 +102,13 @@ class Archive:
                 failure.reason, failure.message = reason, message[:2000]
                 failure.attempts += 1
                 failure.last_seen = utcnow()
+
+    def finish(self, doc_id: int) -> None:
+        """Settle a document only if an earlier attempt crashed before its cluster was settled."""
+        with self.sessions() as session:
+            pending = session.scalar(select(Document.clustered).where(Document.id == doc_id)) is False
+        if pending:
+            self.settle(doc_id)
 
     def repair(self) -> int:
         """Settle every document a crash left unclustered. Returns how many."""

@@ -78,6 +78,17 @@ def test_repair_settles_a_document_a_crash_left_half_done(archive: Archive) -> N
     assert archive.repair() == 0
 
 
+def test_requeueing_a_half_done_document_finishes_it(archive: Archive) -> None:
+    archive.add_html((SEEDS / "southfront-original.html").read_bytes(), key="file:southfront-original.html")
+    html = (SEEDS / "blog-repost.html").read_bytes()
+    article = extract(html)
+    doc_id, _ = archive._store(article, "file:blog-repost.html", article.url)  # the crash: no settle
+    again = archive.add_html(html, key="file:blog-repost.html")  # the task delivered again
+    assert not again.created and again.document_id == doc_id
+    assert frozenset({"southfront-original.html", "blog-repost.html"}) in clusters_by_name(archive)
+    assert archive.repair() == 0
+
+
 def test_concurrent_copies_end_in_one_cluster(database_url: str, redis_client: redis.Redis) -> None:
     """4 copies of one story added at the same moment by 4 archives (own engines): one cluster, 20 times."""
     pages = [(SEEDS / name).read_bytes() for name in sorted(MOSUL)]

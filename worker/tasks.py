@@ -71,7 +71,7 @@ def ingest_url(self: ArchiveTask, url: str, refresh: bool = False) -> dict[str, 
         return {"status": "failed", "reason": err.reason}
     known = self.archive.find(url)
     if known is not None and not refresh:
-        self.archive.settle(known)  # a no-op unless an earlier attempt crashed half-way
+        self.archive.finish(known)  # settles it only if an earlier attempt crashed half-way
         return {"status": "known", "document": known}
     try:
         page = fetch(url, settings.fetch)
