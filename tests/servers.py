@@ -123,9 +123,9 @@ def wait_for(condition: Callable[[], bool], timeout: float, message: str) -> Non
 
 
 class Site:
-    """An HTTP server on 127.0.0.1 serving {path: (status, content type, body)}."""
+    """An HTTP server on a loopback address serving {path: (status, content type, body)}."""
 
-    def __init__(self, pages: dict[str, tuple[int, str, bytes]]) -> None:
+    def __init__(self, pages: dict[str, tuple[int, str, bytes]], address: str = "127.0.0.1") -> None:
         self.pages = pages
         self.hits: dict[str, int] = {}
         site = self
@@ -143,7 +143,7 @@ class Site:
             def log_message(self, *args: object) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = ThreadingHTTPServer((address, 0), Handler)
         self.server.daemon_threads = True
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 

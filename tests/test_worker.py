@@ -41,30 +41,13 @@ class Sites:
     def add(self, address: str, path: str, body: bytes) -> str:
         if address not in self.servers:
             self.pages[address] = {}
-            server = Site(self.pages[address])
-            server.server.server_close()
-            server = _site_on(address, self.pages[address])
-            self.servers[address] = server.start()
+            self.servers[address] = Site(self.pages[address], address).start()
         self.pages[address][path] = (200, "text/html; charset=utf-8", body)
         return self.servers[address].base + path
 
     def stop(self) -> None:
         for server in self.servers.values():
             server.stop()
-
-
-def _site_on(address: str, pages: dict[str, tuple[int, str, bytes]]) -> Site:
-    from http.server import ThreadingHTTPServer
-
-    site = Site(pages)
-    handler = site.server.RequestHandlerClass
-    site.server.server_close()
-    site.server = ThreadingHTTPServer((address, 0), handler)
-    site.server.daemon_threads = True
-    import threading
-
-    site.thread = threading.Thread(target=site.server.serve_forever, daemon=True)
-    return site
 
 
 @pytest.fixture
