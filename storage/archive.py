@@ -278,7 +278,7 @@ class Archive:
             old_clusters |= previous
             # Keep the oldest cluster id, so a cluster's URL in the CLI stays stable as it grows.
             cluster = session.get(Cluster, min(previous)) if previous else None
-            if cluster is None or any(m.cluster_id == cluster.id for m in _claimed(session, cluster.id, component)):
+            if cluster is None or _claimed(session, cluster.id, component):
                 cluster = Cluster()
                 session.add(cluster)
                 session.flush()

@@ -52,7 +52,7 @@ def _sessions(settings: Settings) -> Any:
     return make_sessionmaker(make_engine(settings.database_url))
 
 
-def _celery(*args: str, env: dict[str, str] | None = None) -> list[str]:
+def _celery(*args: str) -> list[str]:
     return [sys.executable, "-m", "celery", "-A", "worker.app", *args]
 
 
