@@ -1,12 +1,17 @@
 """Which member of a cluster is the original: evidence first, dates next, arrival last.
 
-Evidence, strongest first:
-1. a member's <link rel=canonical> names another member's URL (syndication partners do this);
-2. a member's attribution line ("The original source of this article is X", "originally published
-   at X", "Via X:") names another member's site: the credited one is the source, and a member that
-   credits another is a copy (copies of copies credit their intermediate, so the chain leads back);
-3. the earliest publication date the page itself declares (a guessed date counts for less);
-4. the earliest arrival.
+Credits: a member's <link rel=canonical> naming another member's URL (syndication partners do
+this), or its attribution line ("The original source of this article is X", "originally published
+at X", "Via X:") naming another member's site. A credit says "that one is upstream of me", not
+"that one is the original": a copy of a copy credits its intermediate.
+
+So, in order:
+1. a member that credits another is a copy;
+2. among the rest, the earliest publication date the page itself declares wins (a guessed date
+   counts for less than a declared one): an intermediate credited by a copy of a copy is not older
+   than the original it was taken from;
+3. then the most credited;
+4. then the earliest arrival.
 """
 
 from __future__ import annotations
@@ -95,10 +100,10 @@ def elect(members: list[Candidate]) -> Election:
                     votes[other.id].append(f"credited by #{member.id}")
                     credits_other.add(member.id)
 
-    def rank(m: Candidate) -> tuple[bool, int, int, float, int]:
+    def rank(m: Candidate) -> tuple[bool, int, float, int, int]:
         date_rank = {"meta": 0, "heuristic": 1}.get(m.published_source or "", 2) if m.published else 2
         timestamp = m.published.timestamp() if m.published else 0.0
-        return (m.id in credits_other, -len(votes[m.id]), date_rank, timestamp, m.arrival)
+        return (m.id in credits_other, date_rank, timestamp, -len(votes[m.id]), m.arrival)
 
     ordered = sorted(members, key=rank)
     winner = ordered[0]
@@ -107,5 +112,6 @@ def elect(members: list[Candidate]) -> Election:
         reasons.append(", ".join(sorted(set(votes[winner.id]))))
     if winner.published:
         reasons.append(f"published {winner.published.date().isoformat()} ({winner.published_source or 'unknown'})")
-    reasons.append("earliest" if len(ordered) > 1 and rank(ordered[1])[:3] == rank(winner)[:3] else "best evidence")
+    tied = len(ordered) > 1 and rank(ordered[1])[:4] == rank(winner)[:4]
+    reasons.append("arrived first among equals" if tied else "best evidence")
     return Election(winner.id, "; ".join(reasons))

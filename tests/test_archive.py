@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import random
 import threading
+from pathlib import Path
 
 import redis
 from sqlalchemy import func, select
 
 from ingest.extract import extract
 from storage.archive import Archive
-from storage.db import make_engine, make_sessionmaker
+from storage.db import make_engine, make_sessionmaker, upgrade
 from storage.index import RedisIndex
 from storage.models import Cluster, Document
 from tests.conftest import SEEDS
+from tests.devsubset import hard_slice
 
 MOSUL = {"southfront-original.html", "globalresearch-repost.html", "blog-repost.html"}
 
@@ -130,3 +132,47 @@ def test_concurrent_copies_end_in_one_cluster(database_url: str, redis_client: r
 def _url(client: redis.Redis) -> str:
     kwargs = client.connection_pool.connection_kwargs
     return f"redis://{kwargs['host']}:{kwargs['port']}/{kwargs.get('db', 0)}"
+
+
+def partition(archive: Archive, name_of: dict[str, str]) -> tuple[set[frozenset[str]], set[str]]:
+    """(clusters, canonicals of multi-page clusters) by page name, for pages keyed in name_of."""
+    groups: dict[int | None, set[str]] = {}
+    with archive.sessions() as session:
+        for url, cluster_id in session.execute(select(Document.url, Document.cluster_id)):
+            groups.setdefault(cluster_id, set()).add(name_of[url])
+        canonicals = {
+            name_of[url]
+            for url in session.scalars(
+                select(Document.url).join(Cluster, Cluster.canonical_id == Document.id).where(Cluster.size > 1)
+            )
+        }
+    return {frozenset(g) for g in groups.values()}, canonicals
+
+
+def test_hard_slice_is_right_in_any_order(tmp_path: Path, redis_client: redis.Redis) -> None:
+    corpus = hard_slice()
+    rng = random.Random(11)
+    for run in range(3):
+        order = sorted(corpus.pages)
+        rng.shuffle(order)
+        redis_client.flushdb()
+        url = f"sqlite:///{tmp_path / f'run{run}.db'}"
+        upgrade(url)
+        archive = Archive(make_sessionmaker(make_engine(url)), RedisIndex(redis_client, "test"))
+        for name in order:
+            archive.add_html(corpus.pages[name], key=f"file:{name}")
+        clusters, canonicals = partition(archive, {f"file:{n}": n for n in corpus.pages})
+        assert clusters == corpus.stories, f"order {order}"
+        assert canonicals == corpus.originals, f"order {order}"
+
+
+def test_canonical_is_re_elected_when_the_original_arrives(archive: Archive) -> None:
+    for name in ("globalresearch-repost.html", "blog-repost.html"):
+        archive.add_html((SEEDS / name).read_bytes(), key=f"file:{name}")
+    # Neither copy credits the other, so the one with the earlier declared date leads for now.
+    assert canonical_name(archive, "blog-repost.html") != "southfront-original.html"
+    archive.add_html((SEEDS / "southfront-original.html").read_bytes(), key="file:southfront-original.html")
+    assert canonical_name(archive, "blog-repost.html") == "southfront-original.html"
+    with archive.sessions() as session:
+        reason = session.scalar(select(Cluster.canonical_reason).where(Cluster.size == 3))
+    assert reason is not None and "credited by" in reason

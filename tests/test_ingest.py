@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 from datetime import UTC, datetime
 
 import pytest
@@ -11,7 +12,7 @@ from ingest.document import Article, FingerprintParams
 from ingest.extract import ExtractionError, decode_html, extract
 from ingest.fingerprint import fingerprint
 from ingest.similarity import compare, is_copy
-from tests.conftest import SEEDS
+from tests.conftest import CORPUS, SEEDS
 
 CHROME = ["Disclaimer: The contents of this article", "Leave a Reply", "Region:", "Theme:"]
 
@@ -105,15 +106,21 @@ def test_canonical_prefers_attribution_over_dates() -> None:
     assert elect(members).winner == 2
 
 
-def test_canonical_follows_rel_canonical_then_earliest_date() -> None:
-    members = [
-        _candidate(1, "a.example", 5),
-        _candidate(2, "b.example", 9, canonical="https://c.example/story"),
-        _candidate(3, "c.example", 7),
-    ]
-    assert elect(members).winner == 3
+def test_a_credit_means_upstream_not_original() -> None:
+    # b is a copy of the copy c and names it in rel=canonical; a is the original, older than both.
+    original, intermediate = _candidate(1, "a.example", 5), _candidate(3, "c.example", None)
+    copy_of_copy = _candidate(2, "b.example", 9, canonical="https://c.example/story")
+    assert elect([original, copy_of_copy, intermediate]).winner == 1
+    # Without the original, the credited intermediate is the best the cluster has.
+    assert elect([copy_of_copy, intermediate]).winner == 3
+    # When no page declares a date, the credit decides.
+    assert elect([_candidate(1, "a.example", None), copy_of_copy, intermediate]).winner == 3
+
+
+def test_canonical_falls_back_to_earliest_date_then_arrival() -> None:
     assert elect([_candidate(1, "a.example", 5), _candidate(2, "b.example", 2)]).winner == 2
-    assert elect([_candidate(1, "a.example", None), _candidate(2, "b.example", None)]).winner == 1
+    tie = elect([_candidate(1, "a.example", None), _candidate(2, "b.example", None)])
+    assert tie.winner == 1 and "arrived first" in tie.reason
 
 
 def test_long_passage_among_other_text_is_a_copy_but_two_quoted_paragraphs_are_not(
@@ -128,3 +135,19 @@ def test_long_passage_among_other_text_is_a_copy_but_two_quoted_paragraphs_are_n
     # A different article that quotes two short paragraphs of the story.
     follow_up = Article(text="\n".join(other.paragraphs + story.paragraphs[1:3]))
     assert not is_copy(compare(fingerprint(story), fingerprint(follow_up)))
+
+
+def _dev_page(name: str) -> bytes:
+    return gzip.decompress((CORPUS / "dev" / "pages" / name).read_bytes())
+
+
+def test_a_headline_list_caught_by_the_fast_pass_is_replaced_by_the_article() -> None:
+    # A billboard.com page where trafilatura's fast rules pick the "more stories" list.
+    text = extract(_dev_page("fde32ba91448.html.gz")).text
+    assert "Digistat Patient Watch" in text and "American Music Awards" not in text
+
+
+def test_a_short_excerpt_is_not_padded_with_the_page_teasers() -> None:
+    # An excerpt ending in "Continue reading at TechCrunch", followed on its page by other stories' teasers.
+    text = extract(_dev_page("f82bf2d25e3a.html.gz")).text
+    assert "Continue reading at TechCrunch" in text and "Carlos Ghosn" not in text

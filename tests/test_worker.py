@@ -16,11 +16,17 @@ import redis
 from celery import Celery
 from sqlalchemy import func, select
 
+from ingest.extract import decode_html
+from storage.archive import Archive
 from storage.db import make_engine, make_sessionmaker, upgrade
+from storage.index import MemoryIndex
 from storage.models import Cluster, Document
 from tests.conftest import SEEDS
+from tests.devsubset import hard_slice
 from tests.servers import ROOT, Site, start_worker, stop_process, wait_for
-from worker.app import INGEST_URL
+from tests.test_archive import partition
+from worker.app import INGEST_HTML, INGEST_URL
+from worker.tasks import _digest
 
 # Each site on its own loopback address, so that every site is a different host, as on the web.
 SITE_OF = {
@@ -193,3 +199,20 @@ def test_copydesk_run_embedded_end_to_end(tmp_path: Path, sites: Sites) -> None:
         run.send_signal(signal.SIGINT)
         assert run.wait(60) is not None
     assert not (tmp_path / "redis.url").exists()
+
+
+def test_hard_slice_through_the_worker_matches_the_batch(stack: dict[str, object]) -> None:
+    """Pushed one by one in a shuffled order to 2 worker processes, the pages end as the batch ends
+    them (tests/test_archive.py checks the batch in several orders against the answer key)."""
+    corpus = hard_slice()
+    order = sorted(corpus.pages)
+    random.Random(5).shuffle(order)
+    client: Celery = stack["client"]  # type: ignore[assignment]
+    for name in order:
+        client.send_task(INGEST_HTML, args=[decode_html(corpus.pages[name])])
+    wait_for(lambda: _settled(stack["sessions"], len(order)), 120, f"{len(order)} pages stored and clustered")
+    name_of = {f"pushed:{_digest(decode_html(html))}": name for name, html in corpus.pages.items()}
+    archive = Archive(stack["sessions"], MemoryIndex())  # type: ignore[arg-type]
+    clusters, canonicals = partition(archive, name_of)
+    assert clusters == corpus.stories
+    assert canonicals == corpus.originals
