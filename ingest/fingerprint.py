@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Iterable
 
@@ -53,6 +54,14 @@ def _words_and_sentences(article: Article, chrome: Iterable[int]) -> tuple[list[
     return words, sentence_hashes
 
 
+@functools.cache
+def _permutations(params: FingerprintParams) -> tuple[np.ndarray, np.ndarray]:
+    # Drawing the permutations costs as much as hashing an article: draw them once per params.
+    template = MinHash(num_perm=params.num_perm, seed=params.seed, scheme=params.scheme)
+    a, b = template.permutations
+    return a, b
+
+
 def fingerprint(article: Article, params: FingerprintParams | None = None, chrome: Iterable[int] = ()) -> Fingerprint:
     params = params or FingerprintParams()
     if params.normalisation != textlib.NORMALISATION_VERSION:
@@ -61,7 +70,13 @@ def fingerprint(article: Article, params: FingerprintParams | None = None, chrom
         )
     words, sentence_hashes = _words_and_sentences(article, chrome)
     shingles = textlib.shingle_hashes(words, params.shingle_size)
-    minhash = MinHash(num_perm=params.num_perm, seed=params.seed, scheme=params.scheme, hashfunc=_identity)
+    minhash = MinHash(
+        num_perm=params.num_perm,
+        seed=params.seed,
+        scheme=params.scheme,
+        hashfunc=_identity,
+        permutations=_permutations(params),
+    )
     if shingles:
         minhash.update_batch(list(shingles))
     signature = minhash.hashvalues

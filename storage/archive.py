@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections import OrderedDict
 from dataclasses import dataclass, field
+from typing import Generic, TypeVar
 
 import numpy as np
 from sqlalchemy import delete, func, or_, select
@@ -37,6 +39,8 @@ from storage.index import NearDupIndex
 from storage.models import Cluster, Document, Failure, HostParagraph, Match, utcnow
 
 log = logging.getLogger(__name__)
+K = TypeVar("K")
+V = TypeVar("V")
 
 # A paragraph carried by this many documents of one host is that host's chrome.
 CHROME_MIN_DOCUMENTS = 2
@@ -57,6 +61,13 @@ class Archive:
     index: NearDupIndex
     params: FingerprintParams = field(default_factory=FingerprintParams)
     policy: MatchPolicy = field(default_factory=MatchPolicy)
+    # Recent fingerprints and paragraph hashes: verification compares each new document with its
+    # candidates, which are mostly the same few recent documents. Bounded, so memory stays flat.
+    cache_size: int = 1024
+
+    def __post_init__(self) -> None:
+        self._fingerprints: LRU[tuple[object, ...], Fingerprint] = LRU(self.cache_size)
+        self._paragraphs: LRU[tuple[int, str], frozenset[int]] = LRU(self.cache_size)
 
     # ---- public API -------------------------------------------------------------------------
 
@@ -185,11 +196,17 @@ class Archive:
                 return
             doc.signature = np.asarray(fp.signature, dtype=np.uint32).tobytes()
             doc.index_keys = " ".join(fp.index_keys)
+            # Two queries for all matches, not two per match: copies of a big story match many pages.
+            alive = set(session.scalars(select(Document.id).where(Document.id.in_(list(matches)))))
+            recorded = {
+                (m.low_id, m.high_id): m
+                for m in session.scalars(select(Match).where(or_(Match.low_id == doc_id, Match.high_id == doc_id)))
+            }
             for other_id, sim in matches.items():
-                low, high = sorted((doc_id, other_id))
-                if session.get(Document, other_id) is None:
+                if other_id not in alive:  # deleted meanwhile
                     continue
-                match = session.get(Match, (low, high))
+                low, high = sorted((doc_id, other_id))
+                match = recorded.get((low, high))
                 if match is None:
                     session.add(Match(low_id=low, high_id=high, jaccard=sim.jaccard, containment=sim.containment))
                 else:
@@ -232,27 +249,65 @@ class Archive:
         )
         return {h: n for h, n in rows}
 
-    def _fingerprint(self, session: Session, doc: Document) -> Fingerprint:
+    def _paragraph_hashes(self, doc: Document) -> frozenset[int]:
+        key = (doc.id, doc.content_hash)
+        hashes = self._paragraphs.get(key)
+        if hashes is None:
+            hashes = frozenset(to_signed(textlib.paragraph_hash(p)) for p in to_article(doc).paragraphs)
+            self._paragraphs.put(key, hashes)
+        return hashes
+
+    def _chrome_of(self, session: Session, docs: list[Document]) -> dict[int, frozenset[int]]:
+        """{document id: the paragraph hashes of it that are now its host's chrome}, in one query."""
+        hashes = {doc.id: self._paragraph_hashes(doc) for doc in docs if doc.host}
+        wanted = set().union(*hashes.values()) if hashes else set()
+        chrome: set[tuple[str, int]] = set()
+        if wanted:
+            rows = session.execute(
+                select(HostParagraph.host, HostParagraph.paragraph_hash)
+                .where(
+                    HostParagraph.host.in_({doc.host for doc in docs if doc.host}),
+                    HostParagraph.paragraph_hash.in_(wanted),
+                )
+                .group_by(HostParagraph.host, HostParagraph.paragraph_hash)
+                .having(func.count() >= CHROME_MIN_DOCUMENTS)
+            )
+            chrome = {(host, h) for host, h in rows}
+        return {
+            doc.id: frozenset(to_unsigned(h) for h in hashes.get(doc.id, ()) if (doc.host, h) in chrome) for doc in docs
+        }
+
+    def _fingerprint(self, session: Session, doc: Document, chrome: frozenset[int] | None = None) -> Fingerprint:
+        if chrome is None:
+            chrome = self._chrome_of(session, [doc])[doc.id]
+        # A document's fingerprint depends on its text, its title and its host's chrome, nothing else.
+        key = (doc.id, doc.content_hash, doc.title, chrome)
+        cached = self._fingerprints.get(key)
+        if cached is not None:
+            return cached
         article = to_article(doc)
-        chrome: set[int] = set()
-        if doc.host:
-            hashes = {to_signed(textlib.paragraph_hash(p)) for p in article.paragraphs}
-            chrome = {to_unsigned(h) for h in self._chrome(session, doc.host, hashes)}
         fp = fingerprint(article, self.params, chrome)
         if chrome and len(fp.shingles) < MIN_CONTENT_SHINGLES:
             # Nearly everything looked like chrome: this is the same page stored twice on one host
             # (another URL, an AMP or print version), not a story made of boilerplate.
             fp = fingerprint(article, self.params)
+        self._fingerprints.put(key, fp)
         return fp
 
     def _verify(self, session: Session, fp: Fingerprint, candidates: set[int]) -> dict[int, Similarity]:
         matches: dict[int, Similarity] = {}
-        for other in session.scalars(select(Document).where(Document.id.in_(candidates))):
-            if other.fp_params != self.params.key:
-                continue  # made with other fingerprint parameters: never compared
-            sim = compare(fp, self._fingerprint(session, other))
-            if is_copy(sim, self.policy):
-                matches[other.id] = sim
+        ordered = sorted(candidates)
+        for start in range(0, len(ordered), 100):
+            others = [
+                other
+                for other in session.scalars(select(Document).where(Document.id.in_(ordered[start : start + 100])))
+                if other.fp_params == self.params.key  # made with other fingerprint parameters: never compared
+            ]
+            chrome = self._chrome_of(session, others)
+            for other in others:
+                sim = compare(fp, self._fingerprint(session, other, chrome[other.id]))
+                if is_copy(sim, self.policy):
+                    matches[other.id] = sim
         return matches
 
     def _rebuild(self, session: Session, seeds: set[int]) -> None:
@@ -305,6 +360,26 @@ def _claimed(session: Session, cluster_id: int, component: set[int]) -> list[Doc
     return list(
         session.scalars(select(Document).where(Document.cluster_id == cluster_id, Document.id.not_in(component)))
     )
+
+
+class LRU(Generic[K, V]):
+    """A dict that forgets its least recently used entries beyond `size`."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.entries: OrderedDict[K, V] = OrderedDict()
+
+    def get(self, key: K) -> V | None:
+        value = self.entries.get(key)
+        if value is not None:
+            self.entries.move_to_end(key)
+        return value
+
+    def put(self, key: K, value: V) -> None:
+        self.entries[key] = value
+        self.entries.move_to_end(key)
+        while len(self.entries) > self.size:
+            self.entries.popitem(last=False)
 
 
 def content_hash(text: str) -> str:

@@ -4,49 +4,92 @@ A document is written to the database first and only then added here, in one ato
 also returns every document already filed under any of its keys. Of two copies processed at the
 same moment, whichever is added second therefore always sees the first, whose row is already
 committed and can be verified: no pair is missed, whatever the timing (README: "Near-duplicate index").
+
+Memory: a document is filed under ~48 keys, so one Redis key per index key would cost kilobytes per
+document. Instead each index key is hashed to 64 bits and split into a bucket number (a small Redis
+hash) and a 23-bit field inside it; the value is the document id. Redis keeps small hashes as a
+packed list (hash-max-listpack-entries / hash-max-ziplist-entries, which copydesk's Redis raises to
+2048), about 10 bytes per entry. A field collision only adds a candidate, which verification drops.
 """
 
 from __future__ import annotations
 
+import hashlib
 import threading
+import time
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Protocol
 
 import redis
 
-# A bucket this full is boilerplate shared by many documents, not a story: its ids are not returned,
-# which keeps every look-up O(1) however large the archive grows.
+# A key filed under by this many documents is boilerplate shared by many pages, not a story: its
+# ids are not returned (and no more are stored), which keeps every look-up O(1) however large the
+# archive grows.
 MAX_BUCKET = 64
+# Buckets per generation: about (documents in the window x 48) / BUCKETS entries each; keep that well
+# under the packed-list limit (see module docstring). 2**16 suits up to ~2M documents.
+BUCKETS = 2**16
+_FIELD_BITS = 23  # fits Redis's 24-bit integer encoding: 5 bytes per field in a packed list
+# Redis settings that keep the buckets packed; copydesk's embedded Redis and docker-compose set them.
+REDIS_CONFIG = {"hash-max-ziplist-entries": "2048", "hash-max-ziplist-value": "64"}
 
-# KEYS: index keys (stored under), then query keys; ARGV[1]: document id, ARGV[2]: #index keys,
-# ARGV[3]: bucket limit. One round trip, atomic: Redis runs scripts one at a time.
+# KEYS: one bucket per slot. ARGV: document id, bucket limit, TTL seconds (0: none), then a field
+# and a mode per KEY (1: file the document there, 2: look it up, 3: both). One round trip, and
+# atomic: Redis runs scripts one at a time.
 _ADD_AND_QUERY = """
 local id = ARGV[1]
-local n_index = tonumber(ARGV[2])
-local limit = tonumber(ARGV[3])
+local limit = tonumber(ARGV[2])
+local ttl = tonumber(ARGV[3])
 local seen = {}
 local found = {}
-for i = n_index + 1, #KEYS do
-  local size = redis.call('SCARD', KEYS[i])
-  if size > 0 and size <= limit then
-    for _, member in ipairs(redis.call('SMEMBERS', KEYS[i])) do
-      if member ~= id and not seen[member] then
-        seen[member] = true
-        found[#found + 1] = member
+for i = 1, #KEYS do
+  local field = ARGV[2 + 2 * i]
+  local mode = tonumber(ARGV[3 + 2 * i])
+  local value = redis.call('HGET', KEYS[i], field)
+  local count, present = 0, false
+  if value then
+    local ids = {}
+    for member in string.gmatch(value, '[^,]+') do
+      ids[#ids + 1] = member
+      if member == id then present = true end
+    end
+    count = #ids
+    if mode >= 2 and count <= limit then
+      for _, member in ipairs(ids) do
+        if member ~= id and not seen[member] then
+          seen[member] = true
+          found[#found + 1] = member
+        end
       end
     end
   end
-end
-for i = 1, n_index do
-  redis.call('SADD', KEYS[i], id)
+  if mode ~= 2 then
+    if not value then
+      redis.call('HSET', KEYS[i], field, id)
+    elseif not present and count <= limit then
+      redis.call('HSET', KEYS[i], field, value .. ',' .. id)
+    end
+    if ttl > 0 then redis.call('EXPIRE', KEYS[i], ttl) end
+  end
 end
 return found
 """
 
 _REMOVE = """
 for i = 1, #KEYS do
-  redis.call('SREM', KEYS[i], ARGV[1])
+  local value = redis.call('HGET', KEYS[i], ARGV[1 + i])
+  if value then
+    local kept = {}
+    for member in string.gmatch(value, '[^,]+') do
+      if member ~= ARGV[1] then kept[#kept + 1] = member end
+    end
+    if #kept == 0 then
+      redis.call('HDEL', KEYS[i], ARGV[1 + i])
+    else
+      redis.call('HSET', KEYS[i], ARGV[1 + i], table.concat(kept, ','))
+    end
+  end
 end
 return #KEYS
 """
@@ -62,26 +105,74 @@ class NearDupIndex(Protocol):
     def clear(self) -> None: ...
 
 
-class RedisIndex:
-    """The production index: Redis sets, one Lua script per document."""
+def slot(key: str, buckets: int = BUCKETS) -> tuple[int, int]:
+    """(bucket, field) of one index key."""
+    value = int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "big")
+    return value % buckets, (value // buckets) & ((1 << _FIELD_BITS) - 1)
 
-    def __init__(self, client: redis.Redis, namespace: str, max_bucket: int = MAX_BUCKET) -> None:
+
+class RedisIndex:
+    """The production index: packed Redis hashes, one Lua script per document.
+
+    With `window_days`, entries are filed in generations of that length and a generation expires
+    once the next one has run its course: a document stays findable for window_days to twice that,
+    and the index's memory stops growing while the documents stay in storage.
+    """
+
+    def __init__(
+        self,
+        client: redis.Redis,
+        namespace: str,
+        max_bucket: int = MAX_BUCKET,
+        window_days: float | None = None,
+        buckets: int = BUCKETS,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.client = client
         self.prefix = f"copydesk:ix:{namespace}:"
         self.max_bucket = max_bucket
+        self.window = window_days * 86400 if window_days else None
+        self.buckets = buckets
+        self.clock = clock
         self._add = client.register_script(_ADD_AND_QUERY)
         self._remove = client.register_script(_REMOVE)
 
+    def _generations(self) -> list[int]:
+        if not self.window:
+            return [0]
+        current = int(self.clock() // self.window)
+        return [current, current - 1]
+
+    def _slots(self, keys: Iterable[str], generations: list[int]) -> tuple[list[str], list[int]]:
+        names, fields = [], []
+        for key in keys:
+            bucket, field = slot(key, self.buckets)
+            for generation in generations:
+                names.append(f"{self.prefix}g{generation}:{bucket}")
+                fields.append(field)
+        return names, fields
+
     def add_and_query(self, doc_id: int, index_keys: Iterable[str], query_keys: Iterable[str]) -> set[int]:
-        stored = [self.prefix + key for key in index_keys]
-        queried = [self.prefix + key for key in query_keys]
-        found = self._add(keys=stored + queried, args=[doc_id, len(stored), self.max_bucket])
-        return {int(member) for member in found}
+        keys, args = self.script_input(index_keys, query_keys)
+        return {int(member) for member in self._add(keys=keys, args=[doc_id, *args])}
+
+    def script_input(self, index_keys: Iterable[str], query_keys: Iterable[str]) -> tuple[list[str], list[int]]:
+        """The add-and-query script's KEYS and its ARGV after the document id."""
+        generations = self._generations()
+        modes: dict[tuple[str, int], int] = {}
+        for mode, keys, gens in ((1, index_keys, generations[:1]), (2, query_keys, generations)):
+            names, fields = self._slots(keys, gens)
+            for name_field in zip(names, fields, strict=True):
+                modes[name_field] = modes.get(name_field, 0) | mode
+        args: list[int] = [self.max_bucket, int(2 * self.window) if self.window else 0]
+        for (_, field), mode in modes.items():
+            args += [field, mode]
+        return [name for name, _ in modes], args
 
     def remove(self, doc_id: int, index_keys: Iterable[str]) -> None:
-        keys = [self.prefix + key for key in index_keys]
-        if keys:
-            self._remove(keys=keys, args=[doc_id])
+        names, fields = self._slots(index_keys, self._generations())
+        if names:
+            self._remove(keys=names, args=[doc_id, *fields])
 
     def clear(self) -> None:
         for key in self.client.scan_iter(match=self.prefix + "*", count=1000):
@@ -104,7 +195,9 @@ class MemoryIndex:
                 if bucket and len(bucket) <= self.max_bucket:
                     found |= bucket
             for key in index_keys:
-                self.buckets[key].add(doc_id)
+                bucket = self.buckets[key]
+                if len(bucket) <= self.max_bucket:
+                    bucket.add(doc_id)
             found.discard(doc_id)
             return found
 

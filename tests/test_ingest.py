@@ -6,6 +6,7 @@ import gzip
 from datetime import UTC, datetime
 
 import pytest
+from datasketch import MinHash
 
 from ingest.canonical import Candidate, elect
 from ingest.document import Article, FingerprintParams
@@ -151,3 +152,12 @@ def test_a_short_excerpt_is_not_padded_with_the_page_teasers() -> None:
     # An excerpt ending in "Continue reading at TechCrunch", followed on its page by other stories' teasers.
     text = extract(_dev_page("f82bf2d25e3a.html.gz")).text
     assert "Continue reading at TechCrunch" in text and "Carlos Ghosn" not in text
+
+
+def test_signature_is_datasketchs_own(seeds: dict[str, Article]) -> None:
+    # The permutations are drawn once and reused: the signature must still be what datasketch gives.
+    params = FingerprintParams()
+    fp = fingerprint(seeds["southfront-original.html"], params)
+    fresh = MinHash(num_perm=params.num_perm, seed=params.seed, scheme=params.scheme, hashfunc=lambda v: v)
+    fresh.update_batch(list(fp.shingles))
+    assert fp.signature == tuple(int(v) for v in fresh.hashvalues)

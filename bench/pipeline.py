@@ -1,0 +1,101 @@
+"""The whole pipeline in one process against bare trafilatura, on the same pages, alternated.
+
+Pages: ../shared/corpus/dev/pages, repeated to at least --pages; each repetition is a new set of sites
+(the page's own host, prefixed "r<N>."), as if the same stories were syndicated again elsewhere.
+Pipeline: `Archive.add_html` (parse, extract, fingerprint, index in the embedded Redis, verify,
+store and cluster in SQLite) per page. Baseline: `trafilatura.extract(html)` with default options.
+The two take turns in chunks of --chunk pages, so machine noise hits both alike.
+
+    .venv/bin/python bench/pipeline.py [--pages 1016] [--chunk 50] [--repeat 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import redis
+import trafilatura
+
+from ingest.extract import extract
+from storage.archive import Archive
+from storage.db import make_engine, make_sessionmaker, upgrade
+from storage.index import RedisIndex
+from worker.batch import page_files, read_page
+from worker.embedded import EmbeddedRedis
+
+DEV = Path(__file__).resolve().parent.parent.parent / "shared" / "corpus" / "dev"
+
+
+def workload(total: int) -> list[tuple[str, str, bytes]]:
+    """(key, url, html) for `total` pages or a little more: whole repetitions of the corpus."""
+    truth = json.loads((DEV / "truth.json").read_text())["pages"]
+    pages = [(path.name, read_page(path)) for path in page_files(DEV / "pages")]
+    work = []
+    for round_no in range(-(-total // len(pages))):
+        for name, html in pages:
+            url = urlsplit(truth[name]["url"])
+            own = url._replace(netloc=f"r{round_no}.{url.netloc}").geturl()
+            work.append((f"{own}#{name}", own, html))
+    return work
+
+
+def run(pages: int, chunk: int, tmp: Path, redis_url: str, attempt: int) -> dict[str, float]:
+    database = f"sqlite:///{tmp / f'bench{attempt}.db'}"
+    upgrade(database)
+    client = redis.Redis.from_url(redis_url)
+    client.flushdb()
+    archive = Archive(make_sessionmaker(make_engine(database)), RedisIndex(client, "bench"))
+    work = workload(pages)
+    seconds = {"pipeline": 0.0, "extract": 0.0, "bare": 0.0}
+    for start in range(0, len(work), chunk):
+        part = work[start : start + chunk]
+        began = time.perf_counter()
+        for key, url, html in part:
+            extracted_at = time.perf_counter()
+            article = extract(html, url)
+            seconds["extract"] += time.perf_counter() - extracted_at
+            archive.add(article, key=key, final_url=url)
+        seconds["pipeline"] += time.perf_counter() - began
+        began = time.perf_counter()
+        for _, _, html in part:
+            trafilatura.extract(html)
+        seconds["bare"] += time.perf_counter() - began
+    n = len(work)
+    return {
+        "pages": n,
+        "pipeline pages/s": n / seconds["pipeline"],
+        "bare pages/s": n / seconds["bare"],
+        "ratio": seconds["bare"] / seconds["pipeline"],
+        "extract share of pipeline": seconds["extract"] / seconds["pipeline"],
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--pages", type=int, default=1000)
+    parser.add_argument("--chunk", type=int, default=50)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        server = EmbeddedRedis(Path(tmp) / "redis")
+        url = server.start()
+        try:
+            runs = [run(args.pages, args.chunk, Path(tmp), url, i) for i in range(args.repeat)]
+        finally:
+            server.stop()
+    print(f"# {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {platform.platform()}, one process")
+    print(f"# {runs[0]['pages']:.0f} pages per run, median of {len(runs)} runs")
+    for name in ("pipeline pages/s", "bare pages/s", "ratio", "extract share of pipeline"):
+        values = ", ".join(f"{r[name]:.2f}" for r in runs)
+        print(f"{name:<28} {statistics.median(r[name] for r in runs):8.2f}   (runs: {values})")
+
+
+if __name__ == "__main__":
+    main()
