@@ -81,7 +81,7 @@ def exact_hash(texts: dict[str, str]) -> dict[str, Any]:
 
 def minhash_lsh(texts: dict[str, str], threshold: float = 0.8) -> dict[str, Any]:
     lsh = MinHashLSH(threshold=threshold, num_perm=128)
-    pairs = []
+    pairs: list[tuple[str, str]] = []
     for name, text in sorted(texts.items()):
         words = _WORD.findall(text.lower())
         minhash = MinHash(num_perm=128)
