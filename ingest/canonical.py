@@ -54,7 +54,10 @@ def url_key(url: str | None) -> str | None:
     """Compare URLs without scheme, www., trailing slash, query or fragment."""
     if not url:
         return None
-    parts = urlsplit(url.strip())
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:  # as a page declared it, e.g. "http://[bad/": it names no member
+        return None
     host = (parts.hostname or "").removeprefix("www.")
     return f"{host}{parts.path.rstrip('/')}".lower() or None
 

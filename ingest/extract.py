@@ -33,6 +33,7 @@ _DATE_META = (
     "date",
 )
 MIN_WORDS = 10  # fewer words than this is no article (an error page, a login form)
+LISTING_LINK_SHARE = 0.7  # more of the text than this in link-sized lines: a listing, not an article
 THOROUGH_BELOW_WORDS = 200  # a fast extraction shorter than this is checked by the thorough one
 _WORD = re.compile(r"\w+")
 
@@ -73,22 +74,25 @@ def decode_html(body: bytes, declared: str | None = None) -> str:
 def host_of(url: str | None) -> str | None:
     if not url:
         return None
-    host = (urlsplit(url).hostname or "").lower()
+    try:
+        host = (urlsplit(url).hostname or "").lower()
+    except ValueError:  # e.g. "http://[bad/" as a page declared it
+        return None
     return host.removeprefix("www.") or None
 
 
 def _parse_date(value: str) -> datetime | None:
     value = value.strip()
-    if not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        match = re.match(r"\d{4}-\d{2}-\d{2}", value)
-        if not match:
-            return None
-        parsed = datetime.fromisoformat(match.group(0))
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    candidates = [value.replace("Z", "+00:00")]
+    if match := re.match(r"\d{4}-\d{2}-\d{2}", value):
+        candidates.append(match.group(0))
+    for candidate in candidates:
+        try:
+            parsed = datetime.fromisoformat(candidate)
+        except ValueError:  # not ISO 8601, or "2020-13-45", "0000-00-00"
+            continue
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    return None
 
 
 def _jsonld_dates(tree: lxml.html.HtmlElement) -> list[str]:
@@ -134,7 +138,10 @@ def _link(tree: lxml.html.HtmlElement, base: str | None) -> tuple[str | None, st
         href = (href or "").strip()
         if not href:
             return None
-        return urljoin(base, href) if base else href
+        try:
+            return urljoin(base, href) if base else href
+        except ValueError:  # a malformed URL names nothing
+            return None
 
     return absolute(canonical), absolute(og_url)
 
@@ -144,10 +151,20 @@ def parse(html: str | bytes, charset: str | None = None) -> lxml.html.HtmlElemen
     text = _CONTROL.sub("", text)
     if not text.strip():
         raise ExtractionError("empty_page", "the page is empty")
+    if text.lstrip()[:1] in ("{", "[") and _is_json(text):
+        raise ExtractionError("not_html", "the body is JSON, not an HTML page")
     try:
         return lxml.html.document_fromstring(text)
     except (ParserError, ValueError) as err:
         raise ExtractionError("unparsable_html", str(err)) from err
+
+
+def _is_json(text: str) -> bool:
+    try:
+        json.loads(text)
+    except ValueError:
+        return False
+    return True
 
 
 def page_metadata(tree: lxml.html.HtmlElement) -> PageMetadata:
@@ -177,9 +194,12 @@ def extract(html: str | bytes, url: str | None = None, *, charset: str | None = 
     published = declared_date(tree)
     metadata = page_metadata(tree)
     language = tree.get("lang") or None
+    links = _link_texts(tree)
     text = _article_text(tree, url, html, charset)
     if len(_WORD.findall(text)) < MIN_WORDS:
         raise ExtractionError("no_article", f"extraction found no article text (fewer than {MIN_WORDS} words)")
+    if _mostly_links(text, links):
+        raise ExtractionError("no_article", "the page is a list of links (a listing or index page), not an article")
     own_url = url or og_url or canonical
     return Article(
         text=text,
@@ -224,6 +244,34 @@ def _covered(part: str, whole: str) -> float:
 def _trafilatura_text(tree: lxml.html.HtmlElement, url: str | None, fast: bool) -> str:
     doc = trafilatura.bare_extraction(tree, url=url, fast=fast, include_comments=False, include_tables=True)
     return _CONTROL.sub("", getattr(doc, "text", None) or "")
+
+
+def _link_texts(tree: lxml.html.HtmlElement) -> set[str]:
+    """The texts of the page's links of three words or more, normalised."""
+    texts = set()
+    for anchor in tree.iter("a"):
+        words = _WORD.findall(anchor.text_content().lower())
+        if len(words) >= 3:
+            texts.add(" ".join(words))
+    return texts
+
+
+def _mostly_links(text: str, links: set[str]) -> bool:
+    """Whether most of the extracted text is link text: a page of headlines, not an article."""
+    if not links:
+        return False
+    linked = total = 0
+    for line in text.splitlines():
+        words = _WORD.findall(line.lower())
+        total += len(words)
+        # A headline line is its link, perhaps followed or preceded by a date or a section name.
+        covered = next(
+            (k for k in range(len(words), 0, -1) if " ".join(words[:k]) in links or " ".join(words[-k:]) in links),
+            0,
+        )
+        if words and covered >= 0.5 * len(words):
+            linked += len(words)
+    return linked > LISTING_LINK_SHARE * total
 
 
 def _clean(value: str | None) -> str | None:

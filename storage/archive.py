@@ -81,6 +81,7 @@ class Archive:
         existing = self.find(key)
         if existing is not None:
             self.finish(existing)
+            self._forget_failure(key)  # an earlier delivery may have died before doing so
             return Stored(existing, self._cluster_of(existing), created=False)
         try:
             doc_id, stale = self._store(article, key, final_url or article.url)
@@ -93,9 +94,7 @@ class Archive:
         self.settle(doc_id)
         for other in sorted(stale):
             self.refingerprint(other)
-        with self.sessions() as session:
-            session.execute(delete(Failure).where(Failure.url == key))
-            session.commit()
+        self._forget_failure(key)
         return Stored(doc_id, self._cluster_of(doc_id), created=True)
 
     def add_html(
@@ -122,12 +121,26 @@ class Archive:
             self.settle(doc_id)
 
     def repair(self) -> int:
-        """Settle every document a crash left unclustered. Returns how many."""
+        """Settle every document a crash left unclustered. Returns how many were settled.
+
+        One document that cannot be settled is logged and left for the next run; it does not
+        hold up the others.
+        """
         with self.sessions() as session:
             pending = list(session.scalars(select(Document.id).where(Document.clustered.is_(False))))
+        settled = 0
         for doc_id in pending:
-            self.settle(doc_id)
-        return len(pending)
+            try:
+                self.settle(doc_id)
+            except Exception:
+                log.exception("repair: document %s could not be settled", doc_id)
+                continue
+            settled += 1
+        return settled
+
+    def _forget_failure(self, key: str) -> None:
+        with self.sessions() as session, session.begin():
+            session.execute(delete(Failure).where(Failure.url == key))
 
     # ---- steps --------------------------------------------------------------------------------
 

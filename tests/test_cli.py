@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import gzip
 import io
 import json
@@ -283,3 +284,13 @@ def test_safe_strips_control_characters() -> None:
     assert out.startswith("a") and out.endswith("b")
     assert safe(None) == ""
     assert safe("line\nnext") == "line\nnext"
+
+
+def test_flower_without_a_password_listens_on_loopback_only() -> None:
+    from worker.cli import _flower_command
+    from worker.config import Settings
+
+    open_settings = Settings(data_dir=Path("."), database_url="sqlite://", redis_url=None)
+    assert "--address=127.0.0.1" in _flower_command(5555, open_settings)
+    guarded = _flower_command(5555, dataclasses.replace(open_settings, flower_basic_auth="me:secret"))
+    assert "--address=0.0.0.0" in guarded and "--basic-auth=me:secret" in guarded

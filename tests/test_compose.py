@@ -110,3 +110,29 @@ def test_dockerfile_runs_unprivileged_copydesk() -> None:
     assert users and users[-1].split(":")[0] not in {"root", "0"}
     entrypoints = [line.split(None, 1)[1] for line in lines if line.startswith("ENTRYPOINT ")]
     assert entrypoints and json.loads(entrypoints[-1]) == ["copydesk"]
+
+
+# Local state, never part of the repository or the image (see .gitignore and .dockerignore).
+NOT_SOURCE = {".git", ".venv", "venv", ".hypothesis", ".mypy_cache", ".ruff_cache", ".pytest_cache", "__pycache__"}
+SECRET_SHAPES = {
+    "private key": re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----"),
+    "AWS access key": re.compile(r"\bAKIA[0-9A-Z]{16}\b"),
+    "GitHub token": re.compile(r"\bgh[pousr]_[A-Za-z0-9]{36,}\b"),
+    "Slack token": re.compile(r"\bxox[abprs]-[A-Za-z0-9-]{10,}"),
+}
+
+
+def test_no_secrets_in_the_repository() -> None:
+    found = []
+    for path in ROOT.rglob("*"):
+        parts = set(path.relative_to(ROOT).parts)
+        if parts & NOT_SOURCE or "data" in path.relative_to(ROOT).parts[:1] or not path.is_file():
+            continue
+        if path.stat().st_size > 2_000_000 or path.suffix in {".db", ".gz", ".png", ".jpg"}:
+            continue
+        text = path.read_text(errors="replace")
+        found += [f"{path.relative_to(ROOT)}: {name}" for name, shape in SECRET_SHAPES.items() if shape.search(text)]
+    assert not found
+    # Where secrets do live locally (.env for compose), neither git nor the image build may pick them up.
+    for ignore in (".gitignore", ".dockerignore"):
+        assert ".env" in (ROOT / ignore).read_text().split(), ignore

@@ -9,9 +9,10 @@ from typing import Any
 
 from sqlalchemy import select
 
-from ingest.extract import ExtractionError
+from ingest.extract import ExtractionError, extract
 from storage.archive import Archive
 from storage.models import Cluster, Document, Failure
+from worker.limits import PageTimeLimitExceeded, time_limit
 
 PATTERNS = ("*.html", "*.htm", "*.html.gz", "*.htm.gz")
 KEY_PREFIX = "file:"
@@ -28,18 +29,32 @@ def read_page(path: Path) -> bytes:
 
 
 def dedup_directory(
-    directory: Path, archive: Archive, progress: Callable[[int, int, str], None] | None = None
+    directory: Path,
+    archive: Archive,
+    progress: Callable[[int, int, str], None] | None = None,
+    page_time_limit: float | None = 60.0,
 ) -> dict[str, Any]:
-    """Ingest every page under `directory`; return {"clusters": [...], "failed": [...]} by relative path."""
+    """Ingest every page under `directory`; return {"clusters": [...], "failed": [...]} by relative path.
+
+    Extracting one page may take at most `page_time_limit` seconds (None: no limit; the limit
+    needs the main thread) and is recorded as a `time_limit` failure beyond that.
+    """
     files = page_files(directory)
     keys: dict[str, str] = {}
     for number, path in enumerate(files, 1):
         rel = path.relative_to(directory).as_posix()
         key = keys[KEY_PREFIX + rel] = rel
         try:
-            archive.add_html(read_page(path), key=KEY_PREFIX + key)
+            html = read_page(path)
+            # Only the extraction is limited: stopping the archive half-way through a page would
+            # leave a stored but unclustered document behind for repair().
+            with time_limit(page_time_limit):
+                article = extract(html)
+            archive.add(article, key=KEY_PREFIX + key)
         except ExtractionError as err:
             archive.record_failure(KEY_PREFIX + rel, err.reason, err.message)
+        except PageTimeLimitExceeded as err:
+            archive.record_failure(KEY_PREFIX + rel, "time_limit", f"extracting the page: {err}")
         except (OSError, EOFError, gzip.BadGzipFile) as err:
             archive.record_failure(KEY_PREFIX + rel, "unreadable_file", str(err))
         except Exception as err:  # a poison page must not stop the batch

@@ -1,0 +1,516 @@
+"""Faults with real processes (issue #5): workers SIGKILLed mid-run, Redis restarted under a running worker,
+a process dying between two steps of the archive, one URL queued 50 times at once, and pages that kill
+every worker process that touches them.
+
+Everything is real: redis-server, Celery prefork workers in their own processes, HTTP servers on
+127.0.0.x, SQLite and PostgreSQL. The only thing simulated is *why* a process dies: a signal from the
+test (or from the page's server) stands in for the segfault, the OOM killer or a pulled plug.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import random
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import psutil
+import pytest
+import redis
+from celery import Celery
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from storage.archive import Archive
+from storage.db import make_engine, make_sessionmaker, upgrade
+from storage.index import RedisIndex
+from storage.models import Cluster, Document, Failure
+from tests.conftest import SEEDS
+from tests.servers import ROOT, start_worker, stop_process
+from worker.app import INGEST_URL
+from worker.batch import dedup_directory
+from worker.embedded import EmbeddedRedis
+from worker.limits import PageTimeLimitExceeded, time_limit
+from worker.tasks import ATTEMPTS_PREFIX, _digest
+
+QUEUE = "copydesk"
+WORDS = [f"w{i}" for i in range(20_000)]
+
+
+# ---- servers and workers ---------------------------------------------------------------------------
+
+
+def requester_pid(peer: tuple[str, int]) -> int | None:
+    """The process on this machine that owns the client end of a TCP connection to us."""
+    for conn in psutil.net_connections(kind="tcp4"):
+        if conn.laddr and (conn.laddr.ip, conn.laddr.port) == peer and conn.pid and conn.pid != os.getpid():
+            return conn.pid
+    return None
+
+
+Response = tuple[int, dict[str, str], bytes]
+
+
+class Newsroom:
+    """A news site on one loopback address: {path: responses, given in turn, the last one from then on}.
+    A request for a path in `deadly` is answered by sending that signal to the process that made it, the
+    way a page that crashes its parser would."""
+
+    def __init__(self, address: str, delay: float = 0.0) -> None:
+        self.pages: dict[str, list[Response]] = {}
+        self.deadly: dict[str, signal.Signals] = {}
+        self.hits: Counter[str] = Counter()
+        self.signalled: list[int] = []
+        self.delay = delay
+        site = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                site.hits[self.path] += 1
+                if self.path in site.deadly:
+                    pid = requester_pid(self.client_address[:2])
+                    assert pid is not None, f"no process owns {self.client_address}"
+                    site.signalled.append(pid)
+                    os.kill(pid, site.deadly[self.path])
+                    return
+                time.sleep(site.delay)
+                script = site.pages.get(self.path) or [(404, {}, b"not found")]
+                status, headers, body = script.pop(0) if len(script) > 1 else script[0]
+                self.send_response(status)
+                for name, value in {"Content-Type": "text/html; charset=utf-8", **headers}.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer((address, 0), Handler)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+
+    def add(self, path: str, body: bytes) -> str:
+        return self.script(path, (200, {}, body))
+
+    def script(self, path: str, *responses: Response) -> str:
+        self.pages[path] = list(responses)
+        return self.url(path)
+
+    def url(self, path: str) -> str:
+        host, port = self.server.server_address[:2]
+        return f"http://{host!s}:{port}{path}"
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        for pid in self.signalled:  # a SIGSTOPped process the time limit has not killed yet
+            if psutil.pid_exists(pid) and psutil.Process(pid).status() == psutil.STATUS_STOPPED:
+                os.kill(pid, signal.SIGKILL)
+
+
+@pytest.fixture
+def newsrooms() -> Iterator[Callable[..., Newsroom]]:
+    started: list[Newsroom] = []
+
+    def make(address: str, delay: float = 0.0) -> Newsroom:
+        started.append(Newsroom(address, delay))
+        return started[-1]
+
+    yield make
+    for room in started:
+        room.stop()
+
+
+@dataclass
+class Stack:
+    """The environment of worker processes on one database and one Redis, and what the test needs to look."""
+
+    tmp: Path
+    database: str
+    redis_url: str
+    extra_env: dict[str, str]
+
+    def __post_init__(self) -> None:
+        self.sessions: sessionmaker[Session] = make_sessionmaker(make_engine(self.database))
+        self.client = Celery("faults", broker=self.redis_url)
+        self.client.conf.task_default_queue = QUEUE
+        self.redis = redis.Redis.from_url(self.redis_url)
+        self.workers: list[subprocess.Popen[bytes]] = []
+        self.log = self.tmp / "worker.log"
+
+    def start_worker(self, concurrency: int = 2) -> subprocess.Popen[bytes]:
+        env = {
+            "COPYDESK_DATABASE_URL": self.database,
+            "COPYDESK_REDIS_URL": self.redis_url,
+            "COPYDESK_ALLOW_NETWORKS": "127.0.0.0/8",
+            "COPYDESK_DATA_DIR": str(self.tmp),
+            "COPYDESK_HOST_INTERVAL": "0",  # politeness would spread one site's pages over minutes
+            **self.extra_env,
+        }
+        self.workers.append(start_worker(env, concurrency=concurrency, log=self.log))
+        return self.workers[-1]
+
+    def queue(self, *urls: str) -> None:
+        for url in urls:
+            self.client.send_task(INGEST_URL, args=[url])
+
+    def count(self, *where: Any) -> int:
+        with self.sessions() as session:
+            return int(session.scalar(select(func.count()).select_from(Document).where(*where)) or 0)
+
+    def failures(self) -> dict[str, str]:
+        with self.sessions() as session:
+            return {url: reason for url, reason in session.execute(select(Failure.url, Failure.reason))}
+
+    def idle(self) -> bool:
+        """Nothing queued, nothing delivered and not yet acknowledged."""
+        return not self.redis.llen(QUEUE) and not self.redis.hlen("unacked")
+
+    def wait(self, condition: Callable[[], bool], timeout: float, what: str) -> None:
+        deadline = time.monotonic() + timeout
+        while not condition():
+            if time.monotonic() > deadline:
+                tail = self.log.read_text(errors="replace")[-3000:] if self.log.exists() else ""
+                raise AssertionError(f"timed out after {timeout}s: {what}\n--- worker log ---\n{tail}")
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        for worker in self.workers:
+            stop_process(worker)
+
+
+@pytest.fixture
+def make_stack(tmp_path: Path, redis_url: str) -> Iterator[Callable[..., Stack]]:
+    stacks: list[Stack] = []
+
+    def make(database: str | None = None, redis_url_: str | None = None, **env: str) -> Stack:
+        url = redis_url_ or redis_url
+        redis.Redis.from_url(url).flushdb()
+        if database is None:
+            database = f"sqlite:///{tmp_path / 'copydesk.db'}"
+            upgrade(database)
+        stacks.append(Stack(tmp_path, database, url, env))
+        return stacks[-1]
+
+    yield make
+    for stack in stacks:
+        stack.stop()
+
+
+def kill_whole_worker(worker: subprocess.Popen[bytes]) -> None:
+    """SIGKILL the worker and its pool processes at once: the machine lost its power."""
+    processes = [psutil.Process(worker.pid), *psutil.Process(worker.pid).children(recursive=True)]
+    for process in processes:
+        process.kill()
+    psutil.wait_procs(processes, timeout=10)
+    worker.wait(10)
+
+
+# ---- pages -------------------------------------------------------------------------------------
+
+
+def story(rng: random.Random) -> list[str]:
+    return [" ".join(rng.choice(WORDS) for _ in range(rng.randint(25, 40))).capitalize() + "." for _ in range(6)]
+
+
+def page(title: str, paragraphs: list[str]) -> bytes:
+    body = "".join(f"<p>{p}</p>" for p in paragraphs)
+    return (
+        f"<html><head><title>{title}</title></head><body><nav>Home News Sport</nav>"
+        f"<article><h1>{title}</h1>{body}</article><footer>Copyright</footer></body></html>"
+    ).encode()
+
+
+def assert_whole(stack: Stack, expected: list[set[str]]) -> None:
+    """Every expected URL stored once, settled, in exactly the expected cluster; cluster rows agree."""
+    with stack.sessions() as session:
+        docs = session.execute(select(Document.id, Document.url, Document.cluster_id, Document.clustered)).all()
+        clusters = {c.id: c for c in session.scalars(select(Cluster))}
+    urls = [url for _, url, _, _ in docs]
+    assert sorted(urls) == sorted(url for group in expected for url in group), "lost or extra documents"
+    assert all(clustered for *_, clustered in docs), "documents left unclustered"
+    members: dict[int, set[int]] = {}
+    by_cluster: dict[int, set[str]] = {}
+    for doc_id, url, cluster_id, _ in docs:
+        assert cluster_id in clusters, f"{url} is in no cluster"
+        members.setdefault(cluster_id, set()).add(doc_id)
+        by_cluster.setdefault(cluster_id, set()).add(url)
+    assert set(clusters) == set(members), "cluster rows without members"
+    for cluster_id, cluster in clusters.items():
+        assert cluster.size == len(members[cluster_id]), f"cluster {cluster_id}: size {cluster.size}"
+        assert cluster.canonical_id in members[cluster_id], f"cluster {cluster_id}: canonical not a member"
+    assert sorted(map(sorted, by_cluster.values())) == sorted(map(sorted, expected))
+
+
+# ---- a. workers killed mid-run ---------------------------------------------------------------------
+
+
+@pytest.mark.timeout(120)
+def test_workers_killed_mid_run_lose_and_duplicate_nothing(
+    make_stack: Callable[..., Stack], newsrooms: Callable[..., Newsroom]
+) -> None:
+    """300 URLs (280 stories, 20 of them also copied on a second site); a pool process is SIGKILLed, then the
+    whole worker; a new worker finishes: every URL stored once, clusters exactly the copies, all settled."""
+    rng = random.Random(5)
+    origin, syndicator = newsrooms("127.0.0.10", delay=0.01), newsrooms("127.0.0.11", delay=0.01)
+    # The syndicator's disclaimer becomes its learned chrome, so the re-fingerprinting path runs (and dies) too.
+    disclaimer = "Republished under fair use; the views expressed are solely those of the original authors."
+    expected: list[set[str]] = []
+    for i in range(280):
+        paragraphs = story(rng)
+        group = {origin.add(f"/story/{i}", page(f"Story {i}", paragraphs))}
+        if i < 20:
+            group.add(syndicator.add(f"/copy/{i}", page(f"Copy of story {i}", [*paragraphs, disclaimer])))
+        expected.append(group)
+    urls = [url for group in expected for url in group]
+    rng.shuffle(urls)
+    # A short visibility timeout: what the dead worker had taken comes back as soon as the next one starts.
+    stack = make_stack(COPYDESK_VISIBILITY_TIMEOUT="2")
+    first = stack.start_worker()
+    stack.queue(*urls)
+    stack.wait(lambda: stack.count() >= 60, 60, "60 pages stored")
+    child = psutil.Process(first.pid).children()[0]
+    child.kill()
+    child.wait(10)
+    stack.wait(lambda: stack.count() >= 150, 60, "150 pages stored after a pool process died")
+    kill_whole_worker(first)
+    assert 150 <= stack.count() < len(urls), "the worker was not killed mid-run"
+    assert stack.redis.hlen("unacked"), "the dead worker held no delivered task: nothing to recover"
+    time.sleep(2.5)  # the dead worker's unacknowledged tasks pass the visibility timeout
+    stack.start_worker()
+    stack.wait(lambda: stack.count() == len(urls) and stack.idle(), 90, "every URL stored by the new worker")
+    stack.stop()
+    assert stack.failures() == {}
+    Archive(stack.sessions, RedisIndex(stack.redis, namespace="default")).repair()
+    assert_whole(stack, expected)
+
+
+# ---- b. Redis restarted under a running worker ---------------------------------------------------
+
+
+@pytest.mark.timeout(90)
+def test_worker_survives_a_redis_restart(
+    make_stack: Callable[..., Stack], newsrooms: Callable[..., Newsroom], tmp_path: Path
+) -> None:
+    """Redis (broker and index) stopped and started again on the same port and data: the worker reconnects,
+    the queue survives in the append-only file, and every page ends stored and clustered."""
+    server = EmbeddedRedis(tmp_path / "own-redis")
+    try:
+        stack = make_stack(redis_url_=server.start())
+        site = newsrooms("127.0.0.12", delay=0.01)
+        rng = random.Random(6)
+        expected = [{site.add(f"/b/{i}", page(f"Story {i}", story(rng)))} for i in range(60)]
+        stack.start_worker()
+        stack.queue(*(url for group in expected for url in group))
+        stack.wait(lambda: stack.count() >= 20, 60, "20 pages stored")
+        server.stop()
+        stored_while_down = stack.count()
+        time.sleep(1.0)
+        assert stack.count() - stored_while_down <= 2, "a worker kept storing without its broker"
+        server.start()
+        assert stack.redis.llen(QUEUE) > 0, "the queue did not survive the restart"
+        stack.wait(lambda: stack.count() == len(expected) and stack.idle(), 60, "every page after the restart")
+        stack.stop()
+        assert stack.failures() == {}
+        assert_whole(stack, expected)
+    finally:
+        server.stop()
+
+
+# ---- c. the process dies between storing a document and settling its cluster -----------------------
+
+CRASH = """
+import os, sys
+import redis
+from storage.archive import Archive
+from storage.db import make_engine, make_sessionmaker
+from storage.index import RedisIndex
+
+database, redis_url, step, original, copy = sys.argv[1:]
+archive = Archive(make_sessionmaker(make_engine(database)), RedisIndex(redis.Redis.from_url(redis_url), "faults"))
+archive.add_html(open(original, "rb").read(), key="original")
+setattr(archive, step, lambda *args, **kwargs: os._exit(9))  # the process dies as this step starts
+archive.add_html(open(copy, "rb").read(), key="copy")
+sys.exit("survived the crash point")
+"""
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize(
+    "step",
+    [
+        "settle",  # right after the document's transaction committed: not in the index, no cluster
+        "_rebuild",  # filed in the index, inside the cluster transaction, which never commits
+    ],
+)
+def test_death_between_document_and_cluster_is_repaired(
+    database_url: str, redis_client: redis.Redis, redis_url: str, step: str
+) -> None:
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            CRASH,
+            database_url,
+            redis_url,
+            step,
+            str(SEEDS / "southfront-original.html"),
+            str(SEEDS / "blog-repost.html"),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 9, done.stderr
+    archive = Archive(make_sessionmaker(make_engine(database_url)), RedisIndex(redis_client, "faults"))
+    with archive.sessions() as session:
+        copy = session.scalars(select(Document).where(Document.url == "copy")).one()
+        original = session.scalars(select(Document).where(Document.url == "original")).one()
+        assert (copy.clustered, copy.cluster_id) == (False, None)
+        assert original.clustered and original.cluster_id is not None
+    assert archive.repair() == 1
+    assert archive.repair() == 0
+    with archive.sessions() as session:
+        copy = session.get_one(Document, copy.id)
+        cluster = session.get_one(Cluster, original.cluster_id)
+        assert copy.clustered and copy.cluster_id == original.cluster_id
+        assert (cluster.size, cluster.canonical_id) == (2, original.id)
+        assert session.scalar(select(func.count()).select_from(Cluster)) == 1
+
+
+# ---- d. one URL queued 50 times at once ---------------------------------------------------------------
+
+
+@pytest.mark.timeout(60)
+def test_same_url_queued_50_times_is_stored_once(
+    database_url: str, make_stack: Callable[..., Stack], newsrooms: Callable[..., Newsroom]
+) -> None:
+    site = newsrooms("127.0.0.13", delay=0.5)  # slow enough that both processes fetch it at the same time
+    url = site.add("/once", (SEEDS / "southfront-original.html").read_bytes())
+    stack = make_stack(database_url)
+    stack.queue(*[url] * 50)  # queued before the worker starts: its 2 processes take the first two together
+    stack.start_worker(concurrency=2)
+    stack.wait(lambda: stack.count() == 1 and stack.idle(), 45, "all 50 deliveries done")
+    stack.stop()
+    assert site.hits["/once"] >= 2, "the two processes never raced"
+    assert stack.count() == 1 and stack.count(Document.clustered.is_(True)) == 1
+    assert stack.failures() == {}
+    with stack.sessions() as session:
+        assert [c.size for c in session.scalars(select(Cluster))] == [1]
+
+
+# ---- e. a page that kills every worker process that touches it ---------------------------------------
+
+
+@pytest.mark.timeout(90)
+def test_poison_pages_are_recorded_and_never_loop(
+    make_stack: Callable[..., Stack], newsrooms: Callable[..., Newsroom]
+) -> None:
+    """Two pages that kill the pool process fetching them: one SIGKILLs it (a segfault, the OOM killer), one
+    hangs it (SIGSTOP: stuck in C code) until the hard time limit kills it. Each is fetched exactly
+    COPYDESK_MAX_ATTEMPTS times, then recorded as `poison`; the worker stores everything else meanwhile."""
+    site = newsrooms("127.0.0.14")
+    deaths = {"/killed": signal.SIGKILL, "/hung": signal.SIGSTOP}
+    poison = {path: site.add(path, b"") for path in deaths}
+    site.deadly.update(deaths)
+    rng = random.Random(7)
+    expected = [{site.add(f"/e/{i}", page(f"Story {i}", story(rng)))} for i in range(20)]
+    # 2 attempts, not the default 3: Celery notices a killed pool process only every 5 s, and each death
+    # costs that. A 2 s hard time limit, for the hung page.
+    stack = make_stack(COPYDESK_MAX_ATTEMPTS="2", COPYDESK_TASK_TIME_LIMIT="2")
+    worker = stack.start_worker()
+    stack.queue(*poison.values(), *(url for group in expected for url in group))
+    recorded = {url: "poison" for url in poison.values()}
+    stack.wait(lambda: stack.failures() == recorded, 60, "both poison pages recorded")
+    stack.wait(lambda: stack.count() == len(expected) and stack.idle(), 30, "the other pages stored")
+    time.sleep(0.5)  # time for a third delivery, if there were one
+    assert (site.hits["/killed"], site.hits["/hung"]) == (2, 2), "not fetched exactly max_attempts times"
+    assert len(set(site.signalled)) == 4, "not a fresh pool process each time"
+    assert worker.poll() is None, "the worker itself died"
+    for url in poison.values():
+        assert not stack.redis.exists(ATTEMPTS_PREFIX + _digest(url)), "an attempt counter was left behind"
+    with stack.sessions() as session:
+        messages = list(session.scalars(select(Failure.message)))
+    assert len(messages) == 2 and all("died 2 times" in message for message in messages)
+    stack.stop()
+    assert_whole(stack, expected)
+
+
+# ---- server errors: retried, then recorded ------------------------------------------------------------
+
+
+@pytest.mark.timeout(60)
+def test_server_errors_are_retried_then_recorded(
+    make_stack: Callable[..., Stack], newsrooms: Callable[..., Newsroom]
+) -> None:
+    """An HTTP 500 is retried (after its Retry-After, else with exponential backoff): a page that recovers
+    is stored, one that keeps failing is recorded as http_error once COPYDESK_MAX_RETRIES retries are spent."""
+    site = newsrooms("127.0.0.16")
+    rng = random.Random(8)
+    oops: Response = (500, {"Retry-After": "1"}, b"<html>oops</html>")
+    flaky = site.script("/flaky", oops, (200, {}, page("Flaky", story(rng))))
+    broken = site.script("/broken", oops)
+    stack = make_stack(COPYDESK_MAX_RETRIES="2")
+    stack.start_worker()
+    stack.queue(flaky, broken)
+    stack.wait(lambda: stack.count() == 1 and broken in stack.failures() and stack.idle(), 40, "both settled")
+    stack.stop()
+    assert (site.hits["/flaky"], site.hits["/broken"]) == (2, 3)
+    assert stack.failures() == {broken: "http_error"}
+    assert_whole(stack, [{flaky}])
+
+
+# ---- the per-page extraction limit of `copydesk dedup` (one process, no Celery) -----------------------
+
+
+@pytest.mark.timeout(60)
+def test_dedup_records_a_page_too_slow_to_extract(tmp_path: Path, memory_archive: Archive) -> None:
+    folder = tmp_path / "pages"
+    folder.mkdir()
+    for name in ("southfront-original.html", "blog-repost.html"):
+        (folder / name).write_bytes((SEEDS / name).read_bytes())
+    # 100,000 links: trafilatura needs ~10 s on this machine (a real shape: a giant sitemap-like listing).
+    (folder / "slow.html").write_text("<html><body><div>" + "<a href='/x'>word</a> " * 100_000 + "</div></body></html>")
+    handler, (timer, _) = signal.getsignal(signal.SIGALRM), signal.getitimer(signal.ITIMER_REAL)
+    start = time.monotonic()
+    report = dedup_directory(folder, memory_archive, page_time_limit=0.5)
+    assert time.monotonic() - start < 6
+    assert report["failed"] == [{"path": "slow.html", "error": "time_limit: extracting the page: processing took "
+                                 "longer than 0.5 s"}]  # fmt: skip
+    assert report["clusters"] == [
+        {"canonical": "southfront-original.html", "members": ["blog-repost.html", "southfront-original.html"]}
+    ]
+    # Whatever alarm ran before (pytest-timeout's, with the signal method) is back, with its time left.
+    assert signal.getsignal(signal.SIGALRM) == handler
+    assert (timer == 0) == (signal.getitimer(signal.ITIMER_REAL)[0] == 0)
+
+
+def test_time_limit_fires_through_except_exception_and_nests() -> None:
+    start = time.monotonic()
+    with pytest.raises(PageTimeLimitExceeded), time_limit(0.2):
+        while True:
+            with contextlib.suppress(Exception):  # what trafilatura does around its fallbacks
+                time.sleep(0.01)
+    assert time.monotonic() - start < 1
+    # An inner limit inside a longer outer one: the inner fires first, the outer still fires afterwards.
+    with pytest.raises(PageTimeLimitExceeded) as outer, time_limit(0.6):
+        with pytest.raises(PageTimeLimitExceeded) as inner, time_limit(0.1):
+            time.sleep(5)
+        time.sleep(5)
+    assert (inner.value.seconds, outer.value.seconds) == (0.1, 0.6)
+    assert time.monotonic() - start < 2
+    with time_limit(0.1):
+        pass
+    time.sleep(0.2)  # disarmed: nothing fires after the block
