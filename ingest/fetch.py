@@ -13,7 +13,7 @@ import re
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -32,6 +32,7 @@ IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 CHUNK = 64 * 1024
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
+_CONDITIONAL = frozenset({"if-none-match", "if-modified-since"})
 _ACCEPT = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.1"
 _CTRL = re.compile(r"[\x00-\x1f\x7f]")
 _HOSTNAME = re.compile(r"[a-z0-9_-]+(\.[a-z0-9_-]+)*\.?")
@@ -79,6 +80,9 @@ class FetchedPage:
     charset: str | None
     body: bytes
     fetched_at: datetime
+    # Validators for a later conditional request; status 304 (with an empty body) only answers one.
+    etag: str | None = None
+    last_modified: str | None = None
 
 
 class FetchError(Exception):
@@ -290,7 +294,9 @@ class _PinnedHTTPSPool(HTTPSConnectionPool):
 
 
 @contextmanager
-def _exchange(url: str, policy: FetchPolicy, clock: _Clock) -> Iterator[BaseHTTPResponse]:
+def _exchange(
+    url: str, policy: FetchPolicy, clock: _Clock, extra: Mapping[str, str] | None = None
+) -> Iterator[BaseHTTPResponse]:
     parts = urlsplit(url)
     host = _ascii_host(url, parts.hostname)
     port = parts.port or (443 if parts.scheme == "https" else 80)
@@ -301,7 +307,7 @@ def _exchange(url: str, policy: FetchPolicy, clock: _Clock) -> Iterator[BaseHTTP
     pool_cls = _PinnedHTTPSPool if parts.scheme == "https" else _PinnedHTTPPool
     pool = pool_cls(host, port, timeout=timeout, maxsize=1, retries=False, pin=pin)
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    headers = {"User-Agent": policy.user_agent, "Accept": _ACCEPT, "Accept-Encoding": "gzip, deflate"}
+    headers = {"User-Agent": policy.user_agent, "Accept": _ACCEPT, "Accept-Encoding": "gzip, deflate", **(extra or {})}
     try:
         resp = pool.urlopen(
             "GET", target, headers=headers, redirect=False, retries=False,
@@ -328,15 +334,20 @@ def _translate(exc: Exception, url: str, clock: _Clock) -> FetchError:
     return FetchError("connection_failed", f"{url}: {exc}", retryable=not isinstance(exc, SSLError))
 
 
-def fetch(url: str, policy: FetchPolicy = FetchPolicy()) -> FetchedPage:
+def fetch(url: str, policy: FetchPolicy = FetchPolicy(), headers: Mapping[str, str] | None = None) -> FetchedPage:
+    """GET url. `headers` are added to every hop; with If-None-Match / If-Modified-Since among them a
+    304 answer is returned as a page with status 304 and no body instead of raising."""
     current = check_url(url)
+    conditional = any(name.lower() in _CONDITIONAL for name in headers or {})
     seen = {urldefrag(current).url}
     redirects = 0
     clock = _Clock(policy.total_timeout)
     try:
         while True:
-            with _exchange(current, policy, clock) as resp:
+            with _exchange(current, policy, clock, headers) as resp:
                 location = resp.headers.get("Location") if resp.status in _REDIRECTS else None
+                if resp.status == 304 and conditional:
+                    return _not_modified(url, current, resp)
                 if location is None:
                     return _page(url, current, resp, policy, clock)
             if redirects >= policy.max_redirects:
@@ -348,6 +359,13 @@ def fetch(url: str, policy: FetchPolicy = FetchPolicy()) -> FetchedPage:
             seen.add(urldefrag(current).url)
     finally:
         clock.close()
+
+
+def _not_modified(url: str, final_url: str, resp: BaseHTTPResponse) -> FetchedPage:
+    return FetchedPage(
+        url, final_url, 304, "", None, b"", datetime.now(UTC),
+        etag=resp.headers.get("ETag"), last_modified=resp.headers.get("Last-Modified"),
+    )  # fmt: skip
 
 
 def _latin1_to_utf8(value: str) -> str:
@@ -387,7 +405,10 @@ def _page(url: str, final_url: str, resp: BaseHTTPResponse, policy: FetchPolicy,
     clock.remaining()  # the watchdog's shutdown looks like a clean end of a close-delimited body
     if not body:
         raise FetchError("empty_body", f"{final_url}: empty body", status=status)
-    return FetchedPage(url, final_url, status, content_type, charset, bytes(body), datetime.now(UTC))
+    return FetchedPage(
+        url, final_url, status, content_type, charset, bytes(body), datetime.now(UTC),
+        etag=resp.headers.get("ETag"), last_modified=resp.headers.get("Last-Modified"),
+    )  # fmt: skip
 
 
 def _parse_content_type(header: str) -> tuple[str, str | None]:

@@ -71,7 +71,7 @@ class Document(Base):
     index_keys: Mapped[str] = mapped_column(Text, default="")  # what the index holds for this document
     cluster_id: Mapped[int | None] = mapped_column(ForeignKey("clusters.id", ondelete="SET NULL"), index=True)
     # False from the moment the document is written until its cluster is settled: a crash in between
-    # leaves it False, and `repair` (run by every worker at start) finishes the job.
+    # leaves it False, and `repair` (queued by every worker at start, and by beat every 5 min) finishes it.
     clustered: Mapped[bool] = mapped_column(default=False, index=True)
 
 
@@ -121,3 +121,52 @@ class Failure(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=1)
     first_seen: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_seen: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Source(Base):
+    """A site, feed, sitemap or page polled on a schedule (`copydesk sources add`)."""
+
+    __tablename__ = "sources"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    url: Mapped[str] = mapped_column(String(2048), unique=True)  # normalised (ingest.urls.normalise)
+    kind: Mapped[str] = mapped_column(String(16))  # auto | feed | sitemap | page
+    every_seconds: Mapped[int] = mapped_column(Integer)
+    created: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    discovered: Mapped[datetime | None] = mapped_column(UTCDateTime)  # when `auto` found its feeds
+    # The dispatcher claims a due source by moving next_poll forward with a compare-and-set on its old
+    # value, so two dispatchers (or a restarted one) never poll it twice for one period.
+    next_poll: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    last_poll: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    documents_found: Mapped[int] = mapped_column(Integer, default=0)  # new entry URLs queued
+    polls: Mapped[int] = mapped_column(Integer, default=0)
+    errors: Mapped[int] = mapped_column(Integer, default=0)  # polls that ended with an error
+    last_error: Mapped[str | None] = mapped_column(Text)  # of the latest poll; None when it went well
+
+
+class SourceFeed(Base):
+    """One feed, sitemap or page a source reads, with the validators for its next conditional request."""
+
+    __tablename__ = "source_feeds"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id", ondelete="CASCADE"), index=True)
+    url: Mapped[str] = mapped_column(String(2048))
+    kind: Mapped[str] = mapped_column(String(16))  # feed | sitemap | page
+    etag: Mapped[str | None] = mapped_column(String(512))
+    last_modified: Mapped[str | None] = mapped_column(String(128))
+    last_status: Mapped[int | None] = mapped_column(Integer)  # HTTP status of the latest fetch, 304 included
+    last_fetched: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (Index("ix_source_feeds_source_url", "source_id", "url", unique=True),)
+
+
+class SourceEntry(Base):
+    """An entry URL some source listed and queued once: later polls that list it again queue nothing."""
+
+    __tablename__ = "source_entries"
+
+    url: Mapped[str] = mapped_column(String(2048), primary_key=True)  # normalised, as queued
+    source_id: Mapped[int | None] = mapped_column(ForeignKey("sources.id", ondelete="SET NULL"), index=True)
+    queued: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

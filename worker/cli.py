@@ -16,6 +16,7 @@ from typing import Any
 
 import click
 
+from worker.cli_sources import sources, status
 from worker.config import Settings
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
@@ -124,10 +125,14 @@ def run(concurrency: int, flower: bool, flower_port: int) -> None:
 
 
 def _flower_command(port: int, settings: Settings) -> list[str]:
-    command = _celery("flower", f"--port={port}", "--address=0.0.0.0")
     if settings.flower_basic_auth:
-        command.append(f"--basic-auth={settings.flower_basic_auth}")
-    return command
+        return _celery("flower", f"--port={port}", "--address=0.0.0.0", f"--basic-auth={settings.flower_basic_auth}")
+    # Task arguments are URLs and page text: without a password, only this machine may look.
+    click.echo(
+        f"Flower listens on 127.0.0.1:{port} only; set COPYDESK_FLOWER_BASIC_AUTH=user:password to open it",
+        err=True,
+    )
+    return _celery("flower", f"--port={port}", "--address=127.0.0.1")
 
 
 @main.command()
@@ -140,7 +145,7 @@ def worker(concurrency: int, loglevel: str) -> None:
 
 @main.command()
 def beat() -> None:
-    """The scheduler alone. Run exactly one."""
+    """The scheduler alone. Several may run: only the holder of a lock in Redis sends, the rest stand by."""
     settings = _settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     os.execv(sys.executable, _celery("beat", "-s", str(settings.data_dir / "celerybeat-schedule")))
@@ -149,7 +154,8 @@ def beat() -> None:
 @main.command()
 @click.option("--port", default=5555, show_default=True)
 def flower(port: int) -> None:
-    """Flower, the monitoring UI, with basic auth from COPYDESK_FLOWER_BASIC_AUTH."""
+    """Flower, the monitoring UI: on all interfaces with basic auth from COPYDESK_FLOWER_BASIC_AUTH, else on
+    127.0.0.1 only."""
     os.execv(sys.executable, _flower_command(port, _settings()))
 
 
@@ -219,9 +225,11 @@ def enqueue(urls: tuple[str, ...], file: Path | None, refresh: bool) -> None:
     """Queue URLs for ingestion. URL may be - to read one URL per line from stdin."""
     from celery import Celery
 
-    from ingest.fetch import FetchError, check_url
+    from ingest.fetch import FetchError
+    from ingest.urls import normalise
     from storage.models import Document
     from worker.app import INGEST_URL
+    from worker.routing import queue_for
 
     settings = _settings()
     wanted = _read_urls(urls, file)
@@ -232,7 +240,7 @@ def enqueue(urls: tuple[str, ...], file: Path | None, refresh: bool) -> None:
     invalid = 0
     for url in wanted:
         try:
-            valid.append(check_url(url))
+            valid.append(normalise(url))  # the key ingest_url stores it under
         except FetchError as err:
             invalid += 1
             click.echo(f"skipped {safe(url)!r}: {err}", err=True)
@@ -244,7 +252,7 @@ def enqueue(urls: tuple[str, ...], file: Path | None, refresh: bool) -> None:
     client = Celery("copydesk", broker=_broker_url(settings))
     client.conf.task_default_queue = "copydesk"
     for url in todo:
-        client.send_task(INGEST_URL, args=[url], kwargs={"refresh": refresh})
+        client.send_task(INGEST_URL, args=[url], kwargs={"refresh": refresh}, queue=queue_for(url))
     click.echo(f"queued {len(todo)}, already known {len(valid) - len(todo)}, invalid {invalid}")
 
 
@@ -271,7 +279,7 @@ def dedup(directory: Path, as_json: bool, database_url: str | None) -> None:
             if done == total or done % 25 == 0:
                 click.echo(f"{done}/{total} {path}", err=True)
 
-        result = dedup_directory(directory, archive, progress)
+        result = dedup_directory(directory, archive, progress, page_time_limit=_settings().page_time_limit)
     if as_json:
         click.echo(json.dumps(result, indent=1))
         return
@@ -416,6 +424,9 @@ def export(fmt: str) -> None:
                 ]
             )
 
+
+main.add_command(sources)
+main.add_command(status)
 
 if __name__ == "__main__":
     main()

@@ -26,6 +26,23 @@ class Settings:
     max_retries: int = 3
     task_time_limit: float = 120.0  # hard limit per task; the broker's visibility timeout is well above it
     flower_basic_auth: str | None = None
+    index_window_days: float | None = None  # None: index entries never expire
+    # A page whose processing killed the worker process this many times is recorded as `poison`.
+    max_attempts: int = 3
+    # Wall-clock limit on extracting one page (worker and `copydesk dedup`), recorded as `time_limit`.
+    page_time_limit: float = 60.0
+    # None: far above the task time limit, so that a slow task is never delivered twice.
+    visibility_timeout_override: float | None = None
+    host_interval: float = 1.0  # seconds between two requests to one host, across every worker
+    dispatch_every: float = 10.0  # how often beat wakes the dispatcher that queues due sources
+    beat_lock_ttl: float = 30.0  # a beat that stops renewing its lock hands over after this long
+
+    @property
+    def visibility_timeout(self) -> float:
+        """Seconds after which Redis re-delivers a task whose worker vanished without acknowledging it."""
+        if self.visibility_timeout_override is not None:
+            return self.visibility_timeout_override
+        return max(3600.0, self.task_time_limit * 10)
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -45,4 +62,11 @@ class Settings:
             max_retries=int(_float("COPYDESK_MAX_RETRIES", 3)),
             task_time_limit=_float("COPYDESK_TASK_TIME_LIMIT", 120.0),
             flower_basic_auth=os.environ.get("COPYDESK_FLOWER_BASIC_AUTH") or None,
+            index_window_days=_float("COPYDESK_INDEX_WINDOW_DAYS", 0) or None,
+            max_attempts=int(_float("COPYDESK_MAX_ATTEMPTS", 3)),
+            page_time_limit=_float("COPYDESK_PAGE_TIME_LIMIT", 60.0),
+            visibility_timeout_override=_float("COPYDESK_VISIBILITY_TIMEOUT", 0) or None,
+            host_interval=_float("COPYDESK_HOST_INTERVAL", 1.0),
+            dispatch_every=_float("COPYDESK_DISPATCH_EVERY", 10.0),
+            beat_lock_ttl=_float("COPYDESK_BEAT_LOCK_TTL", 30.0),
         )

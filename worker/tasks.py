@@ -2,26 +2,42 @@
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import hashlib
 import logging
 import random
+import time
+from collections.abc import Callable
 from datetime import datetime
 from functools import cached_property
-from typing import Any
+from typing import Any, TypeVar
 
 import redis
+import sqlalchemy.exc
 from celery import Task
-from celery.exceptions import SoftTimeLimitExceeded
+from celery.exceptions import Reject, Retry, SoftTimeLimitExceeded
+from celery.signals import worker_ready
 
 from ingest.document import Article
-from ingest.extract import ExtractionError, host_of
-from ingest.fetch import FetchError, check_url, fetch
-from storage.archive import Archive
+from ingest.extract import ExtractionError, extract, host_of
+from ingest.fetch import FetchError
+from ingest.urls import normalise
+from storage.archive import Archive, Stored
 from storage.db import make_engine, make_sessionmaker
 from storage.index import RedisIndex
 from worker.app import INGEST_HTML, INGEST_TEXT, INGEST_URL, REPAIR, app, settings
+from worker.limits import PageTimeLimitExceeded, time_limit
+from worker.politeness import Deferred, defer, polite_fetch
 
 log = logging.getLogger(__name__)
+
+ATTEMPTS_PREFIX = "copydesk:attempts:"
+ATTEMPTS_TTL = 24 * 3600  # a page that kills workers only now and then is forgiven after a day
+# Our own infrastructure failing for a moment (Redis or the database restarting, a failover), not the page.
+OUTAGES = (redis.ConnectionError, redis.TimeoutError, sqlalchemy.exc.OperationalError, sqlalchemy.exc.InterfaceError)
+
+T = TypeVar("T")
 
 
 class ArchiveTask(Task):
@@ -30,68 +46,133 @@ class ArchiveTask(Task):
     abstract = True
 
     @cached_property
-    def archive(self) -> Archive:
+    def redis(self) -> redis.Redis:
         # Built lazily in each worker process: connections must not cross a fork.
-        engine = make_engine(settings.database_url)
-        client = redis.Redis.from_url(settings.redis_url or app.conf.broker_url)
-        archive = Archive(make_sessionmaker(engine), RedisIndex(client, namespace="default"))
-        return archive
+        return redis.Redis.from_url(settings.redis_url or app.conf.broker_url)
 
-    def guarded(self, key: str, work: Any) -> dict[str, Any]:
-        """Run work(); any error is recorded against `key` and never escapes to kill the worker."""
+    @cached_property
+    def archive(self) -> Archive:
+        engine = make_engine(settings.database_url)
+        index = RedisIndex(self.redis, "default", window_days=settings.index_window_days)
+        return Archive(make_sessionmaker(engine), index)
+
+    def add_page(self, html: str | bytes, key: str, url: str | None = None, charset: str | None = None) -> Stored:
+        """Archive.add_html, with the extraction under the page time limit."""
+        with time_limit(settings.page_time_limit):
+            article = extract(html, url, charset=charset)
+        return self.archive.add(article, key=key, final_url=url)
+
+    def guarded(self, key: str, work: Callable[[], Stored]) -> dict[str, Any]:
+        """Run work() for the page `key`; every failure is recorded against `key` and never escapes.
+
+        What cannot be caught is a page that kills the worker process itself (the hard time limit,
+        a segfault, the OOM killer): Celery re-queues its task (task_reject_on_worker_lost) and it
+        would kill the next worker too, forever. So each delivery counts itself in Redis before
+        the work and clears the count when it ends in a live process; a count above
+        settings.max_attempts means that many deliveries died, and the page is recorded as
+        `poison` instead of being processed again.
+        """
+        attempts_key = ATTEMPTS_PREFIX + _digest(key)
+        attempts = self._patiently(functools.partial(self._count_attempt, attempts_key))
         try:
-            stored = work()
-        except ExtractionError as err:
-            self.archive.record_failure(key, err.reason, err.message)
-            return {"status": "failed", "reason": err.reason}
+            if attempts > settings.max_attempts:
+                message = f"the worker process died {attempts - 1} times processing this page (crash, OOM, time limit)"
+                outcome = self._failed(key, "poison", message)
+            else:
+                outcome = self._run(key, work)
+        except (Retry, Reject):  # this delivery ends normally too: a retry is scheduled, or it goes back to the queue
+            with contextlib.suppress(*OUTAGES):  # Redis may be what is down: the count then expires by itself
+                self.redis.delete(attempts_key)
+            raise
+        # Not reached when the process is killed, nor on SystemExit (the child's SIGTERM): the count stays.
+        self._patiently(functools.partial(self.redis.delete, attempts_key))
+        return outcome
+
+    def _count_attempt(self, attempts_key: str) -> int:
+        with self.redis.pipeline() as pipe:  # MULTI/EXEC: the count never exists without its expiry
+            pipe.incr(attempts_key)
+            pipe.expire(attempts_key, ATTEMPTS_TTL)
+            return int(pipe.execute()[0])
+
+    def _patiently(self, call: Callable[[], T]) -> T:
+        """call(), again while Redis or the database is unreachable, for up to half the task time limit.
+
+        Every step of the archive can be done again safely, so a restart of Redis or of the database in
+        the middle of a page costs a pause, not a failure recorded against a page that did nothing wrong.
+        An outage that outlasts the patience sends the task back to the queue, untouched.
+        """
+        deadline = time.monotonic() + settings.task_time_limit * 0.5
+        delay = 0.1
+        while True:
+            try:
+                return call()
+            except OUTAGES as err:
+                if time.monotonic() + delay > deadline:
+                    raise Reject(err, requeue=True) from err
+                log.warning("%s: %s; trying again in %.1f s", type(err).__name__, err, delay)
+                time.sleep(delay)
+                delay = min(delay * 2, 5.0)
+
+    def _run(self, key: str, work: Callable[[], Stored]) -> dict[str, Any]:
+        try:
+            stored = self._patiently(work)
+        except (ExtractionError, FetchError) as err:
+            return self._failed(key, err.reason, err.message)
         except ValueError as err:  # bad pushed input, e.g. a malformed date
-            self.archive.record_failure(key, "invalid_input", str(err))
-            return {"status": "failed", "reason": "invalid_input"}
+            return self._failed(key, "invalid_input", str(err))
+        except PageTimeLimitExceeded as err:
+            return self._failed(key, "time_limit", f"extracting the page: {err}")
         except SoftTimeLimitExceeded:
-            self.archive.record_failure(key, "time_limit", "processing took longer than the task time limit")
-            return {"status": "failed", "reason": "time_limit"}
+            return self._failed(key, "time_limit", "processing took longer than the task time limit")
+        except (Retry, Reject):
+            raise
         except Exception as err:
             log.exception("ingesting %s failed", key)
-            self.archive.record_failure(key, "internal_error", f"{type(err).__name__}: {err}")
-            return {"status": "failed", "reason": "internal_error"}
+            return self._failed(key, "internal_error", f"{type(err).__name__}: {err}")
         return {
             "status": "stored" if stored.created else "known",
             "document": stored.document_id,
             "cluster": stored.cluster_id,
         }
 
+    def _failed(self, key: str, reason: str, message: str) -> dict[str, Any]:
+        self._patiently(functools.partial(self.archive.record_failure, key, reason, message))
+        return {"status": "failed", "reason": reason}
+
 
 @app.task(name=INGEST_URL, base=ArchiveTask, bind=True, max_retries=None)
 def ingest_url(self: ArchiveTask, url: str, refresh: bool = False) -> dict[str, Any]:
     """Fetch one URL (safely: see ingest.fetch) and ingest it. The same URL is stored once."""
     try:
-        url = check_url(url)
+        url = normalise(url)  # one spelling per URL: the same story from a feed and a link is one document
     except FetchError as err:
-        self.archive.record_failure(str(url)[:2048] or "(empty)", err.reason, err.message)
-        return {"status": "failed", "reason": err.reason}
-    known = self.archive.find(url)
+        return self._failed(str(url)[:2048] or "(empty)", err.reason, err.message)
+    known = self._patiently(functools.partial(self.archive.find, url))
     if known is not None and not refresh:
-        self.archive.finish(known)  # settles it only if an earlier attempt crashed half-way
+        self._patiently(functools.partial(self.archive.finish, known))  # settles it if a crash left it half-way
         return {"status": "known", "document": known}
-    try:
-        page = fetch(url, settings.fetch)
-    except FetchError as err:
-        if err.retryable and self.request.retries < settings.max_retries:
-            # Exponential backoff with jitter, or what the server asked for.
-            delay = err.retry_after if err.retry_after is not None else 2**self.request.retries * 5
-            raise self.retry(countdown=delay + random.uniform(0, 1)) from err
-        self.archive.record_failure(url, err.reason, err.message)
-        return {"status": "failed", "reason": err.reason}
-    return self.guarded(
-        url, lambda: self.archive.add_html(page.body, key=url, url=page.final_url, charset=page.charset)
-    )
+
+    def work() -> Stored:
+        try:
+            page = polite_fetch(url)  # robots.txt, and this host's turn among all workers
+        except Deferred as later:
+            raise defer(self, later) from later
+        except FetchError as err:
+            if err.retryable and self.request.retries < settings.max_retries:
+                # Exponential backoff with jitter, or what the server asked for.
+                delay = err.retry_after if err.retry_after is not None else 2**self.request.retries * 5
+                raise self.retry(countdown=delay + random.uniform(0, 1)) from err
+            raise
+        return self.add_page(page.body, key=url, url=page.final_url, charset=page.charset)
+
+    return self.guarded(url, work)
 
 
 @app.task(name=INGEST_HTML, base=ArchiveTask, bind=True)
 def ingest_html(self: ArchiveTask, html: str, url: str | None = None) -> dict[str, Any]:
     """Ingest pushed HTML. Without a URL the page is keyed by its declared URL or its content."""
     key = url or f"pushed:{_digest(html)}"
-    return self.guarded(key, lambda: self.archive.add_html(html, key=key, url=url))
+    return self.guarded(key, lambda: self.add_page(html, key=key, url=url))
 
 
 @app.task(name=INGEST_TEXT, base=ArchiveTask, bind=True)
@@ -101,7 +182,7 @@ def ingest_text(
     """Ingest pushed plain text (a paragraph per line); `published` is an ISO 8601 date."""
     key = url or f"pushed:{_digest(title + chr(10) + text)}"
 
-    def work() -> Any:
+    def work() -> Stored:
         if not text.strip():
             raise ExtractionError("no_article", "the pushed text is empty")
         date = datetime.fromisoformat(published) if published else None
@@ -122,6 +203,13 @@ def ingest_text(
 def repair(self: ArchiveTask) -> int:
     """Settle documents left unclustered by a crash (scheduled by beat, and safe to run any time)."""
     return self.archive.repair()
+
+
+@worker_ready.connect
+def _repair_on_start(sender: Any, **_: Any) -> None:
+    # A worker that starts is often one that replaces a crashed one: finish what it left half-done
+    # now rather than at beat's next repair tick.
+    app.send_task(REPAIR)
 
 
 def _digest(value: str) -> str:
