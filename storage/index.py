@@ -27,9 +27,11 @@ import redis
 # ids are not returned (and no more are stored), which keeps every look-up O(1) however large the
 # archive grows.
 MAX_BUCKET = 64
-# Buckets per generation: about (documents in the window x 48) / BUCKETS entries each; keep that well
-# under the packed-list limit (see module docstring). 2**16 suits up to ~2M documents.
-BUCKETS = 2**16
+# Buckets per generation: a look-up scans its bucket, which holds about 48 x documents / BUCKETS
+# entries. 2**17 keeps that near 370 at a million documents (bench/index_scale.py: 489 bytes a
+# document, look-up+insert 1.5x its cost at 10k). Fixed for the life of an index: entries filed
+# under another bucket count are not found.
+BUCKETS = 2**17
 _FIELD_BITS = 23  # fits Redis's 24-bit integer encoding: 5 bytes per field in a packed list
 # Redis settings that keep the buckets packed; copydesk's embedded Redis and docker-compose set them.
 REDIS_CONFIG = {"hash-max-ziplist-entries": "2048", "hash-max-ziplist-value": "64"}
