@@ -264,9 +264,12 @@ def _mostly_links(text: str, links: set[str]) -> bool:
     for line in text.splitlines():
         words = _WORD.findall(line.lower())
         total += len(words)
+        if len(words) > 40:  # a paragraph, not a headline
+            continue
         # A headline line is its link, perhaps followed or preceded by a date or a section name.
+        half = (len(words) - 1) // 2  # only a link covering at least half the line counts
         covered = next(
-            (k for k in range(len(words), 0, -1) if " ".join(words[:k]) in links or " ".join(words[-k:]) in links),
+            (k for k in range(len(words), half, -1) if " ".join(words[:k]) in links or " ".join(words[-k:]) in links),
             0,
         )
         if words and covered >= 0.5 * len(words):
