@@ -10,9 +10,11 @@ import subprocess
 import sys
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Self
 
 from worker.embedded import free_port
 
@@ -122,20 +124,32 @@ def wait_for(condition: Callable[[], bool], timeout: float, message: str) -> Non
         time.sleep(0.1)
 
 
-class Site:
-    """An HTTP server on a loopback address serving {path: (status, content type, body)}."""
+Reply = tuple[int, dict[str, str], bytes]  # status, headers, body
 
-    def __init__(self, pages: dict[str, tuple[int, str, bytes]], address: str = "127.0.0.1") -> None:
-        self.pages = pages
-        self.hits: dict[str, int] = {}
+
+class HTTPSite:
+    """An HTTP server on a loopback address, one thread a request, logging (time, path, status) of each.
+
+    Subclasses say what to answer (`reply`) and may take a request over first (`intercept`).
+    """
+
+    def __init__(self, address: str = "127.0.0.1", delay: float = 0.0) -> None:
+        self.log: list[tuple[float, str, int]] = []
+        self.hits: Counter[str] = Counter()
+        self.delay = delay
         site = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
-                site.hits[self.path] = site.hits.get(self.path, 0) + 1
-                status, ctype, body = site.pages.get(self.path, (404, "text/plain", b"not found"))
+                site.hits[self.path] += 1
+                if site.intercept(self):
+                    return
+                time.sleep(site.delay)
+                status, headers, body = site.reply(self.path)
+                site.log.append((time.monotonic(), self.path, status))
                 self.send_response(status)
-                self.send_header("Content-Type", ctype)
+                for name, value in {"Content-Type": "text/html; charset=utf-8", **headers}.items():
+                    self.send_header(name, value)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)
@@ -145,20 +159,60 @@ class Site:
 
         self.server = ThreadingHTTPServer((address, 0), Handler)
         self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+
+    def reply(self, path: str) -> Reply:
+        raise NotImplementedError
+
+    def intercept(self, request: BaseHTTPRequestHandler) -> bool:
+        """True: the request was handled (or deliberately left unanswered) and gets no reply."""
+        return False
 
     @property
     def base(self) -> str:
         host, port = self.server.server_address[:2]
         return f"http://{host!s}:{port}"
 
-    def start(self) -> Site:
+    def times(self, path: str) -> list[float]:
+        """When each request for `path` was answered (time.monotonic())."""
+        return [at for at, logged, _ in self.log if logged == path]
+
+    def start(self) -> Self:
         self.thread.start()
         return self
 
     def stop(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+class Site(HTTPSite):
+    """Serves {path: (status, content type, body)}; the dict may change while it runs."""
+
+    def __init__(self, pages: dict[str, tuple[int, str, bytes]], address: str = "127.0.0.1") -> None:
+        super().__init__(address)
+        self.pages = pages
+
+    def reply(self, path: str) -> Reply:
+        status, ctype, body = self.pages.get(path, (404, "text/plain", b"not found"))
+        return status, {"Content-Type": ctype}, body
+
+
+class ScriptedSite(HTTPSite):
+    """Answers each path from a script: its replies in turn, the last one from then on."""
+
+    def __init__(self, address: str, script: dict[str, list[Reply]] | None = None, delay: float = 0.0) -> None:
+        super().__init__(address, delay)
+        self.replies = {path: list(replies) for path, replies in (script or {}).items()}
+
+    def reply(self, path: str) -> Reply:
+        replies = self.replies.get(path) or [(404, {}, b"not found")]
+        return replies.pop(0) if len(replies) > 1 else replies[0]
+
+    def serve(self, path: str, *replies: Reply) -> str:
+        """Script `path` and return its URL."""
+        self.replies[path] = list(replies)
+        return self.base + path
 
 
 def port_open(port: int) -> bool:

@@ -15,12 +15,10 @@ import random
 import signal
 import subprocess
 import sys
-import threading
 import time
-from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +34,7 @@ from storage.db import make_engine, make_sessionmaker, upgrade
 from storage.index import RedisIndex
 from storage.models import Cluster, Document, Failure
 from tests.conftest import SEEDS
-from tests.servers import ROOT, start_worker, stop_process
+from tests.servers import ROOT, Reply, ScriptedSite, start_worker, stop_process
 from worker.app import INGEST_URL
 from worker.batch import dedup_directory
 from worker.embedded import EmbeddedRedis
@@ -58,62 +56,29 @@ def requester_pid(peer: tuple[str, int]) -> int | None:
     return None
 
 
-Response = tuple[int, dict[str, str], bytes]
-
-
-class Newsroom:
-    """A news site on one loopback address: {path: responses, given in turn, the last one from then on}.
-    A request for a path in `deadly` is answered by sending that signal to the process that made it, the
-    way a page that crashes its parser would."""
+class Newsroom(ScriptedSite):
+    """A news site on one loopback address. A request for a path in `deadly` is answered by sending that
+    signal to the process that made it, the way a page that crashes its parser would."""
 
     def __init__(self, address: str, delay: float = 0.0) -> None:
-        self.pages: dict[str, list[Response]] = {}
+        super().__init__(address, delay=delay)
         self.deadly: dict[str, signal.Signals] = {}
-        self.hits: Counter[str] = Counter()
         self.signalled: list[int] = []
-        self.delay = delay
-        site = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                site.hits[self.path] += 1
-                if self.path in site.deadly:
-                    pid = requester_pid(self.client_address[:2])
-                    assert pid is not None, f"no process owns {self.client_address}"
-                    site.signalled.append(pid)
-                    os.kill(pid, site.deadly[self.path])
-                    return
-                time.sleep(site.delay)
-                script = site.pages.get(self.path) or [(404, {}, b"not found")]
-                status, headers, body = script.pop(0) if len(script) > 1 else script[0]
-                self.send_response(status)
-                for name, value in {"Content-Type": "text/html; charset=utf-8", **headers}.items():
-                    self.send_header(name, value)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer((address, 0), Handler)
-        self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    def intercept(self, request: BaseHTTPRequestHandler) -> bool:
+        if request.path not in self.deadly:
+            return False
+        pid = requester_pid(request.client_address[:2])
+        assert pid is not None, f"no process owns {request.client_address}"
+        self.signalled.append(pid)
+        os.kill(pid, self.deadly[request.path])
+        return True
 
     def add(self, path: str, body: bytes) -> str:
-        return self.script(path, (200, {}, body))
-
-    def script(self, path: str, *responses: Response) -> str:
-        self.pages[path] = list(responses)
-        return self.url(path)
-
-    def url(self, path: str) -> str:
-        host, port = self.server.server_address[:2]
-        return f"http://{host!s}:{port}{path}"
+        return self.serve(path, (200, {}, body))
 
     def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        super().stop()
         for pid in self.signalled:  # a SIGSTOPped process the time limit has not killed yet
             if psutil.pid_exists(pid) and psutil.Process(pid).status() == psutil.STATUS_STOPPED:
                 os.kill(pid, signal.SIGKILL)
@@ -124,7 +89,7 @@ def newsrooms() -> Iterator[Callable[..., Newsroom]]:
     started: list[Newsroom] = []
 
     def make(address: str, delay: float = 0.0) -> Newsroom:
-        started.append(Newsroom(address, delay))
+        started.append(Newsroom(address, delay).start())
         return started[-1]
 
     yield make
@@ -459,9 +424,9 @@ def test_server_errors_are_retried_then_recorded(
     is stored, one that keeps failing is recorded as http_error once COPYDESK_MAX_RETRIES retries are spent."""
     site = newsrooms("127.0.0.16")
     rng = random.Random(8)
-    oops: Response = (500, {"Retry-After": "1"}, b"<html>oops</html>")
-    flaky = site.script("/flaky", oops, (200, {}, page("Flaky", story(rng))))
-    broken = site.script("/broken", oops)
+    oops: Reply = (500, {"Retry-After": "1"}, b"<html>oops</html>")
+    flaky = site.serve("/flaky", oops, (200, {}, page("Flaky", story(rng))))
+    broken = site.serve("/broken", oops)
     stack = make_stack(COPYDESK_MAX_RETRIES="2")
     stack.start_worker()
     stack.queue(flaky, broken)

@@ -6,7 +6,6 @@ import itertools
 import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -17,53 +16,16 @@ from sqlalchemy import func, select
 from ingest.fetch import FetchError, FetchPolicy
 from storage.db import make_engine, make_sessionmaker, upgrade
 from storage.models import Document, Failure
-from tests.servers import start_worker, stop_process, wait_for
+from tests.servers import Reply, ScriptedSite, start_worker, stop_process, wait_for
 from worker.app import INGEST_URL
 from worker.politeness import Deferred, HostSlots, Polite
 
 LOCAL = FetchPolicy(allowed_networks=("127.0.0.0/8",))
-Reply = tuple[int, dict[str, str], bytes]
-
-
-class Scripted:
-    """A server on `address` answering each path from a script: replies in turn, the last one repeated."""
-
-    def __init__(self, address: str, script: dict[str, list[Reply]]) -> None:
-        self.script = {path: list(replies) for path, replies in script.items()}
-        self.log: list[tuple[float, str, int]] = []
-        site = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                replies = site.script.get(self.path) or [(404, {}, b"not found")]
-                status, headers, body = replies.pop(0) if len(replies) > 1 else replies[0]
-                site.log.append((time.monotonic(), self.path, status))
-                self.send_response(status)
-                for name, value in {"Content-Type": "text/html", **headers}.items():
-                    self.send_header(name, value)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer((address, 0), Handler)
-        self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-        self.base = f"http://{address}:{self.server.server_address[1]}"
-
-    def hits(self, path: str) -> list[float]:
-        return [at for at, p, _ in self.log if p == path]
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 @pytest.fixture
-def scripted() -> Iterator[list[Scripted]]:
-    sites: list[Scripted] = []
+def scripted() -> Iterator[list[ScriptedSite]]:
+    sites: list[ScriptedSite] = []
     yield sites
     for site in sites:
         site.stop()
@@ -119,19 +81,19 @@ def test_a_far_turn_is_deferred_without_being_taken(redis_client: redis.Redis) -
     assert 29 <= pushed.value.wait <= 30
 
 
-def test_robots_missing_unreachable_and_cached(redis_client: redis.Redis, scripted: list[Scripted]) -> None:
+def test_robots_missing_unreachable_and_cached(redis_client: redis.Redis, scripted: list[ScriptedSite]) -> None:
     page: Reply = (200, {}, b"<html><body>story</body></html>")
-    missing = Scripted("127.0.0.41", {"/robots.txt": [(404, {}, b"")], "/a.html": [page]})
-    down = Scripted("127.0.0.42", {"/robots.txt": [(503, {"Retry-After": "30"}, b"")], "/a.html": [page]})
+    missing = ScriptedSite("127.0.0.41", {"/robots.txt": [(404, {}, b"")], "/a.html": [page]}).start()
+    down = ScriptedSite("127.0.0.42", {"/robots.txt": [(503, {"Retry-After": "30"}, b"")], "/a.html": [page]}).start()
     rules: Reply = (200, {"Content-Type": "text/plain"}, b"User-agent: *\nDisallow: /a")
-    ruled = Scripted("127.0.0.43", {"/robots.txt": [rules]})
+    ruled = ScriptedSite("127.0.0.43", {"/robots.txt": [rules]}).start()
     scripted.extend([missing, down, ruled])
     polite = Polite(redis_client, LOCAL, interval=0.01)
     assert polite.fetch(missing.base + "/a.html").status == 200  # no robots.txt: no rules
     with pytest.raises(FetchError) as unreachable:
         polite.fetch(down.base + "/a.html")
     assert (unreachable.value.reason, unreachable.value.retryable) == ("robots_unavailable", True)
-    assert down.hits("/a.html") == []  # an unreachable robots.txt means: nothing there for now
+    assert down.times("/a.html") == []  # an unreachable robots.txt means: nothing there for now
     with pytest.raises(FetchError) as disallowed:
         polite.fetch(ruled.base + "/a.html")
     assert (disallowed.value.reason, disallowed.value.retryable) == ("robots_disallowed", False)
@@ -139,24 +101,24 @@ def test_robots_missing_unreachable_and_cached(redis_client: redis.Redis, script
     other = Polite(redis.Redis(connection_pool=redis_client.connection_pool), LOCAL, interval=0.01)
     assert not other.allowed(ruled.base + "/a.html")
     assert other.allowed(missing.base + "/b.html")
-    assert len(ruled.hits("/robots.txt")) == 1 and len(missing.hits("/robots.txt")) == 1
+    assert len(ruled.times("/robots.txt")) == 1 and len(missing.times("/robots.txt")) == 1
 
 
 def test_429_backs_the_host_off_for_every_worker(
-    tmp_path: Path, redis_url: str, redis_client: redis.Redis, scripted: list[Scripted]
+    tmp_path: Path, redis_url: str, redis_client: redis.Redis, scripted: list[ScriptedSite]
 ) -> None:
     """/a answers 429 Retry-After: 6 once, and its task retries after 6s. /b, queued just after it on the
     same host, is not fetched during those 6s by the other worker process: its turn is further away than
     a worker sleeps, so its task is deferred (sent again for later), not failed. Both end up stored."""
     article = b"<html><head><title>T</title></head><body><article><p>" + b"word " * 300 + b"</p></article></body>"
-    site = Scripted(
+    site = ScriptedSite(
         "127.0.0.44",
         {
             "/robots.txt": [(404, {}, b"")],
             "/a": [(429, {"Retry-After": "6"}, b"slow down"), (200, {}, article)],
             "/b": [(200, {}, article.replace(b"word", b"other"))],
         },
-    )
+    ).start()
     scripted.append(site)
     database = f"sqlite:///{tmp_path / 'copydesk.db'}"
     upgrade(database)
@@ -173,15 +135,15 @@ def test_429_backs_the_host_off_for_every_worker(
         client = Celery("test", broker=redis_url)
         client.conf.task_default_queue = "copydesk"
         client.send_task(INGEST_URL, args=[site.base + "/a"])
-        wait_for(lambda: bool(site.hits("/a")), 20, "/a asked for")
+        wait_for(lambda: bool(site.times("/a")), 20, "/a asked for")
         client.send_task(INGEST_URL, args=[site.base + "/b"])
         count = select(func.count()).select_from(Document)
         wait_for(lambda: _scalar(sessions, count) == 2, 30, "both pages stored")
     finally:
         stop_process(worker)
-    told = site.hits("/a")[0]
-    assert len(site.hits("/a")) == 2 and site.hits("/a")[1] - told >= 6 - 0.1
-    assert len(site.hits("/b")) == 1 and site.hits("/b")[0] - told >= 6 - 0.1
+    told = site.times("/a")[0]
+    assert len(site.times("/a")) == 2 and site.times("/a")[1] - told >= 6 - 0.1
+    assert len(site.times("/b")) == 1 and site.times("/b")[0] - told >= 6 - 0.1
     assert _scalar(sessions, select(func.count()).select_from(Failure)) == 0
     assert "deferred copydesk.ingest_url" in (tmp_path / "worker.log").read_text()
 
