@@ -21,7 +21,7 @@ from pathlib import Path
 
 import redis
 
-from storage.index import RedisIndex
+from storage.index import BUCKETS, RedisIndex
 from worker.embedded import EmbeddedRedis
 
 Keys = tuple[list[str], list[str]]
@@ -42,6 +42,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="10000,100000,1000000")
     parser.add_argument("--sample", type=int, default=2000)
+    parser.add_argument("--buckets", type=int, default=BUCKETS, help="Redis hashes the index spreads over")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     rng = random.Random(42)
@@ -50,7 +51,7 @@ def main() -> None:
         client = redis.Redis.from_url(server.start())
         try:
             client.config_set("appendonly", "no")  # the fill would spend its time rewriting the AOF
-            index = RedisIndex(client, "bench")
+            index = RedisIndex(client, "bench", buckets=args.buckets)
             index.add_and_query(-1, [], ["warm-up"])
             baseline = int(client.info("memory")["used_memory"])
             recent: list[Keys] = []
@@ -58,7 +59,7 @@ def main() -> None:
             rows = []
             print(
                 f"# {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {platform.platform()}, "
-                f"redis-server {client.info('server')['redis_version']}, 127.0.0.1"
+                f"redis-server {client.info('server')['redis_version']}, 127.0.0.1, {args.buckets} buckets"
             )
             for size in sizes:
                 fill_start = time.perf_counter()
