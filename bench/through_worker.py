@@ -61,8 +61,9 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-# The repository first: the worker package, storage and ingest are imported from it.
-sys.path.insert(0, str(ROOT))
+# The repository first (the worker package, storage, ingest, tests), then bench/ for bench/pipeline.py, also
+# when bench/ is not on the path (`python -P`).
+sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
 import psutil  # noqa: E402
 import redis  # noqa: E402
