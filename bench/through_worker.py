@@ -330,6 +330,7 @@ class Bench:
                 raise SystemExit("the in-process child did not finish")
             began, finished, count = ours.recv()
             used, queued = cpu.end()
+            ours.send("bye")  # only now may it close its connections: a PostgreSQL backend that is gone is not counted
         finally:
             child.join(60)
             if child.is_alive():
@@ -359,6 +360,7 @@ def _in_process(conn: Connection, database: str, redis_url: str, total: int, war
     add(work)
     finished = time.perf_counter()
     conn.send((began, finished, len(work)))
+    conn.recv()  # the parent has read the CPU counters
     engine.dispose()
 
 
