@@ -24,7 +24,7 @@ import redis
 import trafilatura
 
 from ingest.extract import extract
-from storage.archive import Archive
+from storage.archive import Archive, Arrival
 from storage.db import make_engine, make_sessionmaker, upgrade
 from storage.index import RedisIndex
 from worker.batch import page_files, read_page
@@ -57,11 +57,12 @@ def run(pages: int, chunk: int, tmp: Path, redis_url: str, attempt: int) -> dict
     for start in range(0, len(work), chunk):
         part = work[start : start + chunk]
         began = time.perf_counter()
+        arrivals = []
         for key, url, html in part:
             extracted_at = time.perf_counter()
-            article = extract(html, url)
+            arrivals.append(Arrival(extract(html, url), key=key, final_url=url))
             seconds["extract"] += time.perf_counter() - extracted_at
-            archive.add(article, key=key, final_url=url)
+        archive.add_many(arrivals)  # as `copydesk dedup` does
         seconds["pipeline"] += time.perf_counter() - began
         began = time.perf_counter()
         for _, _, html in part:

@@ -40,7 +40,7 @@ class Candidate:
     canonical_url: str | None
     published: datetime | None
     published_source: str | None  # "meta" | "heuristic" | None
-    text: str
+    attributions: tuple[str, ...]  # its text's attribution lines (`attribution_lines`)
     arrival: int  # smaller arrived earlier
 
 
@@ -76,13 +76,23 @@ def _names(candidate: Candidate) -> set[str]:
     return {name for name in names if len(name) >= 4}
 
 
-def _credits(line: str, other: Candidate) -> bool:
-    lowered = line.lower()
-    squashed = re.sub(r"[^a-z0-9.]", "", lowered)
-    hosts = {h.lower() for h in _URL_HOST.findall(line)}
-    if other.host and other.host.lower() in hosts:
-        return True
-    return any(name in lowered or name.replace(" ", "") in squashed for name in _names(other))
+@dataclass(frozen=True)
+class _Line:
+    """An attribution line in the forms a name is looked for in."""
+
+    lowered: str
+    squashed: str  # letters, digits and dots only: "South Front" is found in "southfront.org"
+    hosts: frozenset[str]
+
+    @classmethod
+    def of(cls, line: str) -> _Line:
+        lowered = line.lower()
+        return cls(lowered, re.sub(r"[^a-z0-9.]", "", lowered), frozenset(h.lower() for h in _URL_HOST.findall(line)))
+
+    def credits(self, other: Candidate, names: set[str]) -> bool:
+        if other.host and other.host.lower() in self.hosts:
+            return True
+        return any(name in self.lowered or name.replace(" ", "") in self.squashed for name in names)
 
 
 def elect(members: list[Candidate]) -> Election:
@@ -90,6 +100,7 @@ def elect(members: list[Candidate]) -> Election:
     if len(members) == 1:
         return Election(members[0].id, "only member")
     by_url = {url_key(m.url): m for m in members if m.url}
+    names = {m.id: _names(m) for m in members}
     votes: dict[int, list[str]] = {m.id: [] for m in members}
     credits_other: set[int] = set()
     for member in members:
@@ -97,9 +108,9 @@ def elect(members: list[Candidate]) -> Election:
         if target is not None and target.id != member.id:
             votes[target.id].append(f"rel=canonical of #{member.id}")
             credits_other.add(member.id)
-        for line in attribution_lines(member.text):
+        for line in map(_Line.of, member.attributions):
             for other in members:
-                if other.id != member.id and other.host != member.host and _credits(line, other):
+                if other.id != member.id and other.host != member.host and line.credits(other, names[other.id]):
                     votes[other.id].append(f"credited by #{member.id}")
                     credits_other.add(member.id)
 

@@ -34,7 +34,8 @@ _DATE_META = (
 )
 MIN_WORDS = 10  # fewer words than this is no article (an error page, a login form)
 LISTING_LINK_SHARE = 0.7  # more of the text than this in link-sized lines: a listing, not an article
-THOROUGH_BELOW_WORDS = 200  # a fast extraction shorter than this is checked by the thorough one
+THOROUGH_BELOW_WORDS = 200  # a fast extraction shorter than this, and reading like headlines,
+HEADLINES_SUSPECT = 0.25  # (this share of its words in link lines) is checked by the thorough one
 _WORD = re.compile(r"\w+")
 
 
@@ -195,10 +196,10 @@ def extract(html: str | bytes, url: str | None = None, *, charset: str | None = 
     metadata = page_metadata(tree)
     language = tree.get("lang") or None
     links = _link_texts(tree)
-    text = _article_text(tree, url, html, charset)
+    text = _article_text(tree, url, html, charset, links)
     if len(_WORD.findall(text)) < MIN_WORDS:
         raise ExtractionError("no_article", f"extraction found no article text (fewer than {MIN_WORDS} words)")
-    if _mostly_links(text, links):
+    if _link_share(text, links) > LISTING_LINK_SHARE:
         raise ExtractionError("no_article", "the page is a list of links (a listing or index page), not an article")
     own_url = url or og_url or canonical
     return Article(
@@ -216,14 +217,17 @@ def extract(html: str | bytes, url: str | None = None, *, charset: str | None = 
     )
 
 
-def _article_text(tree: lxml.html.HtmlElement, url: str | None, html: str | bytes, charset: str | None) -> str:
+def _article_text(
+    tree: lxml.html.HtmlElement, url: str | None, html: str | bytes, charset: str | None, links: set[str]
+) -> str:
     # fast=True skips trafilatura's comparison with readability and jusText: twice the speed, and it
     # scores higher on the Zyte benchmark, not lower (bench/extraction.py). But on some templates its
     # rules catch a list of headlines instead of the article, and the comparison is what recovers
-    # it. So a short fast result is checked against the thorough one, which replaces it only when
-    # it found other text: when it merely adds to it (teasers, "more stories"), fast was right.
+    # it. So a short fast result that reads like headlines is checked against the thorough one
+    # (which costs three fast passes), and replaced only when the thorough pass found other text:
+    # when it merely adds to it (teasers, "more stories"), fast was right.
     text = _trafilatura_text(tree, url, fast=True)
-    if len(_WORD.findall(text)) < THOROUGH_BELOW_WORDS:
+    if len(_WORD.findall(text)) < THOROUGH_BELOW_WORDS and _link_share(text, links) >= HEADLINES_SUSPECT:
         thorough = _trafilatura_text(parse(html, charset), url, fast=False)
         if len(_WORD.findall(thorough)) >= MIN_WORDS and _covered(text, thorough) < 0.8:
             text = thorough
@@ -256,10 +260,10 @@ def _link_texts(tree: lxml.html.HtmlElement) -> set[str]:
     return texts
 
 
-def _mostly_links(text: str, links: set[str]) -> bool:
-    """Whether most of the extracted text is link text: a page of headlines, not an article."""
+def _link_share(text: str, links: set[str]) -> float:
+    """The share of the text's words in headline-sized lines that are the page's links."""
     if not links:
-        return False
+        return 0.0
     linked = total = 0
     for line in text.splitlines():
         words = _WORD.findall(line.lower())
@@ -274,7 +278,7 @@ def _mostly_links(text: str, links: set[str]) -> bool:
         )
         if words and covered >= 0.5 * len(words):
             linked += len(words)
-    return linked > LISTING_LINK_SHARE * total
+    return linked / total if total else 0.0
 
 
 def _clean(value: str | None) -> str | None:

@@ -1,14 +1,16 @@
-"""The archive: stores an extracted article, files it in the near-duplicate index and settles its cluster.
+"""The archive: stores extracted articles, files them in the near-duplicate index and settles their clusters.
 
-Used by the Celery tasks and by `copydesk dedup` alike, so the batch and the worker make the same
-decisions. The order of work for one document:
+Used by the Celery tasks (a page at a time) and by `copydesk dedup` (pages in batches) alike, so both
+make the same decisions. The order of work, for one page or a batch:
 
-1. store  (under the cluster lock) the document row and its paragraphs; learn which of its paragraphs
-   are its host's chrome; fingerprint what is left; commit. `clustered` stays False.
-2. index  file it in the shared index and get back every document filed under one of its keys.
-3. verify exact resemblance and containment against each candidate, fingerprinted afresh.
-4. settle (under the cluster lock) record the matches, recompute the connected components they touch,
-   elect each component's canonical, set `clustered`.
+1. store   one transaction under the cluster lock: the document rows and their paragraphs; learn which
+           paragraphs are their hosts' chrome; fingerprint what is left. `clustered` stays False.
+2. index   file each document in the shared index and get back every document filed under one of its
+           keys: one round trip for a batch, in order, so each page also sees the pages before it.
+3. verify  exact resemblance and containment against each candidate. Reads only: on SQLite it holds no
+           write lock, so other workers go on storing meanwhile.
+4. settle  one transaction under the cluster lock: record the matches, merge the clusters they join and
+           elect each changed cluster's canonical once, set `clustered`.
 
 A crash between 1 and 4 leaves `clustered` False; `repair()` redoes 2-4, which are idempotent.
 When a paragraph turns out to be chrome, the documents fingerprinted before it was known are
@@ -19,33 +21,33 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections import OrderedDict
+from collections import Counter
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
-from typing import Generic, TypeVar
 
 import numpy as np
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import ColumnElement, and_, delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from ingest import text as textlib
-from ingest.canonical import Candidate, elect
 from ingest.document import Article, Fingerprint, FingerprintParams
 from ingest.extract import extract
 from ingest.fingerprint import fingerprint
 from ingest.similarity import MatchPolicy, Similarity, compare, is_copy
-from storage.db import cluster_lock
+from storage.clustering import LRU, Clusters
+from storage.db import cluster_lock, reading
 from storage.index import NearDupIndex
-from storage.models import Cluster, Document, Failure, HostParagraph, Match, utcnow
+from storage.models import Document, Failure, HostParagraph, Match, utcnow
 
 log = logging.getLogger(__name__)
-K = TypeVar("K")
-V = TypeVar("V")
 
 # A paragraph carried by this many documents of one host is that host's chrome.
 CHROME_MIN_DOCUMENTS = 2
 # Fewer shingles than this left once the chrome is gone means the chrome guess was wrong for this page.
 MIN_CONTENT_SHINGLES = 25
+# Documents per query when loading candidates, and per settle when repairing.
+CHUNK = 100
 
 
 @dataclass(frozen=True)
@@ -55,47 +57,79 @@ class Stored:
     created: bool  # False: the URL was already in the archive
 
 
+@dataclass(frozen=True)
+class Arrival:
+    """An article to add: `key` is what it was queued as (its URL, a file name), `final_url` where it came from."""
+
+    article: Article
+    key: str | None = None
+    final_url: str | None = None
+
+    @property
+    def storage_key(self) -> str:
+        return self.key or self.article.url or f"sha256:{content_hash(self.article.text)}"
+
+
+@dataclass
+class _Batch:
+    """What step 1 did with a batch of arrivals."""
+
+    ids: dict[str, int] = field(default_factory=dict)  # storage key -> document id
+    created: set[int] = field(default_factory=set)
+    pending: list[int] = field(default_factory=list)  # to settle: the new ones, and old ones a crash left unsettled
+    clusters: dict[int, int | None] = field(default_factory=dict)  # of the documents already settled
+    stale: set[int] = field(default_factory=set)  # older documents whose fingerprint new chrome made stale
+
+
 @dataclass
 class Archive:
     sessions: sessionmaker[Session]
     index: NearDupIndex
     params: FingerprintParams = field(default_factory=FingerprintParams)
     policy: MatchPolicy = field(default_factory=MatchPolicy)
-    # Recent fingerprints and paragraph hashes: verification compares each new document with its
-    # candidates, which are mostly the same few recent documents. Bounded, so memory stays flat.
+    # Recent fingerprints, paragraph hashes and attribution lines: verification compares each new
+    # document with its candidates, which are mostly the same few recent documents. Bounded, so
+    # memory stays flat.
     cache_size: int = 1024
 
     def __post_init__(self) -> None:
         self._fingerprints: LRU[tuple[object, ...], Fingerprint] = LRU(self.cache_size)
         self._paragraphs: LRU[tuple[int, str], frozenset[int]] = LRU(self.cache_size)
+        self.clusters = Clusters(self.cache_size)
 
     # ---- public API -------------------------------------------------------------------------
 
     def find(self, key: str) -> int | None:
-        with self.sessions() as session:
+        with reading(self.sessions) as session:
             return session.scalar(select(Document.id).where(Document.url == key))
 
     def add(self, article: Article, key: str | None = None, final_url: str | None = None) -> Stored:
         """Store one article under `key` (the URL it was queued as) and cluster it."""
-        key = key or article.url or f"sha256:{content_hash(article.text)}"
-        existing = self.find(key)
-        if existing is not None:
-            self.finish(existing)
-            self._forget_failure(key)  # an earlier delivery may have died before doing so
-            return Stored(existing, self._cluster_of(existing), created=False)
-        try:
-            doc_id, stale = self._store(article, key, final_url or article.url)
-        except IntegrityError:  # the same URL stored concurrently by another worker
-            existing = self.find(key)
-            if existing is None:
-                raise
-            self.finish(existing)
-            return Stored(existing, self._cluster_of(existing), created=False)
-        self.settle(doc_id)
-        for other in sorted(stale):
-            self.refingerprint(other)
-        self._forget_failure(key)
-        return Stored(doc_id, self._cluster_of(doc_id), created=True)
+        return self.add_many([Arrival(article, key, final_url)])[0]
+
+    def add_many(self, arrivals: Sequence[Arrival]) -> list[Stored]:
+        """Store and cluster articles, in three transactions for the lot. A key is stored once: one
+        already in the archive, or repeated in `arrivals`, comes back with created=False."""
+        keys = [arrival.storage_key for arrival in arrivals]
+        batch = None
+        for attempt in range(3):
+            try:
+                batch = self._store(arrivals, keys)
+                break
+            except IntegrityError:  # another worker stored one of these keys meanwhile: look again
+                if attempt == 2:
+                    raise
+        assert batch is not None
+        clusters = {**batch.clusters, **self._settle(batch.pending)}
+        if batch.stale:
+            self.refingerprint(batch.stale)
+            clusters = self._clusters_of(list(batch.ids.values()))  # re-fingerprinting may have moved them
+        results, seen = [], set()
+        for key in keys:
+            doc_id = batch.ids[key]
+            results.append(Stored(doc_id, clusters.get(doc_id), created=doc_id in batch.created and key not in seen))
+            seen.add(key)
+        return results
 
     def add_html(
         self, html: str | bytes, key: str | None = None, url: str | None = None, charset: str | None = None
@@ -115,10 +149,10 @@ class Archive:
 
     def finish(self, doc_id: int) -> None:
         """Settle a document only if an earlier attempt crashed before its cluster was settled."""
-        with self.sessions() as session:
+        with reading(self.sessions) as session:
             pending = session.scalar(select(Document.clustered).where(Document.id == doc_id)) is False
         if pending:
-            self.settle(doc_id)
+            self._settle([doc_id])
 
     def repair(self) -> int:
         """Settle every document a crash left unclustered. Returns how many were settled.
@@ -126,141 +160,227 @@ class Archive:
         One document that cannot be settled is logged and left for the next run; it does not
         hold up the others.
         """
-        with self.sessions() as session:
+        with reading(self.sessions) as session:
             pending = list(session.scalars(select(Document.id).where(Document.clustered.is_(False))))
         settled = 0
-        for doc_id in pending:
+        for start in range(0, len(pending), CHUNK):
+            chunk = pending[start : start + CHUNK]
             try:
-                self.settle(doc_id)
-            except Exception:
-                log.exception("repair: document %s could not be settled", doc_id)
+                self._settle(chunk)
+                settled += len(chunk)
                 continue
-            settled += 1
+            except Exception:
+                log.exception("repair: documents %s-%s could not be settled together", chunk[0], chunk[-1])
+            for doc_id in chunk:  # find the one that fails, settle the others
+                try:
+                    self._settle([doc_id])
+                    settled += 1
+                except Exception:
+                    log.exception("repair: document %s could not be settled", doc_id)
         return settled
 
-    def _forget_failure(self, key: str) -> None:
-        with self.sessions() as session, session.begin():
-            session.execute(delete(Failure).where(Failure.url == key))
+    def refingerprint(self, doc_ids: Collection[int]) -> None:
+        """Fingerprint documents again with what is now known of their hosts' chrome, and settle them again."""
+        changed: list[int] = []
+        with self.sessions() as session, session.begin(), cluster_lock(session):
+            docs = list(session.scalars(select(Document).where(Document.id.in_(doc_ids)).order_by(Document.id)))
+            chrome = self._chrome_of(session, docs)
+            old_clusters: set[int] = set()
+            for doc in docs:
+                fp = self._fingerprint(doc, chrome[doc.id])
+                new_keys = " ".join(fp.index_keys)
+                if new_keys == doc.index_keys and doc.clustered:
+                    continue
+                self.index.remove(doc.id, doc.index_keys.split())
+                if doc.cluster_id is not None:
+                    old_clusters.add(doc.cluster_id)
+                session.execute(delete(Match).where(or_(Match.low_id == doc.id, Match.high_id == doc.id)))
+                doc.signature = _packed(fp)
+                doc.index_keys = new_keys
+                doc.clustered = False
+                changed.append(doc.id)
+            session.flush()
+            if old_clusters:  # without their matches they may have held their clusters together
+                members = set(session.scalars(select(Document.id).where(Document.cluster_id.in_(old_clusters))))
+                self.clusters.rebuild(session, members)
+        self._settle(changed)
 
     # ---- steps --------------------------------------------------------------------------------
 
-    def _store(self, article: Article, key: str, final_url: str | None) -> tuple[int, set[int]]:
-        """Step 1. Returns the new id and the other documents whose fingerprint it made stale."""
-        paragraph_hashes = {to_signed(textlib.paragraph_hash(p)) for p in article.paragraphs}
+    def _store(self, arrivals: Sequence[Arrival], keys: list[str]) -> _Batch:
+        """Step 1."""
+        batch = _Batch()
+        unique = list(dict.fromkeys(keys))
         with self.sessions() as session, session.begin(), cluster_lock(session):
-            doc = Document(
-                url=key,
-                final_url=final_url,
-                host=article.host,
-                title=article.title,
-                author=article.author,
-                sitename=article.sitename,
-                language=(article.language or "")[:32] or None,
-                text=article.text,
-                published=article.published,
-                published_source=article.published_source,
-                canonical_url=article.canonical_url,
-                content_hash=content_hash(article.text),
-                fp_params=self.params.key,
-                signature=b"",
-                clustered=False,
-            )
-            session.add(doc)
-            session.flush()
-            stale: set[int] = set()
-            if article.host and paragraph_hashes:
-                session.add_all(
-                    HostParagraph(host=article.host, paragraph_hash=h, document_id=doc.id) for h in paragraph_hashes
-                )
-                session.flush()
-                chrome = self._chrome(session, article.host, paragraph_hashes)
-                # Paragraphs that became chrome just now were not chrome for the documents before.
-                newly = {h for h, n in chrome.items() if n == CHROME_MIN_DOCUMENTS}
-                if newly:
-                    stale = set(
-                        session.scalars(
-                            select(HostParagraph.document_id).where(
-                                HostParagraph.host == article.host,
-                                HostParagraph.paragraph_hash.in_(newly),
-                                HostParagraph.document_id != doc.id,
-                            )
-                        )
-                    )
-            fp = self._fingerprint(session, doc)
-            doc.signature = np.asarray(fp.signature, dtype=np.uint32).tobytes()
-            doc.index_keys = " ".join(fp.index_keys)
-            return doc.id, stale
-
-    def settle(self, doc_id: int) -> None:
-        """Steps 2-4 for one stored document; safe to repeat."""
-        with self.sessions() as session:
-            doc = session.get(Document, doc_id)
-            if doc is None:
-                return
-            fp = self._fingerprint(session, doc)
-            outdated = set(doc.index_keys.split()) - set(fp.index_keys)
-            if outdated:  # the host's chrome changed since the document was filed
-                self.index.remove(doc.id, outdated)
-            candidates = self.index.add_and_query(doc.id, fp.index_keys, fp.query_keys)
-            matches = self._verify(session, fp, candidates)
-        with self.sessions() as session, session.begin(), cluster_lock(session):
-            doc = session.get(Document, doc_id)
-            if doc is None:
-                return
-            doc.signature = np.asarray(fp.signature, dtype=np.uint32).tobytes()
-            doc.index_keys = " ".join(fp.index_keys)
-            # Two queries for all matches, not two per match: copies of a big story match many pages.
-            alive = set(session.scalars(select(Document.id).where(Document.id.in_(list(matches)))))
-            recorded = {
-                (m.low_id, m.high_id): m
-                for m in session.scalars(select(Match).where(or_(Match.low_id == doc_id, Match.high_id == doc_id)))
-            }
-            for other_id, sim in matches.items():
-                if other_id not in alive:  # deleted meanwhile
-                    continue
-                low, high = sorted((doc_id, other_id))
-                match = recorded.get((low, high))
-                if match is None:
-                    session.add(Match(low_id=low, high_id=high, jaccard=sim.jaccard, containment=sim.containment))
+            # A key that arrives is no longer a failure, whatever happened to it before.
+            session.execute(delete(Failure).where(Failure.url.in_(unique)))
+            known = select(Document.id, Document.url, Document.cluster_id, Document.clustered)
+            for doc_id, url, cluster_id, clustered in session.execute(known.where(Document.url.in_(unique))):
+                batch.ids[url] = doc_id
+                if clustered:
+                    batch.clusters[doc_id] = cluster_id
                 else:
-                    match.jaccard, match.containment = sim.jaccard, sim.containment
+                    batch.pending.append(doc_id)
+            new: dict[str, tuple[Document, Article]] = {}
+            for arrival, key in zip(arrivals, keys, strict=True):
+                if key not in batch.ids and key not in new:
+                    new[key] = (self._document(arrival, key), arrival.article)
+            if not new:
+                return batch
+            session.add_all(doc for doc, _ in new.values())
             session.flush()
-            self._rebuild(session, {doc_id})
-            doc.clustered = True
+            hashes = {
+                doc.id: frozenset(to_signed(textlib.paragraph_hash(p)) for p in article.paragraphs)
+                for doc, article in new.values()
+            }
+            carried = Counter((doc.host, h) for doc, _ in new.values() if doc.host for h in hashes[doc.id])
+            if carried:
+                session.execute(
+                    insert(HostParagraph),
+                    [
+                        {"host": host, "paragraph_hash": h, "document_id": doc.id}
+                        for doc, _ in new.values()
+                        if (host := doc.host)
+                        for h in hashes[doc.id]
+                    ],
+                )
+            chrome = self._chrome_counts(session, set(carried))
+            # Paragraphs that became chrome with this batch were not chrome for the documents before it.
+            newly = {pair for pair, n in chrome.items() if n - carried[pair] < CHROME_MIN_DOCUMENTS}
+            if newly:
+                batch.stale = self._carriers(session, newly) - {doc.id for doc, _ in new.values()}
+            for key, (doc, article) in new.items():
+                self._paragraphs.put((doc.id, doc.content_hash), hashes[doc.id])
+                self.clusters.remember(doc.id, doc.content_hash, article.text)
+                doc_chrome = frozenset(to_unsigned(h) for h in hashes[doc.id] if (doc.host, h) in chrome)
+                fp = self._fingerprint(doc, doc_chrome)
+                doc.signature = _packed(fp)
+                doc.index_keys = " ".join(fp.index_keys)
+                batch.ids[key] = doc.id
+                batch.created.add(doc.id)
+                batch.pending.append(doc.id)
+        return batch
 
-    def refingerprint(self, doc_id: int) -> None:
-        """Fingerprint again with what is now known of the host's chrome, and settle again."""
+    def _settle(self, doc_ids: Sequence[int]) -> dict[int, int]:
+        """Steps 2-4 for stored documents; safe to repeat. Returns {document id: cluster id}."""
+        if not doc_ids:
+            return {}
+        with reading(self.sessions) as session:
+            docs = list(session.scalars(select(Document).where(Document.id.in_(doc_ids)).order_by(Document.id)))
+            chrome = self._chrome_of(session, docs)
+            fps = {doc.id: self._fingerprint(doc, chrome[doc.id]) for doc in docs}
+            for doc in docs:
+                outdated = set(doc.index_keys.split()) - set(fps[doc.id].index_keys)
+                if outdated:  # the host's chrome changed since the document was filed
+                    self.index.remove(doc.id, outdated)
+            found = self.index.add_and_query_many([(i, fp.index_keys, fp.query_keys) for i, fp in fps.items()])
+            matches = self._verify(session, fps, dict(zip(fps, found, strict=True)))
         with self.sessions() as session, session.begin(), cluster_lock(session):
-            doc = session.get(Document, doc_id)
-            if doc is None:
-                return
-            fp = self._fingerprint(session, doc)
-            new_keys = " ".join(fp.index_keys)
-            if new_keys == doc.index_keys and doc.clustered:
-                return
-            self.index.remove(doc.id, doc.index_keys.split())
-            old_cluster = doc.cluster_id
-            session.execute(delete(Match).where(or_(Match.low_id == doc_id, Match.high_id == doc_id)))
-            doc.signature = np.asarray(fp.signature, dtype=np.uint32).tobytes()
-            doc.index_keys = new_keys
-            doc.clustered = False
-            session.flush()
-            if old_cluster is not None:
-                members = set(session.scalars(select(Document.id).where(Document.cluster_id == old_cluster)))
-                self._rebuild(session, members)
-        self.settle(doc_id)
+            return self._record(session, fps, matches)
+
+    def _verify(
+        self, session: Session, fps: dict[int, Fingerprint], candidates: dict[int, set[int]]
+    ) -> dict[int, dict[int, Similarity]]:
+        """Step 3: {document id: {candidate id: similarity}} for the candidates that are copies."""
+        known = dict(fps)
+        wanted = sorted(set().union(*candidates.values()) - set(fps))
+        for start in range(0, len(wanted), CHUNK):
+            others = [
+                other
+                for other in session.scalars(select(Document).where(Document.id.in_(wanted[start : start + CHUNK])))
+                if other.fp_params == self.params.key  # made with other fingerprint parameters: never compared
+            ]
+            chrome = self._chrome_of(session, others)
+            known.update((other.id, self._fingerprint(other, chrome[other.id])) for other in others)
+        matches: dict[int, dict[int, Similarity]] = {doc_id: {} for doc_id in fps}
+        for doc_id, found in candidates.items():
+            for other_id in found:
+                other = known.get(other_id)
+                if other is None:  # deleted meanwhile, or other parameters
+                    continue
+                sim = compare(fps[doc_id], other)
+                if is_copy(sim, self.policy):
+                    matches[doc_id][other_id] = sim
+        return matches
+
+    def _record(
+        self, session: Session, fps: dict[int, Fingerprint], matches: dict[int, dict[int, Similarity]]
+    ) -> dict[int, int]:
+        """Step 4, inside the cluster transaction."""
+        involved = set(fps).union(*matches.values())
+        alive = set(session.scalars(select(Document.id).where(Document.id.in_(involved))))
+        ids = [doc_id for doc_id in fps if doc_id in alive]  # not deleted meanwhile
+        # Two queries for all matches, not two per match: copies of a big story match many pages.
+        recorded = {
+            (m.low_id, m.high_id): m
+            for m in session.scalars(select(Match).where(or_(Match.low_id.in_(ids), Match.high_id.in_(ids))))
+        }
+        links: dict[tuple[int, int], Similarity] = {}
+        for doc_id in ids:
+            for other_id, sim in matches[doc_id].items():
+                if other_id in alive:
+                    links[(min(doc_id, other_id), max(doc_id, other_id))] = sim
+        rows = []
+        for (low, high), sim in links.items():
+            match = recorded.get((low, high))
+            if match is None:
+                rows.append({"low_id": low, "high_id": high, "jaccard": sim.jaccard, "containment": sim.containment})
+            else:
+                match.jaccard, match.containment = sim.jaccard, sim.containment
+        if rows:
+            session.execute(insert(Match), rows)
+        if ids:
+            session.execute(
+                update(Document),
+                [
+                    {
+                        "id": i,
+                        "signature": _packed(fps[i]),
+                        "index_keys": " ".join(fps[i].index_keys),
+                        "clustered": True,
+                    }
+                    for i in ids
+                ],
+            )
+        return self.clusters.attach(session, ids, links)
 
     # ---- helpers ------------------------------------------------------------------------------
 
-    def _chrome(self, session: Session, host: str, hashes: set[int]) -> dict[int, int]:
-        """{paragraph hash: documents of host carrying it} for the given hashes that are chrome."""
+    def _document(self, arrival: Arrival, key: str) -> Document:
+        article = arrival.article
+        return Document(
+            url=key,
+            final_url=arrival.final_url or article.url,
+            host=article.host,
+            title=article.title,
+            author=article.author,
+            sitename=article.sitename,
+            language=(article.language or "")[:32] or None,
+            text=article.text,
+            published=article.published,
+            published_source=article.published_source,
+            canonical_url=article.canonical_url,
+            content_hash=content_hash(article.text),
+            fp_params=self.params.key,
+            signature=b"",
+            clustered=False,
+        )
+
+    def _chrome_counts(self, session: Session, pairs: set[tuple[str, int]]) -> dict[tuple[str, int], int]:
+        """{(host, paragraph hash): documents of that host carrying it}, for the given pairs that are chrome."""
+        if not pairs:
+            return {}
         rows = session.execute(
-            select(HostParagraph.paragraph_hash, func.count())
-            .where(HostParagraph.host == host, HostParagraph.paragraph_hash.in_(hashes))
-            .group_by(HostParagraph.paragraph_hash)
+            select(HostParagraph.host, HostParagraph.paragraph_hash, func.count())
+            .where(_of_pairs(pairs))
+            .group_by(HostParagraph.host, HostParagraph.paragraph_hash)
             .having(func.count() >= CHROME_MIN_DOCUMENTS)
         )
-        return {h: n for h, n in rows}
+        return {(host, h): n for host, h, n in rows}
+
+    def _carriers(self, session: Session, pairs: set[tuple[str, int]]) -> set[int]:
+        """The documents carrying any of the (host, paragraph hash) pairs."""
+        return set(session.scalars(select(HostParagraph.document_id).where(_of_pairs(pairs))))
 
     def _paragraph_hashes(self, doc: Document) -> frozenset[int]:
         key = (doc.id, doc.content_hash)
@@ -273,26 +393,12 @@ class Archive:
     def _chrome_of(self, session: Session, docs: list[Document]) -> dict[int, frozenset[int]]:
         """{document id: the paragraph hashes of it that are now its host's chrome}, in one query."""
         hashes = {doc.id: self._paragraph_hashes(doc) for doc in docs if doc.host}
-        wanted = set().union(*hashes.values()) if hashes else set()
-        chrome: set[tuple[str, int]] = set()
-        if wanted:
-            rows = session.execute(
-                select(HostParagraph.host, HostParagraph.paragraph_hash)
-                .where(
-                    HostParagraph.host.in_({doc.host for doc in docs if doc.host}),
-                    HostParagraph.paragraph_hash.in_(wanted),
-                )
-                .group_by(HostParagraph.host, HostParagraph.paragraph_hash)
-                .having(func.count() >= CHROME_MIN_DOCUMENTS)
-            )
-            chrome = {(host, h) for host, h in rows}
+        chrome = self._chrome_counts(session, {(doc.host, h) for doc in docs if doc.host for h in hashes[doc.id]})
         return {
             doc.id: frozenset(to_unsigned(h) for h in hashes.get(doc.id, ()) if (doc.host, h) in chrome) for doc in docs
         }
 
-    def _fingerprint(self, session: Session, doc: Document, chrome: frozenset[int] | None = None) -> Fingerprint:
-        if chrome is None:
-            chrome = self._chrome_of(session, [doc])[doc.id]
+    def _fingerprint(self, doc: Document, chrome: frozenset[int]) -> Fingerprint:
         # A document's fingerprint depends on its text, its title and its host's chrome, nothing else.
         key = (doc.id, doc.content_hash, doc.title, chrome)
         cached = self._fingerprints.get(key)
@@ -307,92 +413,26 @@ class Archive:
         self._fingerprints.put(key, fp)
         return fp
 
-    def _verify(self, session: Session, fp: Fingerprint, candidates: set[int]) -> dict[int, Similarity]:
-        matches: dict[int, Similarity] = {}
-        ordered = sorted(candidates)
-        for start in range(0, len(ordered), 100):
-            others = [
-                other
-                for other in session.scalars(select(Document).where(Document.id.in_(ordered[start : start + 100])))
-                if other.fp_params == self.params.key  # made with other fingerprint parameters: never compared
-            ]
-            chrome = self._chrome_of(session, others)
-            for other in others:
-                sim = compare(fp, self._fingerprint(session, other, chrome[other.id]))
-                if is_copy(sim, self.policy):
-                    matches[other.id] = sim
-        return matches
-
-    def _rebuild(self, session: Session, seeds: set[int]) -> None:
-        """Make clusters equal to the connected components of matches around `seeds`."""
-        remaining = set(seeds)
-        old_clusters: set[int] = set()
-        while remaining:
-            start = remaining.pop()
-            component = {start}
-            frontier = {start}
-            while frontier:
-                rows = session.execute(
-                    select(Match.low_id, Match.high_id).where(
-                        or_(Match.low_id.in_(frontier), Match.high_id.in_(frontier))
-                    )
-                ).all()
-                neighbours = {x for row in rows for x in row} - component
-                component |= neighbours
-                frontier = neighbours
-            remaining -= component
-            members = list(session.scalars(select(Document).where(Document.id.in_(component))))
-            previous = {m.cluster_id for m in members if m.cluster_id is not None}
-            old_clusters |= previous
-            # Keep the oldest cluster id, so a cluster's URL in the CLI stays stable as it grows.
-            cluster = session.get(Cluster, min(previous)) if previous else None
-            if cluster is None or _claimed(session, cluster.id, component):
-                cluster = Cluster()
-                session.add(cluster)
-                session.flush()
-            for member in members:
-                member.cluster_id = cluster.id
-            election = elect([to_candidate(m) for m in members])
-            cluster.canonical_id = election.winner
-            cluster.canonical_reason = election.reason
-            cluster.size = len(members)
-            cluster.first_seen = min(m.fetched for m in members)
-            cluster.last_seen = max(m.fetched for m in members)
-            session.flush()
-        for cluster_id in old_clusters:
-            if session.scalar(select(func.count()).where(Document.cluster_id == cluster_id)) == 0:
-                session.execute(delete(Cluster).where(Cluster.id == cluster_id))
-
-    def _cluster_of(self, doc_id: int) -> int | None:
-        with self.sessions() as session:
-            return session.scalar(select(Document.cluster_id).where(Document.id == doc_id))
+    def _clusters_of(self, doc_ids: list[int]) -> dict[int, int | None]:
+        with reading(self.sessions) as session:
+            return dict(session.execute(select(Document.id, Document.cluster_id).where(Document.id.in_(doc_ids))).all())
 
 
-def _claimed(session: Session, cluster_id: int, component: set[int]) -> list[Document]:
-    """Members of cluster_id outside `component`: if any, a split gave it to the other part."""
-    return list(
-        session.scalars(select(Document).where(Document.cluster_id == cluster_id, Document.id.not_in(component)))
+def _of_pairs(pairs: set[tuple[str, int]]) -> ColumnElement[bool]:
+    """host_paragraphs rows of the given (host, paragraph hash) pairs: one index range per host.
+
+    (`host IN (...) AND paragraph_hash IN (...)` would probe every host with every hash.)
+    """
+    by_host: dict[str, set[int]] = {}
+    for host, h in pairs:
+        by_host.setdefault(host, set()).add(h)
+    return or_(
+        *(and_(HostParagraph.host == host, HostParagraph.paragraph_hash.in_(hs)) for host, hs in by_host.items())
     )
 
 
-class LRU(Generic[K, V]):
-    """A dict that forgets its least recently used entries beyond `size`."""
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self.entries: OrderedDict[K, V] = OrderedDict()
-
-    def get(self, key: K) -> V | None:
-        value = self.entries.get(key)
-        if value is not None:
-            self.entries.move_to_end(key)
-        return value
-
-    def put(self, key: K, value: V) -> None:
-        self.entries[key] = value
-        self.entries.move_to_end(key)
-        while len(self.entries) > self.size:
-            self.entries.popitem(last=False)
+def _packed(fp: Fingerprint) -> bytes:
+    return np.asarray(fp.signature, dtype=np.uint32).tobytes()
 
 
 def content_hash(text: str) -> str:
@@ -420,18 +460,4 @@ def to_article(doc: Document) -> Article:
         host=doc.host,
         canonical_url=doc.canonical_url,
         language=doc.language,
-    )
-
-
-def to_candidate(doc: Document) -> Candidate:
-    return Candidate(
-        id=doc.id,
-        url=doc.final_url,
-        host=doc.host,
-        sitename=doc.sitename,
-        canonical_url=doc.canonical_url,
-        published=doc.published,
-        published_source=doc.published_source,
-        text=doc.text,
-        arrival=doc.id,
     )

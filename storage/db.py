@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 _CLUSTER_LOCK_KEY = 0x636F7079  # any constant shared by every process: "copy"
+_READ_ONLY = "copydesk_read_only"
 
 
 def make_engine(url: str) -> Engine:
@@ -33,7 +34,8 @@ def make_engine(url: str) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn: Any) -> None:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # A session that only reads (see `reading`) takes no write lock, so it runs beside a writer.
+            conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(_READ_ONLY) else "BEGIN IMMEDIATE")
 
         return engine
     return create_engine(url, pool_pre_ping=True)
@@ -41,6 +43,14 @@ def make_engine(url: str) -> Engine:
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
+
+
+@contextmanager
+def reading(sessions: sessionmaker[Session]) -> Iterator[Session]:
+    """A session for reads only: on SQLite its transaction does not hold the write lock."""
+    with sessions() as session:
+        session.connection(execution_options={_READ_ONLY: True})
+        yield session
 
 
 def alembic_config(url: str) -> Config:

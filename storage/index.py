@@ -18,7 +18,7 @@ import hashlib
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Protocol
 
 import redis
@@ -97,9 +97,17 @@ return #KEYS
 """
 
 
+# (document id, the keys it is filed under, the keys it looks up)
+Filing = tuple[int, Iterable[str], Iterable[str]]
+
+
 class NearDupIndex(Protocol):
     def add_and_query(self, doc_id: int, index_keys: Iterable[str], query_keys: Iterable[str]) -> set[int]:
         """File doc_id under index_keys and return the other ids filed under any of query_keys."""
+        ...
+
+    def add_and_query_many(self, documents: Sequence[Filing]) -> list[set[int]]:
+        """add_and_query for each (doc_id, index_keys, query_keys) in turn: each sees those before it."""
         ...
 
     def remove(self, doc_id: int, index_keys: Iterable[str]) -> None: ...
@@ -158,6 +166,14 @@ class RedisIndex:
         keys, args = self.script_input(index_keys, query_keys)
         return {int(member) for member in self._add(keys=keys, args=[doc_id, *args])}
 
+    def add_and_query_many(self, documents: Sequence[Filing]) -> list[set[int]]:
+        # One round trip for a batch; each script is still atomic, and they run in order.
+        pipe = self.client.pipeline(transaction=False)
+        for doc_id, index_keys, query_keys in documents:
+            keys, args = self.script_input(index_keys, query_keys)
+            self._add(keys=keys, args=[doc_id, *args], client=pipe)
+        return [{int(member) for member in found} for found in pipe.execute()]
+
     def script_input(self, index_keys: Iterable[str], query_keys: Iterable[str]) -> tuple[list[str], list[int]]:
         """The add-and-query script's KEYS and its ARGV after the document id."""
         generations = self._generations()
@@ -202,6 +218,9 @@ class MemoryIndex:
                     bucket.add(doc_id)
             found.discard(doc_id)
             return found
+
+    def add_and_query_many(self, documents: Sequence[Filing]) -> list[set[int]]:
+        return [self.add_and_query(*document) for document in documents]
 
     def remove(self, doc_id: int, index_keys: Iterable[str]) -> None:
         with self._lock:

@@ -9,8 +9,9 @@ from pathlib import Path
 import redis
 from sqlalchemy import func, select
 
+from ingest.document import Article
 from ingest.extract import extract
-from storage.archive import Archive
+from storage.archive import Archive, Arrival
 from storage.db import make_engine, make_sessionmaker, upgrade
 from storage.index import RedisIndex
 from storage.models import Cluster, Document
@@ -72,7 +73,8 @@ def test_same_url_is_stored_once(archive: Archive) -> None:
 def test_repair_settles_a_document_a_crash_left_half_done(archive: Archive) -> None:
     archive.add_html((SEEDS / "southfront-original.html").read_bytes(), key="file:southfront-original.html")
     article = extract((SEEDS / "blog-repost.html").read_bytes())
-    doc_id, _ = archive._store(article, "file:blog-repost.html", article.url)  # the crash: no settle
+    arrival = Arrival(article, "file:blog-repost.html", article.url)
+    doc_id = archive._store([arrival], [arrival.storage_key]).ids[arrival.storage_key]  # the crash: no settle
     with archive.sessions() as session:
         assert session.get(Document, doc_id).clustered is False  # type: ignore[union-attr]
     assert archive.repair() == 1
@@ -84,7 +86,8 @@ def test_requeueing_a_half_done_document_finishes_it(archive: Archive) -> None:
     archive.add_html((SEEDS / "southfront-original.html").read_bytes(), key="file:southfront-original.html")
     html = (SEEDS / "blog-repost.html").read_bytes()
     article = extract(html)
-    doc_id, _ = archive._store(article, "file:blog-repost.html", article.url)  # the crash: no settle
+    arrival = Arrival(article, "file:blog-repost.html", article.url)
+    doc_id = archive._store([arrival], [arrival.storage_key]).ids[arrival.storage_key]  # the crash: no settle
     again = archive.add_html(html, key="file:blog-repost.html")  # the task delivered again
     assert not again.created and again.document_id == doc_id
     assert frozenset({"southfront-original.html", "blog-repost.html"}) in clusters_by_name(archive)
@@ -164,6 +167,60 @@ def test_hard_slice_is_right_in_any_order(tmp_path: Path, redis_client: redis.Re
         clusters, canonicals = partition(archive, {f"file:{n}": n for n in corpus.pages})
         assert clusters == corpus.stories, f"order {order}"
         assert canonicals == corpus.originals, f"order {order}"
+
+
+def test_hard_slice_in_batches_matches_one_by_one(database_url: str, redis_client: redis.Redis) -> None:
+    """`add_many` (what `copydesk dedup` uses) in batches of random sizes, shuffled: the same answer."""
+    corpus = hard_slice()
+    articles = {name: extract(html) for name, html in corpus.pages.items()}
+    rng = random.Random(5)
+    for run in range(3):
+        order = sorted(corpus.pages)
+        rng.shuffle(order)
+        archive = Archive(make_sessionmaker(make_engine(database_url)), RedisIndex(redis_client, f"batch{run}"))
+        with archive.sessions() as session, session.begin():
+            for table in ("matches", "host_paragraphs", "documents", "clusters"):
+                session.execute(Document.metadata.tables[table].delete())
+        keys = {f"file:{run}:{name}": name for name in order}
+        start = 0
+        while start < len(order):
+            size = rng.choice([1, 2, 7, 20, 56])
+            part = order[start : start + size]
+            stored = archive.add_many([Arrival(articles[name], key=f"file:{run}:{name}") for name in part])
+            assert [s.created for s in stored] == [True] * len(part)
+            assert all(s.cluster_id is not None for s in stored)
+            start += size
+        clusters, canonicals = partition(archive, keys)
+        assert clusters == corpus.stories, f"order {order}"
+        assert canonicals == corpus.originals, f"order {order}"
+
+
+def test_a_batch_stores_each_key_once(archive: Archive) -> None:
+    original = extract((SEEDS / "southfront-original.html").read_bytes())
+    copy = extract((SEEDS / "blog-repost.html").read_bytes())
+    first = archive.add_many([Arrival(original, key="k1")])
+    again = archive.add_many([Arrival(copy, key="k2"), Arrival(original, key="k1"), Arrival(copy, key="k2")])
+    assert [s.created for s in again] == [True, False, False]
+    assert again[1].document_id == first[0].document_id and again[0].document_id == again[2].document_id
+    assert len({s.cluster_id for s in again}) == 1  # the copy joined the original's cluster
+    with archive.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Document)) == 2
+
+
+def test_a_document_joining_two_clusters_merges_them(archive: Archive) -> None:
+    """An excerpt of the first half and one of the second half are two clusters until the whole
+    story arrives: then they are one, under the older cluster id."""
+    whole = extract((SEEDS / "southfront-original.html").read_bytes())
+    paragraphs = whole.paragraphs
+    half = len(paragraphs) // 2
+    first = archive.add(Article(text="\n".join(paragraphs[:half]), host="a.example"), key="first-half")
+    second = archive.add(Article(text="\n".join(paragraphs[half:]), host="b.example"), key="second-half")
+    assert first.cluster_id != second.cluster_id
+    joined = archive.add(whole, key="whole")
+    assert joined.cluster_id == min(first.cluster_id or 0, second.cluster_id or 0)
+    with archive.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Cluster)) == 1
+        assert session.scalar(select(Cluster.size)) == 3
 
 
 def test_canonical_is_re_elected_when_the_original_arrives(archive: Archive) -> None:

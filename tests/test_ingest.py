@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 from datasketch import MinHash
 
-from ingest.canonical import Candidate, elect
+from ingest.canonical import Candidate, attribution_lines, elect
 from ingest.document import Article, FingerprintParams
 from ingest.extract import ExtractionError, decode_html, extract
 from ingest.fingerprint import fingerprint
@@ -93,7 +93,7 @@ def _candidate(id: int, host: str, day: int | None, text: str = "", canonical: s
         canonical_url=canonical,
         published=published,
         published_source="meta" if day else None,
-        text=text,
+        attributions=tuple(attribution_lines(text)),
         arrival=id,
     )
 
