@@ -26,7 +26,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-from sqlalchemy import ColumnElement, and_, delete, func, insert, or_, select, update
+from sqlalchemy import bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -38,7 +38,7 @@ from ingest.similarity import MatchPolicy, Similarity, compare, is_copy
 from storage.clustering import LRU, Clusters
 from storage.db import cluster_lock, reading
 from storage.index import NearDupIndex
-from storage.models import Document, Failure, HostParagraph, Match, utcnow
+from storage.models import Cluster, Document, Failure, HostParagraph, Match, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +48,8 @@ CHROME_MIN_DOCUMENTS = 2
 MIN_CONTENT_SHINGLES = 25
 # Documents per query when loading candidates, and per settle when repairing.
 CHUNK = 100
+# Members of one cluster a new document is compared with before it is taken not to belong there.
+TRIES_PER_CLUSTER = 8
 
 
 @dataclass(frozen=True)
@@ -281,27 +283,72 @@ class Archive:
     def _verify(
         self, session: Session, fps: dict[int, Fingerprint], candidates: dict[int, set[int]]
     ) -> dict[int, dict[int, Similarity]]:
-        """Step 3: {document id: {candidate id: similarity}} for the candidates that are copies."""
+        """Step 3: {document id: {candidate id: similarity}} for the candidates that are copies.
+
+        One verified match with a cluster is enough to join it, so the candidates of one cluster are
+        tried in turn (its canonical first, the fullest text) and the rest skipped after a match, at
+        most TRIES_PER_CLUSTER of them: a story copied a thousand times costs a new copy a few
+        comparisons, not a thousand. Candidates not settled yet are each tried.
+        """
+        wanted = set().union(*candidates.values()) - set(fps)
+        cluster_of, canonical = self._clusters_of_candidates(session, wanted)
+        queues: dict[int, dict[object, list[int]]] = {}
+        for doc_id, found in candidates.items():
+            groups: dict[object, list[int]] = {}
+            for other in found:
+                cluster = cluster_of.get(other)
+                groups.setdefault(("c", cluster) if cluster is not None else ("d", other), []).append(other)
+            for members in groups.values():
+                members.sort(key=lambda m: (m != canonical.get(cluster_of.get(m, -1)), -m))
+                del members[TRIES_PER_CLUSTER:]
+                members.reverse()  # tried from the end
+            queues[doc_id] = groups
         known = dict(fps)
-        wanted = sorted(set().union(*candidates.values()) - set(fps))
-        for start in range(0, len(wanted), CHUNK):
+        matches: dict[int, dict[int, Similarity]] = {doc_id: {} for doc_id in fps}
+        while any(queues.values()):
+            tried = {
+                doc_id: {key: members.pop() for key, members in groups.items()} for doc_id, groups in queues.items()
+            }
+            self._load_fingerprints(session, {o for t in tried.values() for o in t.values()} - set(known), known)
+            for doc_id, turn in tried.items():
+                for key, other_id in turn.items():
+                    other_fp = known.get(other_id)  # None: deleted meanwhile, or other fingerprint parameters
+                    sim = compare(fps[doc_id], other_fp) if other_fp is not None else None
+                    if sim is not None and is_copy(sim, self.policy):
+                        matches[doc_id][other_id] = sim
+                        del queues[doc_id][key]
+                    elif not queues[doc_id][key]:
+                        del queues[doc_id][key]
+        return matches
+
+    def _clusters_of_candidates(self, session: Session, ids: set[int]) -> tuple[dict[int, int], dict[int, int]]:
+        """({candidate id: its cluster}, {cluster: its canonical}) for the settled candidates."""
+        cluster_of: dict[int, int] = {}
+        canonical: dict[int, int] = {}
+        ordered = sorted(ids)
+        for start in range(0, len(ordered), CHUNK):
+            rows = session.execute(
+                select(Document.id, Document.cluster_id, Cluster.canonical_id)
+                .join(Cluster, Cluster.id == Document.cluster_id)
+                .where(Document.id.in_(ordered[start : start + CHUNK]), Document.clustered.is_(True))
+            )
+            for doc_id, cluster_id, canonical_id in rows:
+                if cluster_id is not None:
+                    cluster_of[doc_id] = cluster_id
+                    if canonical_id is not None:
+                        canonical[cluster_id] = canonical_id
+        return cluster_of, canonical
+
+    def _load_fingerprints(self, session: Session, ids: set[int], into: dict[int, Fingerprint]) -> None:
+        ordered = sorted(ids)
+        for start in range(0, len(ordered), CHUNK):
             others = [
                 other
-                for other in session.scalars(select(Document).where(Document.id.in_(wanted[start : start + CHUNK])))
+                for other in session.scalars(select(Document).where(Document.id.in_(ordered[start : start + CHUNK])))
                 if other.fp_params == self.params.key  # made with other fingerprint parameters: never compared
             ]
             chrome = self._chrome_of(session, others)
-            known.update((other.id, self._fingerprint(other, chrome[other.id])) for other in others)
-        matches: dict[int, dict[int, Similarity]] = {doc_id: {} for doc_id in fps}
-        for doc_id, found in candidates.items():
-            for other_id in found:
-                other = known.get(other_id)
-                if other is None:  # deleted meanwhile, or other parameters
-                    continue
-                sim = compare(fps[doc_id], other)
-                if is_copy(sim, self.policy):
-                    matches[doc_id][other_id] = sim
-        return matches
+            into.update((other.id, self._fingerprint(other, chrome[other.id])) for other in others)
 
     def _record(
         self, session: Session, fps: dict[int, Fingerprint], matches: dict[int, dict[int, Similarity]]
@@ -368,19 +415,18 @@ class Archive:
 
     def _chrome_counts(self, session: Session, pairs: set[tuple[str, int]]) -> dict[tuple[str, int], int]:
         """{(host, paragraph hash): documents of that host carrying it}, for the given pairs that are chrome."""
-        if not pairs:
-            return {}
-        rows = session.execute(
-            select(HostParagraph.host, HostParagraph.paragraph_hash, func.count())
-            .where(_of_pairs(pairs))
-            .group_by(HostParagraph.host, HostParagraph.paragraph_hash)
-            .having(func.count() >= CHROME_MIN_DOCUMENTS)
-        )
-        return {(host, h): n for host, h, n in rows}
+        counts: dict[tuple[str, int], int] = {}
+        for host, hashes in _by_host(pairs).items():
+            rows = session.execute(_CHROME_COUNTS, {"host": host, "hashes": hashes})
+            counts.update(((host, h), n) for h, n in rows)
+        return counts
 
     def _carriers(self, session: Session, pairs: set[tuple[str, int]]) -> set[int]:
         """The documents carrying any of the (host, paragraph hash) pairs."""
-        return set(session.scalars(select(HostParagraph.document_id).where(_of_pairs(pairs))))
+        found: set[int] = set()
+        for host, hashes in _by_host(pairs).items():
+            found.update(session.scalars(_CARRIERS, {"host": host, "hashes": hashes}))
+        return found
 
     def _paragraph_hashes(self, doc: Document) -> frozenset[int]:
         key = (doc.id, doc.content_hash)
@@ -418,17 +464,24 @@ class Archive:
             return dict(session.execute(select(Document.id, Document.cluster_id).where(Document.id.in_(doc_ids))).all())
 
 
-def _of_pairs(pairs: set[tuple[str, int]]) -> ColumnElement[bool]:
-    """host_paragraphs rows of the given (host, paragraph hash) pairs: one index range per host.
+# One statement per host, compiled once: `host IN (...) AND paragraph_hash IN (...)` would probe every
+# host with every hash, and one OR term per host costs more to build than to run.
+_CHROME_COUNTS = (
+    select(HostParagraph.paragraph_hash, func.count())
+    .where(HostParagraph.host == bindparam("host"), HostParagraph.paragraph_hash.in_(bindparam("hashes")))
+    .group_by(HostParagraph.paragraph_hash)
+    .having(func.count() >= CHROME_MIN_DOCUMENTS)
+)
+_CARRIERS = select(HostParagraph.document_id).where(
+    HostParagraph.host == bindparam("host"), HostParagraph.paragraph_hash.in_(bindparam("hashes"))
+)
 
-    (`host IN (...) AND paragraph_hash IN (...)` would probe every host with every hash.)
-    """
-    by_host: dict[str, set[int]] = {}
+
+def _by_host(pairs: set[tuple[str, int]]) -> dict[str, list[int]]:
+    by_host: dict[str, list[int]] = {}
     for host, h in pairs:
-        by_host.setdefault(host, set()).add(h)
-    return or_(
-        *(and_(HostParagraph.host == host, HostParagraph.paragraph_hash.in_(hs)) for host, hs in by_host.items())
-    )
+        by_host.setdefault(host, []).append(h)
+    return by_host
 
 
 def _packed(fp: Fingerprint) -> bytes:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Iterable
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
@@ -89,34 +89,40 @@ class Clusters:
                 groups.union(("d", doc), ("c", cluster_id))
         for a, b in links:
             groups.union(("d", a), ("d", b))
+        plans = [
+            (
+                sorted(node_id for kind, node_id in group if kind == "c"),
+                {node_id for kind, node_id in group if kind == "d"},
+            )
+            for group in groups.groups()
+        ]
+        existing = {
+            c.id: c for c in session.scalars(select(Cluster).where(Cluster.id.in_({c for cs, _ in plans for c in cs})))
+        }
+        # Keep the oldest cluster id of those merged, so a cluster's URL in the CLI stays stable as it grows.
+        targets = [(existing.get(cluster_ids[0]) if cluster_ids else None) or Cluster() for cluster_ids, _ in plans]
+        session.add_all(targets)
+        session.flush()
         placed: dict[int, int] = {}
-        for group in groups.groups():
-            cluster_ids = sorted(node_id for kind, node_id in group if kind == "c")
-            docs = {node_id for kind, node_id in group if kind == "d"}
-            # Keep the oldest cluster id, so a cluster's URL in the CLI stays stable as it grows.
-            cluster = session.get(Cluster, cluster_ids[0]) if cluster_ids else None
-            if cluster is None:
-                cluster = Cluster()
-                session.add(cluster)
-                session.flush()
-            merged = [c for c in cluster_ids if c != cluster.id]
-            if merged:
+        moves: list[dict[str, int]] = []
+        merged: list[int] = []
+        for (cluster_ids, docs), cluster in zip(plans, targets, strict=True):
+            others = [c for c in cluster_ids if c != cluster.id]
+            if others:
                 session.execute(
                     update(Document)
-                    .where(Document.cluster_id.in_(merged))
+                    .where(Document.cluster_id.in_(others))
                     .values(cluster_id=cluster.id)
                     .execution_options(synchronize_session=False)
                 )
-            session.execute(
-                update(Document)
-                .where(Document.id.in_(docs))
-                .values(cluster_id=cluster.id)
-                .execution_options(synchronize_session=False)
-            )
-            if merged:
-                session.execute(delete(Cluster).where(Cluster.id.in_(merged)))
-            self._elect(session, cluster)
+                merged += others
+            moves += [{"id": doc, "cluster_id": cluster.id} for doc in docs if current.get(doc) != cluster.id]
             placed.update((doc, cluster.id) for doc in docs & doc_ids)
+        if moves:
+            session.execute(update(Document).execution_options(synchronize_session=False), moves)
+        if merged:
+            session.execute(delete(Cluster).where(Cluster.id.in_(merged)))
+        self._elect(session, targets)
         return placed
 
     def rebuild(self, session: Session, seeds: set[int]) -> None:
@@ -154,58 +160,69 @@ class Clusters:
                 .values(cluster_id=cluster.id)
                 .execution_options(synchronize_session=False)
             )
-            self._elect(session, cluster)
+            self._elect(session, [cluster])
         for cluster_id in old_clusters:
             if session.scalar(select(func.count()).where(Document.cluster_id == cluster_id)) == 0:
                 session.execute(delete(Cluster).where(Cluster.id == cluster_id))
 
-    def _elect(self, session: Session, cluster: Cluster) -> None:
-        members = session.execute(
-            select(
-                Document.id,
-                Document.final_url,
-                Document.host,
-                Document.sitename,
-                Document.canonical_url,
-                Document.published,
-                Document.published_source,
-                Document.content_hash,
-                Document.fetched,
-            ).where(Document.cluster_id == cluster.id)
-        ).all()
+    def _elect(self, session: Session, clusters: list[Cluster]) -> None:
+        """Elect each cluster's canonical and update its size and dates, reading all their members at once."""
+        members: dict[int, list[Any]] = {cluster.id: [] for cluster in clusters}
+        for row in session.execute(_MEMBERS.where(Document.cluster_id.in_(list(members)))).all():
+            members[row.cluster_id].append(row)
         lines: dict[int, tuple[str, ...]] = {}
-        for m in members:
-            cached = self._attributions.get((m.id, m.content_hash))
-            if cached is not None:
-                lines[m.id] = cached
-        missing = [m.id for m in members if m.id not in lines]
-        if missing:
-            for doc_id, content_hash, text in session.execute(
-                select(Document.id, Document.content_hash, Document.text).where(Document.id.in_(missing))
-            ):
+        missing: list[int] = []
+        for member in (m for rows in members.values() for m in rows):
+            cached = self._attributions.get((member.id, member.content_hash))
+            if cached is None:
+                missing.append(member.id)
+            else:
+                lines[member.id] = cached
+        for start in range(0, len(missing), 500):
+            texts = select(Document.id, Document.content_hash, Document.text).where(
+                Document.id.in_(missing[start : start + 500])
+            )
+            for doc_id, content_hash, text in session.execute(texts):
                 lines[doc_id] = tuple(attribution_lines(text))
                 self._attributions.put((doc_id, content_hash), lines[doc_id])
-        candidates = [
-            Candidate(
-                id=m.id,
-                url=m.final_url,
-                host=m.host,
-                sitename=m.sitename,
-                canonical_url=m.canonical_url,
-                published=m.published,
-                published_source=m.published_source,
-                attributions=lines.get(m.id, ()),
-                arrival=m.id,
+        for cluster in clusters:
+            rows = members[cluster.id]
+            election = elect(
+                [
+                    Candidate(
+                        id=m.id,
+                        url=m.final_url,
+                        host=m.host,
+                        sitename=m.sitename,
+                        canonical_url=m.canonical_url,
+                        published=m.published,
+                        published_source=m.published_source,
+                        attributions=lines.get(m.id, ()),
+                        arrival=m.id,
+                    )
+                    for m in rows
+                ]
             )
-            for m in members
-        ]
-        election = elect(candidates)
-        cluster.canonical_id = election.winner
-        cluster.canonical_reason = election.reason
-        cluster.size = len(members)
-        cluster.first_seen = min(m.fetched for m in members)
-        cluster.last_seen = max(m.fetched for m in members)
+            cluster.canonical_id = election.winner
+            cluster.canonical_reason = election.reason
+            cluster.size = len(rows)
+            cluster.first_seen = min(m.fetched for m in rows)
+            cluster.last_seen = max(m.fetched for m in rows)
         session.flush()
+
+
+_MEMBERS = select(
+    Document.id,
+    Document.cluster_id,
+    Document.final_url,
+    Document.host,
+    Document.sitename,
+    Document.canonical_url,
+    Document.published,
+    Document.published_source,
+    Document.content_hash,
+    Document.fetched,
+)
 
 
 def _claimed(session: Session, cluster_id: int, component: set[int]) -> bool:

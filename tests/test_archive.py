@@ -7,14 +7,14 @@ import threading
 from pathlib import Path
 
 import redis
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from ingest.document import Article
 from ingest.extract import extract
-from storage.archive import Archive, Arrival
+from storage.archive import TRIES_PER_CLUSTER, Archive, Arrival
 from storage.db import make_engine, make_sessionmaker, upgrade
 from storage.index import RedisIndex
-from storage.models import Cluster, Document
+from storage.models import Cluster, Document, Match
 from tests.conftest import SEEDS
 from tests.devsubset import hard_slice
 
@@ -221,6 +221,33 @@ def test_a_document_joining_two_clusters_merges_them(archive: Archive) -> None:
     with archive.sessions() as session:
         assert session.scalar(select(func.count()).select_from(Cluster)) == 1
         assert session.scalar(select(Cluster.size)) == 3
+
+
+def test_a_big_cluster_costs_a_new_copy_few_comparisons(archive: Archive) -> None:
+    """Nine excerpts of the story's start, then one of its end: only the original holds the end. It is
+    compared with the canonical first and joins. A whole copy then, which matches all ten, is compared
+    with the canonical only: one match is recorded, not ten."""
+    original = extract((SEEDS / "southfront-original.html").read_bytes())
+    paragraphs = original.paragraphs
+    story = archive.add(original, key="original")
+    for i in range(TRIES_PER_CLUSTER + 1):
+        excerpt = Article(text="\n".join(paragraphs[:4]), host=f"start{i}.example", url=f"https://start{i}.example/")
+        assert archive.add(excerpt, key=f"start{i}").cluster_id == story.cluster_id
+    end = archive.add(Article(text="\n".join(paragraphs[-4:]), host="end.example"), key="end")
+    assert end.cluster_id == story.cluster_id
+    with archive.sessions() as session:
+        recorded = session.scalars(
+            select(Match).where(or_(Match.low_id == end.document_id, Match.high_id == end.document_id))
+        ).all()
+        assert [(m.low_id, m.high_id) for m in recorded] == [(story.document_id, end.document_id)]
+    copy = archive.add(Article(text=original.text, host="copy.example"), key="copy")
+    assert copy.cluster_id == story.cluster_id
+    with archive.sessions() as session:
+        recorded = session.scalars(
+            select(Match).where(or_(Match.low_id == copy.document_id, Match.high_id == copy.document_id))
+        ).all()
+        assert [(m.low_id, m.high_id) for m in recorded] == [(story.document_id, copy.document_id)]
+        assert session.scalar(select(Cluster.size).where(Cluster.id == story.cluster_id)) == TRIES_PER_CLUSTER + 4
 
 
 def test_canonical_is_re_elected_when_the_original_arrives(archive: Archive) -> None:
