@@ -89,10 +89,26 @@ class _Line:
         lowered = line.lower()
         return cls(lowered, re.sub(r"[^a-z0-9.]", "", lowered), frozenset(h.lower() for h in _URL_HOST.findall(line)))
 
-    def credits(self, other: Candidate, names: set[str]) -> bool:
-        if other.host and other.host.lower() in self.hosts:
-            return True
-        return any(name in self.lowered or name.replace(" ", "") in self.squashed for name in names)
+
+class _Names:
+    """Every member's names, to find which members a line names in one pass over them."""
+
+    def __init__(self, members: list[Candidate]) -> None:
+        self.by_host: dict[str, list[Candidate]] = {}
+        for member in members:
+            if member.host:
+                self.by_host.setdefault(member.host.lower(), []).append(member)
+        self.names = [(name, name.replace(" ", ""), member) for member in members for name in _names(member)]
+
+    def credited(self, line: _Line) -> dict[int, Candidate]:
+        """{id: member} of the members the line names, by host or by name."""
+        found = {member.id: member for host in line.hosts for member in self.by_host.get(host, ())}
+        found.update(
+            (member.id, member)
+            for name, squashed, member in self.names
+            if name in line.lowered or squashed in line.squashed
+        )
+        return found
 
 
 def elect(members: list[Candidate]) -> Election:
@@ -100,7 +116,7 @@ def elect(members: list[Candidate]) -> Election:
     if len(members) == 1:
         return Election(members[0].id, "only member")
     by_url = {url_key(m.url): m for m in members if m.url}
-    names = {m.id: _names(m) for m in members}
+    names = _Names(members)
     votes: dict[int, list[str]] = {m.id: [] for m in members}
     credits_other: set[int] = set()
     for member in members:
@@ -109,8 +125,8 @@ def elect(members: list[Candidate]) -> Election:
             votes[target.id].append(f"rel=canonical of #{member.id}")
             credits_other.add(member.id)
         for line in map(_Line.of, member.attributions):
-            for other in members:
-                if other.id != member.id and other.host != member.host and line.credits(other, names[other.id]):
+            for other in names.credited(line).values():
+                if other.id != member.id and other.host != member.host:
                     votes[other.id].append(f"credited by #{member.id}")
                     credits_other.add(member.id)
 

@@ -21,9 +21,10 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
+from typing import Generic, TypeVar
 
 import numpy as np
 from sqlalchemy import bindparam, delete, func, insert, or_, select, update
@@ -35,12 +36,14 @@ from ingest.document import Article, Fingerprint, FingerprintParams
 from ingest.extract import extract
 from ingest.fingerprint import fingerprint
 from ingest.similarity import MatchPolicy, Similarity, compare, is_copy
-from storage.clustering import LRU, Clusters
+from storage import clustering
 from storage.db import cluster_lock, reading
 from storage.index import NearDupIndex
 from storage.models import Cluster, Document, Failure, HostParagraph, Match, utcnow
 
 log = logging.getLogger(__name__)
+K = TypeVar("K")
+V = TypeVar("V")
 
 # A paragraph carried by this many documents of one host is that host's chrome.
 CHROME_MIN_DOCUMENTS = 2
@@ -89,15 +92,13 @@ class Archive:
     index: NearDupIndex
     params: FingerprintParams = field(default_factory=FingerprintParams)
     policy: MatchPolicy = field(default_factory=MatchPolicy)
-    # Recent fingerprints, paragraph hashes and attribution lines: verification compares each new
-    # document with its candidates, which are mostly the same few recent documents. Bounded, so
-    # memory stays flat.
+    # Recent fingerprints and paragraph hashes: verification compares each new document with its
+    # candidates, which are mostly the same few recent documents. Bounded, so memory stays flat.
     cache_size: int = 1024
 
     def __post_init__(self) -> None:
         self._fingerprints: LRU[tuple[object, ...], Fingerprint] = LRU(self.cache_size)
         self._paragraphs: LRU[tuple[int, str], frozenset[int]] = LRU(self.cache_size)
-        self.clusters = Clusters(self.cache_size)
 
     # ---- public API -------------------------------------------------------------------------
 
@@ -204,7 +205,7 @@ class Archive:
             session.flush()
             if old_clusters:  # without their matches they may have held their clusters together
                 members = set(session.scalars(select(Document.id).where(Document.cluster_id.in_(old_clusters))))
-                self.clusters.rebuild(session, members)
+                clustering.rebuild(session, members)
         self._settle(changed)
 
     # ---- steps --------------------------------------------------------------------------------
@@ -251,9 +252,8 @@ class Archive:
             newly = {pair for pair, n in chrome.items() if n - carried[pair] < CHROME_MIN_DOCUMENTS}
             if newly:
                 batch.stale = self._carriers(session, newly) - {doc.id for doc, _ in new.values()}
-            for key, (doc, article) in new.items():
+            for key, (doc, _) in new.items():
                 self._paragraphs.put((doc.id, doc.content_hash), hashes[doc.id])
-                self.clusters.remember(doc.id, doc.content_hash, article.text)
                 doc_chrome = frozenset(to_unsigned(h) for h in hashes[doc.id] if (doc.host, h) in chrome)
                 fp = self._fingerprint(doc, doc_chrome)
                 doc.signature = _packed(fp)
@@ -389,7 +389,7 @@ class Archive:
                     for i in ids
                 ],
             )
-        return self.clusters.attach(session, ids, links)
+        return clustering.attach(session, ids, links)
 
     # ---- helpers ------------------------------------------------------------------------------
 
@@ -407,6 +407,7 @@ class Archive:
             published=article.published,
             published_source=article.published_source,
             canonical_url=article.canonical_url,
+            attributions=clustering.join_attributions(article.text),
             content_hash=content_hash(article.text),
             fp_params=self.params.key,
             signature=b"",
@@ -486,6 +487,26 @@ def _by_host(pairs: set[tuple[str, int]]) -> dict[str, list[int]]:
 
 def _packed(fp: Fingerprint) -> bytes:
     return np.asarray(fp.signature, dtype=np.uint32).tobytes()
+
+
+class LRU(Generic[K, V]):
+    """A dict that forgets its least recently used entries beyond `size`."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.entries: OrderedDict[K, V] = OrderedDict()
+
+    def get(self, key: K) -> V | None:
+        value = self.entries.get(key)
+        if value is not None:
+            self.entries.move_to_end(key)
+        return value
+
+    def put(self, key: K, value: V) -> None:
+        self.entries[key] = value
+        self.entries.move_to_end(key)
+        while len(self.entries) > self.size:
+            self.entries.popitem(last=False)
 
 
 def content_hash(text: str) -> str:

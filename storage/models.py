@@ -63,6 +63,9 @@ class Document(Base):
     published: Mapped[datetime | None] = mapped_column(UTCDateTime)
     published_source: Mapped[str | None] = mapped_column(String(16))  # "meta" | "heuristic"
     canonical_url: Mapped[str | None] = mapped_column(String(2048))  # <link rel=canonical> as declared
+    # The text's attribution lines ("Originally published at ..."), one a line, which canonical elections
+    # read for every member. NULL: stored before this column; the next election fills it in.
+    attributions: Mapped[str | None] = mapped_column(Text)
     fetched: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     content_hash: Mapped[str] = mapped_column(String(64), index=True)  # sha256 of the normalised text
     # The fingerprint and everything it was made with: never compare across different params.

@@ -260,3 +260,27 @@ def test_canonical_is_re_elected_when_the_original_arrives(archive: Archive) -> 
     with archive.sessions() as session:
         reason = session.scalar(select(Cluster.canonical_reason).where(Cluster.size == 3))
     assert reason is not None and "credited by" in reason
+
+
+def test_migrations_give_the_models_schema(database_url: str) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from storage.models import Base
+
+    with make_engine(database_url).connect() as connection:
+        assert compare_metadata(MigrationContext.configure(connection), Base.metadata) == []
+
+
+def test_an_election_fills_in_attributions_stored_before_they_were_kept(archive: Archive) -> None:
+    """Documents from before migration 0003 have no attributions: the next election reads their text."""
+    for name in ("southfront-original.html", "globalresearch-repost.html"):
+        archive.add_html((SEEDS / name).read_bytes(), key=f"file:{name}")
+    with archive.sessions() as session, session.begin():
+        session.execute(Document.__table__.update().values(attributions=None))
+    archive.add_html((SEEDS / "blog-repost.html").read_bytes(), key="file:blog-repost.html")
+    assert canonical_name(archive, "globalresearch-repost.html") == "southfront-original.html"
+    with archive.sessions() as session:
+        kept = dict(session.execute(select(Document.url, Document.attributions)).all())
+    assert None not in kept.values()
+    assert "original source" in (kept["file:globalresearch-repost.html"] or "").lower()
