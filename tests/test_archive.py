@@ -223,6 +223,12 @@ def test_a_document_joining_two_clusters_merges_them(archive: Archive) -> None:
         assert session.scalar(select(Cluster.size)) == 3
 
 
+def matches_of(archive: Archive, doc_id: int) -> list[tuple[int, int]]:
+    with archive.sessions() as session:
+        where = or_(Match.low_id == doc_id, Match.high_id == doc_id)
+        return [(m.low_id, m.high_id) for m in session.scalars(select(Match).where(where))]
+
+
 def test_a_big_cluster_costs_a_new_copy_few_comparisons(archive: Archive) -> None:
     """Nine excerpts of the story's start, then one of its end: only the original holds the end. It is
     compared with the canonical first and joins. A whole copy then, which matches all ten, is compared
@@ -235,18 +241,11 @@ def test_a_big_cluster_costs_a_new_copy_few_comparisons(archive: Archive) -> Non
         assert archive.add(excerpt, key=f"start{i}").cluster_id == story.cluster_id
     end = archive.add(Article(text="\n".join(paragraphs[-4:]), host="end.example"), key="end")
     assert end.cluster_id == story.cluster_id
-    with archive.sessions() as session:
-        recorded = session.scalars(
-            select(Match).where(or_(Match.low_id == end.document_id, Match.high_id == end.document_id))
-        ).all()
-        assert [(m.low_id, m.high_id) for m in recorded] == [(story.document_id, end.document_id)]
+    assert matches_of(archive, end.document_id) == [(story.document_id, end.document_id)]
     copy = archive.add(Article(text=original.text, host="copy.example"), key="copy")
     assert copy.cluster_id == story.cluster_id
+    assert matches_of(archive, copy.document_id) == [(story.document_id, copy.document_id)]
     with archive.sessions() as session:
-        recorded = session.scalars(
-            select(Match).where(or_(Match.low_id == copy.document_id, Match.high_id == copy.document_id))
-        ).all()
-        assert [(m.low_id, m.high_id) for m in recorded] == [(story.document_id, copy.document_id)]
         assert session.scalar(select(Cluster.size).where(Cluster.id == story.cluster_id)) == TRIES_PER_CLUSTER + 4
 
 

@@ -39,7 +39,7 @@ from worker.app import INGEST_URL
 from worker.batch import dedup_directory
 from worker.embedded import EmbeddedRedis
 from worker.limits import PageTimeLimitExceeded, time_limit
-from worker.tasks import ATTEMPTS_PREFIX, _digest
+from worker.tasks import attempts_key_of
 
 QUEUE = "copydesk"
 WORDS = [f"w{i}" for i in range(20_000)]
@@ -409,7 +409,7 @@ def test_poison_pages_are_recorded_and_never_loop(
     assert len(set(site.signalled)) == 4, "not a fresh pool process each time"
     assert worker.poll() is None, "the worker itself died"
     for url in poison.values():
-        assert not stack.redis.exists(ATTEMPTS_PREFIX + _digest(url)), "an attempt counter was left behind"
+        assert not stack.redis.exists(attempts_key_of(url)), "an attempt counter was left behind"
     with stack.sessions() as session:
         messages = list(session.scalars(select(Failure.message)))
     assert len(messages) == 2 and all("died 2 times" in message for message in messages)

@@ -26,7 +26,7 @@ from tests.devsubset import hard_slice
 from tests.servers import ROOT, Site, start_worker, stop_process, wait_for
 from tests.test_archive import partition
 from worker.app import INGEST_HTML, INGEST_URL
-from worker.tasks import _digest
+from worker.tasks import pushed_key
 
 # Each site on its own loopback address, so that every site is a different host, as on the web.
 SITE_OF = {
@@ -211,7 +211,7 @@ def test_hard_slice_through_the_worker_matches_the_batch(stack: dict[str, object
     for name in order:
         client.send_task(INGEST_HTML, args=[decode_html(corpus.pages[name])])
     wait_for(lambda: _settled(stack["sessions"], len(order)), 120, f"{len(order)} pages stored and clustered")
-    name_of = {f"pushed:{_digest(decode_html(html))}": name for name, html in corpus.pages.items()}
+    name_of = {pushed_key(decode_html(html)): name for name, html in corpus.pages.items()}
     archive = Archive(stack["sessions"], MemoryIndex())  # type: ignore[arg-type]
     clusters, canonicals = partition(archive, name_of)
     assert clusters == corpus.stories

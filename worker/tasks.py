@@ -72,7 +72,7 @@ class ArchiveTask(Task):
         settings.max_attempts means that many deliveries died, and the page is recorded as
         `poison` instead of being processed again.
         """
-        attempts_key = ATTEMPTS_PREFIX + _digest(key)
+        attempts_key = attempts_key_of(key)
         attempts = self._patiently(functools.partial(self._count_attempt, attempts_key))
         try:
             if attempts > settings.max_attempts:
@@ -171,7 +171,7 @@ def ingest_url(self: ArchiveTask, url: str, refresh: bool = False) -> dict[str, 
 @app.task(name=INGEST_HTML, base=ArchiveTask, bind=True)
 def ingest_html(self: ArchiveTask, html: str, url: str | None = None) -> dict[str, Any]:
     """Ingest pushed HTML. Without a URL the page is keyed by its declared URL or its content."""
-    key = url or f"pushed:{_digest(html)}"
+    key = url or pushed_key(html)
     return self.guarded(key, lambda: self.add_page(html, key=key, url=url))
 
 
@@ -180,7 +180,7 @@ def ingest_text(
     self: ArchiveTask, title: str, text: str, url: str | None = None, published: str | None = None
 ) -> dict[str, Any]:
     """Ingest pushed plain text (a paragraph per line); `published` is an ISO 8601 date."""
-    key = url or f"pushed:{_digest(title + chr(10) + text)}"
+    key = url or pushed_key(title + chr(10) + text)
 
     def work() -> Stored:
         if not text.strip():
@@ -210,6 +210,16 @@ def _repair_on_start(sender: Any, **_: Any) -> None:
     # A worker that starts is often one that replaces a crashed one: finish what it left half-done
     # now rather than at beat's next repair tick.
     app.send_task(REPAIR)
+
+
+def pushed_key(content: str) -> str:
+    """The key a page or text pushed without a URL is stored under: its content's digest."""
+    return f"pushed:{_digest(content)}"
+
+
+def attempts_key_of(key: str) -> str:
+    """The Redis key counting the deliveries of the page `key` (the poison guard)."""
+    return ATTEMPTS_PREFIX + _digest(key)
 
 
 def _digest(value: str) -> str:
