@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import random
+import sqlite3
 import threading
 from pathlib import Path
 
+import pytest
 import redis
 from sqlalchemy import func, or_, select
 
 from ingest.document import Article
 from ingest.extract import extract
 from storage.archive import TRIES_PER_CLUSTER, Archive, Arrival
-from storage.db import make_engine, make_sessionmaker, upgrade
+from storage.db import make_engine, make_sessionmaker, reading, upgrade
 from storage.index import RedisIndex
 from storage.models import Cluster, Document, Match
 from tests.conftest import SEEDS
@@ -283,3 +285,18 @@ def test_an_election_fills_in_attributions_stored_before_they_were_kept(archive:
         kept = dict(session.execute(select(Document.url, Document.attributions)).all())
     assert None not in kept.values()
     assert "original source" in (kept["file:globalresearch-repost.html"] or "").lower()
+
+
+def test_reads_do_not_wait_for_a_writer_on_sqlite(tmp_path: Path) -> None:
+    """Look-up and verification read while another worker holds SQLite's write lock; writers still queue."""
+    url = f"sqlite:///{tmp_path / 'lock.db'}"
+    upgrade(url)
+    writer, other = make_sessionmaker(make_engine(url)), make_sessionmaker(make_engine(url))
+    with writer() as holding, holding.begin():
+        holding.execute(Document.__table__.delete())  # BEGIN IMMEDIATE: the write lock is held from here
+        with reading(other) as session:
+            assert session.scalar(select(func.count()).select_from(Document)) == 0
+        blocked = sqlite3.connect(tmp_path / "lock.db", timeout=0.2, isolation_level=None)
+        with pytest.raises(sqlite3.OperationalError, match="locked"):
+            blocked.execute("BEGIN IMMEDIATE")  # a second writer still waits: the lock was really held
+        blocked.close()
