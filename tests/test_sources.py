@@ -409,7 +409,7 @@ def test_sources_commands(cli_env: Path) -> None:
     assert "added 1, updated 1, invalid 1" in imported.output
     rows = json.loads(_run("sources", "list", "--json").output)
     assert [(r["url"], r["kind"], r["every_seconds"]) for r in rows] == [
-        ("http://news.example/", "sitemap", 900),
+        ("http://news.example/", "sitemap", 5400),  # the kind was given, the interval was not: it stays
         ("http://a.example/", "sitemap", 900),
     ]
     table = _run("sources", "list").output

@@ -74,16 +74,22 @@ def sources_add(urls: tuple[str, ...], every: str | None, kind: str | None) -> N
 
 @sources.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--every", "every", default="15m", show_default=True, help="Poll interval for every source.")
+@click.option(
+    "--every",
+    "every",
+    help="Poll interval for every source in FILE. Default: 15m for new sources; existing ones keep theirs.",
+)
 @click.option(
     "--kind",
     type=click.Choice(KINDS),
-    default="auto",
-    show_default=True,
-    help="Kind of the plain URLs (an OPML outline with an xmlUrl is a feed).",
+    help="Kind of the plain URLs (an OPML outline with an xmlUrl is a feed). Default: auto for new sources; "
+    "existing ones keep theirs.",
 )
-def sources_import(file: Path, every: str, kind: str) -> None:
-    """Add every source in FILE: one URL per line (# comments allowed), or an OPML subscription list."""
+def sources_import(file: Path, every: str | None, kind: str | None) -> None:
+    """Add every source in FILE: one URL per line (# comments allowed), or an OPML subscription list.
+
+    A source already there changes only in what is given (--every, --kind, an OPML feed).
+    """
     from ingest.fetch import FetchError
     from ingest.urls import normalise
     from storage.sources import add_source
