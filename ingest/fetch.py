@@ -13,7 +13,7 @@ import re
 import socket
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -334,9 +334,15 @@ def _translate(exc: Exception, url: str, clock: _Clock) -> FetchError:
     return FetchError("connection_failed", f"{url}: {exc}", retryable=not isinstance(exc, SSLError))
 
 
-def fetch(url: str, policy: FetchPolicy = FetchPolicy(), headers: Mapping[str, str] | None = None) -> FetchedPage:
+def fetch(
+    url: str,
+    policy: FetchPolicy = FetchPolicy(),
+    headers: Mapping[str, str] | None = None,
+    before_redirect: Callable[[str, str], None] | None = None,
+) -> FetchedPage:
     """GET url. `headers` are added to every hop; with If-None-Match / If-Modified-Since among them a
-    304 answer is returned as a page with status 304 and no body instead of raising."""
+    304 answer is returned as a page with status 304 and no body instead of raising.
+    `before_redirect(from_url, to_url)` is called before each redirect is followed, and may raise to stop it."""
     current = check_url(url)
     conditional = any(name.lower() in _CONDITIONAL for name in headers or {})
     seen = {urldefrag(current).url}
@@ -353,10 +359,13 @@ def fetch(url: str, policy: FetchPolicy = FetchPolicy(), headers: Mapping[str, s
             if redirects >= policy.max_redirects:
                 raise FetchError("too_many_redirects", f"{url}: more than {policy.max_redirects} redirects")
             redirects += 1
-            current = check_url(urljoin(current, _latin1_to_utf8(location)))
-            if urldefrag(current).url in seen:
-                raise FetchError("redirect_loop", f"{url}: redirected back to {current}")
-            seen.add(urldefrag(current).url)
+            target = check_url(urljoin(current, _latin1_to_utf8(location)))
+            if urldefrag(target).url in seen:
+                raise FetchError("redirect_loop", f"{url}: redirected back to {target}")
+            seen.add(urldefrag(target).url)
+            if before_redirect is not None:
+                before_redirect(current, target)
+            current = target
     finally:
         clock.close()
 

@@ -151,3 +151,28 @@ def test_429_backs_the_host_off_for_every_worker(
 def _scalar(sessions: object, query: object) -> int:
     with sessions() as session:  # type: ignore[operator]
         return int(session.scalar(query) or 0)
+
+
+def test_a_redirect_is_checked_against_robots_txt(redis_client: redis.Redis, scripted: list[ScriptedSite]) -> None:
+    """A page that redirects into a disallowed path, on its own host or another, is not followed there."""
+    rules: Reply = (200, {"Content-Type": "text/plain"}, b"User-agent: *\nDisallow: /private")
+    page: Reply = (200, {}, b"<html><body>story</body></html>")
+    other = ScriptedSite("127.0.0.45", {"/robots.txt": [rules], "/private/x": [page], "/open": [page]}).start()
+    site = ScriptedSite(
+        "127.0.0.44",
+        {
+            "/robots.txt": [rules],
+            "/go-here": [(302, {"Location": "/private/y"}, b"")],
+            "/go-there": [(302, {"Location": other.base + "/private/x"}, b"")],
+            "/go-open": [(302, {"Location": other.base + "/open"}, b"")],
+            "/private/y": [page],
+        },
+    ).start()
+    scripted.extend([site, other])
+    polite = Polite(redis_client, LOCAL, interval=0.01)
+    for path in ("/go-here", "/go-there"):
+        with pytest.raises(FetchError) as refused:
+            polite.fetch(site.base + path)
+        assert refused.value.reason == "robots_disallowed", path
+    assert site.times("/private/y") == [] and other.times("/private/x") == []
+    assert polite.fetch(site.base + "/go-open").final_url == other.base + "/open"

@@ -18,6 +18,7 @@ import functools
 import logging
 import random
 import time
+from collections.abc import Callable
 from dataclasses import replace
 
 import redis
@@ -140,7 +141,15 @@ class Polite:
         rules = self.robots(url)
         if not rules.allowed(url, self.user_agent):
             raise FetchError("robots_disallowed", f"{url}: disallowed by {origin(url)}/robots.txt")
-        return self._in_turn(url, policy or self.policy, headers, rules.crawl_delay(self.user_agent))
+        return self._in_turn(url, policy or self.policy, headers, rules.crawl_delay(self.user_agent), self._redirect)
+
+    def _redirect(self, source: str, target: str) -> None:
+        """A redirect is a request too: the target's robots.txt, and its host's turn if it is another host."""
+        rules = self.robots(target)
+        if not rules.allowed(target, self.user_agent):
+            raise FetchError("robots_disallowed", f"{source} redirects to {target}, disallowed by its robots.txt")
+        if host(target) != host(source):
+            self.slots.take(host(target), max(self.interval, rules.crawl_delay(self.user_agent) or 0.0))
 
     def allowed(self, url: str) -> bool:
         return self.robots(url).allowed(url, self.user_agent)
@@ -185,12 +194,17 @@ class Polite:
         return decode_robots(page.body)
 
     def _in_turn(
-        self, url: str, policy: FetchPolicy, headers: dict[str, str] | None, crawl_delay: float | None
+        self,
+        url: str,
+        policy: FetchPolicy,
+        headers: dict[str, str] | None,
+        crawl_delay: float | None,
+        before_redirect: Callable[[str, str], None] | None = None,
     ) -> FetchedPage:
         hostname = host(url)
         self.slots.take(hostname, max(self.interval, crawl_delay or 0.0))
         try:
-            return fetch(url, policy, headers)
+            return fetch(url, policy, headers, before_redirect)
         except FetchError as err:
             if err.status in (429, 503):
                 self.slots.back_off(hostname, err.retry_after if err.retry_after is not None else DEFAULT_BACK_OFF)
