@@ -14,11 +14,14 @@ from celery import Celery
 from sqlalchemy import func, select
 
 from ingest.fetch import FetchError, FetchPolicy
+from ingest.urls import normalise
 from storage.db import make_engine, make_sessionmaker, upgrade
 from storage.models import Document, Failure
+from storage.sources import add_source
 from tests.servers import Reply, ScriptedSite, start_worker, stop_process, wait_for
 from worker.app import INGEST_URL
 from worker.politeness import Deferred, HostSlots, Polite
+from worker.polling import Poller
 
 LOCAL = FetchPolicy(allowed_networks=("127.0.0.0/8",))
 
@@ -176,3 +179,37 @@ def test_a_redirect_is_checked_against_robots_txt(redis_client: redis.Redis, scr
         assert refused.value.reason == "robots_disallowed", path
     assert site.times("/private/y") == [] and other.times("/private/x") == []
     assert polite.fetch(site.base + "/go-open").final_url == other.base + "/open"
+
+
+def test_an_auto_source_whose_feeds_are_gone_is_discovered_again(
+    tmp_path: Path, redis_client: redis.Redis, scripted: list[ScriptedSite]
+) -> None:
+    """The site moves its feed: the old one answers 404, the home page now names another. The source
+    forgets its feeds, says so, and the next poll reads the new one."""
+    database = f"sqlite:///{tmp_path / 'sources.db'}"
+    upgrade(database)
+    sessions = make_sessionmaker(make_engine(database))
+    site = ScriptedSite("127.0.0.46").start()
+    scripted.append(site)
+
+    def home(feed: str) -> Reply:
+        link = f'<link rel="alternate" type="application/rss+xml" href="{feed}">'
+        return (200, {"Content-Type": "text/html"}, f"<html><head>{link}</head><body>News</body></html>".encode())
+
+    def rss(entry: str) -> Reply:
+        item = f"<item><title>x</title><link>{site.base}{entry}</link></item>"
+        return (200, {"Content-Type": "application/rss+xml"}, f"<rss><channel>{item}</channel></rss>".encode())
+
+    site.serve("/", home("/old.xml"), home("/new.xml"))  # the first answer once, then the second
+    site.serve("/old.xml", rss("/a"), (404, {}, b""))
+    site.serve("/new.xml", rss("/b"))
+    url = normalise(site.base + "/")
+    with sessions() as session, session.begin():
+        add_source(session, url)
+    sent: list[str] = []
+    poller = Poller(sessions, Polite(redis_client, LOCAL, interval=0.01), lambda entry, _: sent.append(entry))
+    assert poller.poll(url) is not None and sent == [site.base + "/a"]
+    gone = poller.poll(url)
+    assert gone is not None and "discovered again" in gone.errors[-1]
+    assert poller.poll(url) is not None and sent == [site.base + "/a", site.base + "/b"]
+    assert len(site.times("/")) == 2 and len(site.times("/old.xml")) == 2

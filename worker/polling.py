@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from ingest.feeds import FEED_CONTENT_TYPES, SITEMAP_GUESS, discover_feeds, kind_of, read, robots_sitemaps
@@ -40,6 +40,7 @@ MAX_FEEDS_PER_SOURCE = 50  # feeds + sitemaps (a sitemap index's children includ
 # New entries queued from one feed or sitemap per poll. A site's archive sitemap can list 50,000 pages:
 # they are taken in batches, one a poll, rather than flooding the queue at once.
 MAX_NEW_PER_FEED = 5000
+GONE = (404, 410)  # a feed answering this has moved or been dropped
 
 
 @dataclass
@@ -84,6 +85,7 @@ class Poller:
         feeds = self._feeds(source)
         todo = deque(feeds)
         robots: dict[str, RobotsRules] = {}
+        gone = 0
         while todo:
             feed = todo.popleft()
             try:
@@ -91,6 +93,7 @@ class Poller:
             except FetchError as err:
                 self._fetch_failed(report, err)
                 self._save_feed(feed.id, None, err)
+                gone += err.status in GONE
                 continue
             if page.status == 304:
                 report.not_modified += 1
@@ -105,6 +108,8 @@ class Poller:
                 feeds.append(child)
                 todo.append(child)
             self._queue(source.id, feed.id, listing.pages, page, refresh, report, robots)
+        if source.kind == "auto" and feeds and gone == len(feeds):
+            self._forget_feeds(source.id, report)
         self._finish(source.id, report)
         return report
 
@@ -140,6 +145,15 @@ class Poller:
                 row.discovered = utcnow()
         log.info("source %s reads %s", source.url, ", ".join(f"{what} {url}" for url, what in found) or "nothing")
         return fetched
+
+    def _forget_feeds(self, source_id: int, report: PollReport) -> None:
+        """Every feed of an `auto` source is gone (404, 410): the site moved them; find them again next poll."""
+        with self.sessions() as session, session.begin():
+            session.execute(delete(SourceFeed).where(SourceFeed.source_id == source_id))
+            row = session.get(Source, source_id)
+            if row is not None:
+                row.discovered = None
+        report.errors.append("every feed is gone (404/410): they will be discovered again at the next poll")
 
     def _feeds(self, source: Source) -> list[SourceFeed]:
         with self.sessions() as session, session.begin():
