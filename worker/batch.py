@@ -63,7 +63,7 @@ def dedup_directory(
             archive.record_failure(key, "unreadable_file", str(err))
         except Exception as err:  # a poison page must not stop the batch
             archive.record_failure(key, "internal_error", f"{type(err).__name__}: {err}")
-        if len(batch) >= batch_size or number == len(files):
+        if batch and (len(batch) >= batch_size or number == len(files)):
             _add(archive, batch)
             batch = []
         if progress:
