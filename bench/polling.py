@@ -33,7 +33,7 @@ from storage.db import make_engine, make_sessionmaker, upgrade  # noqa: E402
 from storage.models import Document, Source  # noqa: E402
 from storage.sources import add_source  # noqa: E402
 from tests.newsites import build_network  # noqa: E402
-from tests.servers import start_worker, stop_process  # noqa: E402
+from tests.servers import start_worker, stop_process, worker_env  # noqa: E402
 from worker.app import DISPATCH, POLL_SOURCE  # noqa: E402
 from worker.embedded import EmbeddedRedis  # noqa: E402
 from worker.monitoring import queue_status  # noqa: E402
@@ -68,13 +68,7 @@ def main() -> None:
     with sessions() as session, session.begin():
         for url in urls:
             add_source(session, url, "auto", 3600)
-    env = {
-        "COPYDESK_DATABASE_URL": database,
-        "COPYDESK_REDIS_URL": redis_url,
-        "COPYDESK_ALLOW_NETWORKS": "127.0.0.0/8",
-        "COPYDESK_DATA_DIR": str(tmp),
-        "COPYDESK_HOST_INTERVAL": str(args.interval),
-    }
+    env = worker_env(database, redis_url, tmp, COPYDESK_HOST_INTERVAL=str(args.interval))
     worker = start_worker(env, concurrency=args.concurrency, log=tmp / "worker.log")
     client = Celery("bench", broker=redis_url)
     client.conf.task_default_queue = "copydesk"

@@ -78,6 +78,17 @@ class Postgres:
         )
 
 
+def worker_env(database: str, redis_url: str, data_dir: Path, **extra: str) -> dict[str, str]:
+    """The environment of a worker on `database` and `redis_url` that may fetch from 127.0.0.0/8 (the test sites)."""
+    return {
+        "COPYDESK_DATABASE_URL": database,
+        "COPYDESK_REDIS_URL": redis_url,
+        "COPYDESK_ALLOW_NETWORKS": "127.0.0.0/8",
+        "COPYDESK_DATA_DIR": str(data_dir),
+        **extra,
+    }
+
+
 def start_worker(env: dict[str, str], concurrency: int = 2, log: Path | None = None) -> subprocess.Popen[bytes]:
     """A real Celery worker (prefork) in its own process."""
     out = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115 - closed with the process

@@ -34,7 +34,7 @@ from storage.db import make_engine, make_sessionmaker, upgrade
 from storage.index import RedisIndex
 from storage.models import Cluster, Document, Failure
 from tests.conftest import SEEDS
-from tests.servers import ROOT, Reply, ScriptedSite, start_worker, stop_process
+from tests.servers import ROOT, Reply, ScriptedSite, start_worker, stop_process, worker_env
 from worker.app import INGEST_URL
 from worker.batch import dedup_directory
 from worker.embedded import EmbeddedRedis
@@ -115,14 +115,8 @@ class Stack:
         self.log = self.tmp / "worker.log"
 
     def start_worker(self, concurrency: int = 2) -> subprocess.Popen[bytes]:
-        env = {
-            "COPYDESK_DATABASE_URL": self.database,
-            "COPYDESK_REDIS_URL": self.redis_url,
-            "COPYDESK_ALLOW_NETWORKS": "127.0.0.0/8",
-            "COPYDESK_DATA_DIR": str(self.tmp),
-            "COPYDESK_HOST_INTERVAL": "0",  # politeness would spread one site's pages over minutes
-            **self.extra_env,
-        }
+        # COPYDESK_HOST_INTERVAL 0: politeness would spread one site's pages over minutes.
+        env = worker_env(self.database, self.redis_url, self.tmp, COPYDESK_HOST_INTERVAL="0", **self.extra_env)
         self.workers.append(start_worker(env, concurrency=concurrency, log=self.log))
         return self.workers[-1]
 

@@ -18,7 +18,7 @@ from ingest.urls import normalise
 from storage.db import make_engine, make_sessionmaker, upgrade
 from storage.models import Document, Failure
 from storage.sources import add_source
-from tests.servers import Reply, ScriptedSite, start_worker, stop_process, wait_for
+from tests.servers import Reply, ScriptedSite, start_worker, stop_process, wait_for, worker_env
 from worker.app import INGEST_URL
 from worker.politeness import Deferred, HostSlots, Polite
 from worker.polling import Poller
@@ -125,13 +125,7 @@ def test_429_backs_the_host_off_for_every_worker(
     scripted.append(site)
     database = f"sqlite:///{tmp_path / 'copydesk.db'}"
     upgrade(database)
-    env = {
-        "COPYDESK_DATABASE_URL": database,
-        "COPYDESK_REDIS_URL": redis_url,
-        "COPYDESK_ALLOW_NETWORKS": "127.0.0.0/8",
-        "COPYDESK_DATA_DIR": str(tmp_path),
-        "COPYDESK_HOST_INTERVAL": "0.05",
-    }
+    env = worker_env(database, redis_url, tmp_path, COPYDESK_HOST_INTERVAL="0.05")
     worker = start_worker(env, concurrency=2, log=tmp_path / "worker.log")
     sessions = make_sessionmaker(make_engine(database))
     try:

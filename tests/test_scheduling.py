@@ -24,7 +24,7 @@ from storage.db import make_engine, make_sessionmaker, upgrade
 from storage.models import Cluster, Document, Failure, Source
 from storage.sources import add_source
 from tests.newsites import Network, NewsSite, build_network
-from tests.servers import ROOT, start_worker, stop_process, wait_for
+from tests.servers import ROOT, start_worker, stop_process, wait_for, worker_env
 from worker.app import DISPATCH, INGEST_URL
 from worker.cli import main
 from worker.embedded import free_port
@@ -76,13 +76,9 @@ def network() -> Iterator[Network]:
 @pytest.fixture
 def env(tmp_path: Path, redis_url: str, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     redis.Redis.from_url(redis_url).flushdb()
-    values = {
-        "COPYDESK_DATABASE_URL": f"sqlite:///{tmp_path / 'copydesk.db'}",
-        "COPYDESK_REDIS_URL": redis_url,
-        "COPYDESK_ALLOW_NETWORKS": "127.0.0.0/8",
-        "COPYDESK_DATA_DIR": str(tmp_path),
-        "COPYDESK_HOST_INTERVAL": str(INTERVAL),
-    }
+    values = worker_env(
+        f"sqlite:///{tmp_path / 'copydesk.db'}", redis_url, tmp_path, COPYDESK_HOST_INTERVAL=str(INTERVAL)
+    )
     for key, value in values.items():
         monkeypatch.setenv(key, value)
     return values

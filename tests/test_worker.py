@@ -23,7 +23,7 @@ from storage.index import MemoryIndex
 from storage.models import Cluster, Document
 from tests.conftest import SEEDS
 from tests.devsubset import hard_slice
-from tests.servers import ROOT, Site, start_worker, stop_process, wait_for
+from tests.servers import ROOT, Site, start_worker, stop_process, wait_for, worker_env
 from tests.test_archive import partition
 from worker.app import INGEST_HTML, INGEST_URL
 from worker.tasks import pushed_key
@@ -69,12 +69,7 @@ def stack(tmp_path: Path, redis_url: str) -> Iterator[dict[str, object]]:
     redis.Redis.from_url(redis_url).flushdb()
     database = f"sqlite:///{tmp_path / 'copydesk.db'}"
     upgrade(database)
-    env = {
-        "COPYDESK_DATABASE_URL": database,
-        "COPYDESK_REDIS_URL": redis_url,
-        "COPYDESK_ALLOW_NETWORKS": "127.0.0.0/8",
-        "COPYDESK_DATA_DIR": str(tmp_path),
-    }
+    env = worker_env(database, redis_url, tmp_path)
     worker = start_worker(env, concurrency=2, log=tmp_path / "worker.log")
     client = Celery("test", broker=redis_url)
     client.conf.task_default_queue = "copydesk"
