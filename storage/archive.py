@@ -75,6 +75,15 @@ class Arrival:
         return self.key or self.article.url or f"sha256:{content_hash(self.article.text)}"
 
 
+@dataclass(frozen=True)
+class _Prepared:
+    """What `_prepare` worked out for one arrival before the lock."""
+
+    hashes: frozenset[int]  # its paragraphs' hashes (signed, as stored)
+    chrome: frozenset[int]  # those that were its host's chrome, counting this batch
+    fingerprint: Fingerprint  # made without them
+
+
 @dataclass
 class _Batch:
     """What step 1 did with a batch of arrivals."""
@@ -114,10 +123,11 @@ class Archive:
         """Store and cluster articles, in three transactions for the lot. A key is stored once: one
         already in the archive, or repeated in `arrivals`, comes back with created=False."""
         keys = [arrival.storage_key for arrival in arrivals]
+        prepared = self._prepare(arrivals, keys)
         batch = None
         for attempt in range(3):
             try:
-                batch = self._store(arrivals, keys)
+                batch = self._store(arrivals, keys, prepared)
                 break
             except IntegrityError:  # another worker stored one of these keys meanwhile: look again
                 if attempt == 2:
@@ -210,7 +220,28 @@ class Archive:
 
     # ---- steps --------------------------------------------------------------------------------
 
-    def _store(self, arrivals: Sequence[Arrival], keys: list[str]) -> _Batch:
+    def _prepare(self, arrivals: Sequence[Arrival], keys: list[str]) -> dict[str, _Prepared]:
+        """Before step 1, outside the lock: paragraph hashes, and the fingerprint with the chrome as it
+        stands now. Chrome rarely changes between here and the lock, so step 1 mostly only checks it."""
+        hashes = {
+            key: frozenset(to_signed(textlib.paragraph_hash(p)) for p in arrival.article.paragraphs)
+            for arrival, key in zip(arrivals, keys, strict=True)
+        }
+        first = dict(zip(keys, arrivals, strict=True))  # a key repeated in the batch is stored once
+        carried = Counter((a.article.host, h) for key, a in first.items() if a.article.host for h in hashes[key])
+        with reading(self.sessions) as session:
+            before = self._host_counts(session, set(carried), at_least=1)
+        prepared = {}
+        for key, arrival in first.items():
+            host = arrival.article.host
+            chrome = frozenset(
+                h for h in hashes[key] if host and before.get((host, h), 0) + carried[(host, h)] >= CHROME_MIN_DOCUMENTS
+            )
+            fp = _fingerprint_article(arrival.article, self.params, frozenset(to_unsigned(h) for h in chrome))
+            prepared[key] = _Prepared(hashes[key], chrome, fp)
+        return prepared
+
+    def _store(self, arrivals: Sequence[Arrival], keys: list[str], prepared: dict[str, _Prepared]) -> _Batch:
         """Step 1."""
         batch = _Batch()
         unique = list(dict.fromkeys(keys))
@@ -232,10 +263,7 @@ class Archive:
                 return batch
             session.add_all(doc for doc, _ in new.values())
             session.flush()
-            hashes = {
-                doc.id: frozenset(to_signed(textlib.paragraph_hash(p)) for p in article.paragraphs)
-                for doc, article in new.values()
-            }
+            hashes = {doc.id: prepared[key].hashes for key, (doc, _) in new.items()}
             carried = Counter((doc.host, h) for doc, _ in new.values() if doc.host for h in hashes[doc.id])
             if carried:
                 session.execute(
@@ -254,7 +282,10 @@ class Archive:
                 batch.stale = self._carriers(session, newly) - {doc.id for doc, _ in new.values()}
             for key, (doc, _) in new.items():
                 self._paragraphs.put((doc.id, doc.content_hash), hashes[doc.id])
-                doc_chrome = frozenset(to_unsigned(h) for h in hashes[doc.id] if (doc.host, h) in chrome)
+                found = frozenset(h for h in hashes[doc.id] if (doc.host, h) in chrome)
+                doc_chrome = frozenset(to_unsigned(h) for h in found)
+                if found == prepared[key].chrome:  # as guessed before the lock: nothing to redo
+                    self._fingerprints.put((doc.id, doc.content_hash, doc.title, doc_chrome), prepared[key].fingerprint)
                 fp = self._fingerprint(doc, doc_chrome)
                 doc.signature = _packed(fp)
                 doc.index_keys = " ".join(fp.index_keys)
@@ -416,9 +447,13 @@ class Archive:
 
     def _chrome_counts(self, session: Session, pairs: set[tuple[str, int]]) -> dict[tuple[str, int], int]:
         """{(host, paragraph hash): documents of that host carrying it}, for the given pairs that are chrome."""
+        return self._host_counts(session, pairs, at_least=CHROME_MIN_DOCUMENTS)
+
+    def _host_counts(self, session: Session, pairs: set[tuple[str, int]], at_least: int) -> dict[tuple[str, int], int]:
+        """{(host, paragraph hash): documents of that host carrying it}, for the pairs carried at_least times."""
         counts: dict[tuple[str, int], int] = {}
         for host, hashes in _by_host(pairs).items():
-            rows = session.execute(_CHROME_COUNTS, {"host": host, "hashes": hashes})
+            rows = session.execute(_HOST_COUNTS, {"host": host, "hashes": hashes, "at_least": at_least})
             counts.update(((host, h), n) for h, n in rows)
         return counts
 
@@ -451,12 +486,7 @@ class Archive:
         cached = self._fingerprints.get(key)
         if cached is not None:
             return cached
-        article = to_article(doc)
-        fp = fingerprint(article, self.params, chrome)
-        if chrome and len(fp.shingles) < MIN_CONTENT_SHINGLES:
-            # Nearly everything looked like chrome: this is the same page stored twice on one host
-            # (another URL, an AMP or print version), not a story made of boilerplate.
-            fp = fingerprint(article, self.params)
+        fp = _fingerprint_article(to_article(doc), self.params, chrome)
         self._fingerprints.put(key, fp)
         return fp
 
@@ -467,11 +497,11 @@ class Archive:
 
 # One statement per host, compiled once: `host IN (...) AND paragraph_hash IN (...)` would probe every
 # host with every hash, and one OR term per host costs more to build than to run.
-_CHROME_COUNTS = (
+_HOST_COUNTS = (
     select(HostParagraph.paragraph_hash, func.count())
     .where(HostParagraph.host == bindparam("host"), HostParagraph.paragraph_hash.in_(bindparam("hashes")))
     .group_by(HostParagraph.paragraph_hash)
-    .having(func.count() >= CHROME_MIN_DOCUMENTS)
+    .having(func.count() >= bindparam("at_least"))
 )
 _CARRIERS = select(HostParagraph.document_id).where(
     HostParagraph.host == bindparam("host"), HostParagraph.paragraph_hash.in_(bindparam("hashes"))
@@ -483,6 +513,15 @@ def _by_host(pairs: set[tuple[str, int]]) -> dict[str, list[int]]:
     for host, h in pairs:
         by_host.setdefault(host, []).append(h)
     return by_host
+
+
+def _fingerprint_article(article: Article, params: FingerprintParams, chrome: frozenset[int]) -> Fingerprint:
+    fp = fingerprint(article, params, chrome)
+    if chrome and len(fp.shingles) < MIN_CONTENT_SHINGLES:
+        # Nearly everything looked like chrome: this is the same page stored twice on one host
+        # (another URL, an AMP or print version), not a story made of boilerplate.
+        fp = fingerprint(article, params)
+    return fp
 
 
 def _packed(fp: Fingerprint) -> bytes:

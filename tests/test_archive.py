@@ -76,7 +76,8 @@ def test_repair_settles_a_document_a_crash_left_half_done(archive: Archive) -> N
     archive.add_html((SEEDS / "southfront-original.html").read_bytes(), key="file:southfront-original.html")
     article = extract((SEEDS / "blog-repost.html").read_bytes())
     arrival = Arrival(article, "file:blog-repost.html", article.url)
-    doc_id = archive._store([arrival], [arrival.storage_key]).ids[arrival.storage_key]  # the crash: no settle
+    keys = [arrival.storage_key]
+    doc_id = archive._store([arrival], keys, archive._prepare([arrival], keys)).ids[keys[0]]  # the crash: no settle
     with archive.sessions() as session:
         assert session.get(Document, doc_id).clustered is False  # type: ignore[union-attr]
     assert archive.repair() == 1
@@ -89,7 +90,8 @@ def test_requeueing_a_half_done_document_finishes_it(archive: Archive) -> None:
     html = (SEEDS / "blog-repost.html").read_bytes()
     article = extract(html)
     arrival = Arrival(article, "file:blog-repost.html", article.url)
-    doc_id = archive._store([arrival], [arrival.storage_key]).ids[arrival.storage_key]  # the crash: no settle
+    keys = [arrival.storage_key]
+    doc_id = archive._store([arrival], keys, archive._prepare([arrival], keys)).ids[keys[0]]  # the crash: no settle
     again = archive.add_html(html, key="file:blog-repost.html")  # the task delivered again
     assert not again.created and again.document_id == doc_id
     assert frozenset({"southfront-original.html", "blog-repost.html"}) in clusters_by_name(archive)
