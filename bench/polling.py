@@ -92,7 +92,7 @@ def main() -> None:
         done = wait(lambda: stored() == stories, 1800, f"{stories} stories stored")
         cold_poll = polled - start
         ingest = done - start
-        queued_requests = sum(len(site.hits()) for site in network.sites.values())
+        queued_requests = sum(len(site.requests()) for site in network.sites.values())
 
         start = time.monotonic()
         for _ in range(args.rounds):
@@ -101,7 +101,7 @@ def main() -> None:
         target = 3 + 3 * args.rounds
         finished = wait(lambda: polls() == target, 1800, f"{target} polls")
         steady = finished - start
-        not_modified = sum(1 for site in network.sites.values() for hit in site.hits() if hit.status == 304)
+        not_modified = sum(1 for site in network.sites.values() for hit in site.requests() if hit.status == 304)
         queue = queue_status(redis.Redis.from_url(redis_url))["queued"]
     finally:
         stop_process(worker)

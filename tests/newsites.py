@@ -15,8 +15,10 @@ import threading
 import time
 from dataclasses import dataclass, field
 from email.utils import formatdate
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from xml.sax.saxutils import escape
+
+from tests.servers import HTTPSite, Reply
 
 LAST_MODIFIED = formatdate(1_767_225_600, usegmt=True)  # 2026-01-01, for every page
 
@@ -30,62 +32,39 @@ class Hit:
     sent: int  # body bytes
 
 
-class NewsSite:
-    """An HTTP server on `address` serving `pages` {path: (content type, body)}, logging every request."""
+class NewsSite(HTTPSite):
+    """A server on `address` serving `pages` {path: (content type, body)}, with ETags and conditional requests,
+    logging every request as a `Hit`."""
 
     def __init__(self, address: str) -> None:
+        super().__init__(address)
         self.pages: dict[str, tuple[str, bytes]] = {}
-        self.log: list[Hit] = []
+        self._requests: list[Hit] = []
         self._lock = threading.Lock()
-        site = self
+        self.start()
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                arrived = time.monotonic()
-                page = site.pages.get(self.path)
-                if page is None:
-                    status, ctype, body, etag = 404, "text/plain", b"not found", None
-                else:
-                    ctype, body = page
-                    etag = '"' + hashlib.sha1(body).hexdigest()[:16] + '"'
-                    status = 200
-                    if self.headers.get("If-None-Match") == etag or (
-                        self.headers.get("If-None-Match") is None
-                        and self.headers.get("If-Modified-Since") == LAST_MODIFIED
-                    ):
-                        status, body = 304, b""
-                conditional = bool(self.headers.get("If-None-Match") or self.headers.get("If-Modified-Since"))
-                with site._lock:
-                    site.log.append(Hit(arrived, self.path, status, conditional, len(body)))
-                self.send_response(status)
-                if status != 304:
-                    self.send_header("Content-Type", ctype)
-                    self.send_header("Content-Length", str(len(body)))
-                if etag:
-                    self.send_header("ETag", etag)
-                    self.send_header("Last-Modified", LAST_MODIFIED)
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer((address, 0), Handler)
-        self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-
-    @property
-    def base(self) -> str:
-        host, port = self.server.server_address[:2]
-        return f"http://{host!s}:{port}"
-
-    def hits(self, path: str | None = None) -> list[Hit]:
+    def respond(self, request: BaseHTTPRequestHandler) -> Reply:
+        arrived = time.monotonic()
+        if_none_match = request.headers.get("If-None-Match")
+        if_modified_since = request.headers.get("If-Modified-Since")
+        page = self.pages.get(request.path)
+        if page is None:
+            reply: Reply = (404, {"Content-Type": "text/plain"}, b"not found")
+        else:
+            ctype, body = page
+            etag = '"' + hashlib.sha1(body).hexdigest()[:16] + '"'
+            headers = {"Content-Type": ctype, "ETag": etag, "Last-Modified": LAST_MODIFIED}
+            fresh = if_none_match == etag or (if_none_match is None and if_modified_since == LAST_MODIFIED)
+            reply = (304, headers, b"") if fresh else (200, headers, body)
         with self._lock:
-            return [hit for hit in self.log if path is None or hit.path == path]
+            conditional = bool(if_none_match or if_modified_since)
+            self._requests.append(Hit(arrived, request.path, reply[0], conditional, len(reply[2])))
+        return reply
 
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+    def requests(self, path: str | None = None) -> list[Hit]:
+        """Every request so far (for `path` only, if given), in order of arrival."""
+        with self._lock:
+            return [hit for hit in self._requests if path is None or hit.path == path]
 
 
 @dataclass

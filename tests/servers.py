@@ -141,7 +141,8 @@ Reply = tuple[int, dict[str, str], bytes]  # status, headers, body
 class HTTPSite:
     """An HTTP server on a loopback address, one thread a request, logging (time, path, status) of each.
 
-    Subclasses say what to answer (`reply`) and may take a request over first (`intercept`).
+    Subclasses say what to answer (`reply`, or `respond` to see the headers) and may take a request over
+    first (`intercept`).
     """
 
     def __init__(self, address: str = "127.0.0.1", delay: float = 0.0) -> None:
@@ -156,7 +157,7 @@ class HTTPSite:
                 if site.intercept(self):
                     return
                 time.sleep(site.delay)
-                status, headers, body = site.reply(self.path)
+                status, headers, body = site.respond(self)
                 site.log.append((time.monotonic(), self.path, status))
                 self.send_response(status)
                 for name, value in {"Content-Type": "text/html; charset=utf-8", **headers}.items():
@@ -171,6 +172,10 @@ class HTTPSite:
         self.server = ThreadingHTTPServer((address, 0), Handler)
         self.server.daemon_threads = True
         self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+
+    def respond(self, request: BaseHTTPRequestHandler) -> Reply:
+        """What to answer `request`: `reply(path)`, unless a subclass reads the request's headers too."""
+        return self.reply(request.path)
 
     def reply(self, path: str) -> Reply:
         raise NotImplementedError

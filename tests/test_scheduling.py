@@ -62,7 +62,7 @@ def _drained(redis_url: str) -> bool:
 
 
 def _gaps(site: NewsSite) -> list[float]:
-    times = sorted(hit.at for hit in site.hits())
+    times = sorted(hit.at for hit in site.requests())
     return [later - earlier for earlier, later in itertools.pairwise(times)]
 
 
@@ -106,7 +106,7 @@ def test_three_sites_polled_twice(env: dict[str, str], network: Network, tmp_pat
         stories = len(network.stories)
         wait_for(lambda: _settled(sessions) == stories, 60, f"{stories} stories stored and clustered")
         wait_for(lambda: _drained(redis_url), 20, "the queue drained")
-        first = {name: len(site.hits()) for name, site in network.sites.items()}
+        first = {name: len(site.requests()) for name, site in network.sites.items()}
         # Tick 2, once the 1s period is over: nothing has changed on any site.
         time.sleep(1.0)
         client.send_task(DISPATCH)
@@ -123,7 +123,7 @@ def test_three_sites_polled_twice(env: dict[str, str], network: Network, tmp_pat
     for url in network.stories:
         site = next(s for s in network.sites.values() if url.startswith(s.base))
         path = url[len(site.base) :]
-        assert [hit.status for hit in site.hits(path)] == [200], url
+        assert [hit.status for hit in site.requests(path)] == [200], url
     # Copies are clustered under A's originals, and nothing else is in their clusters.
     with sessions() as session:
         docs = {doc.url: doc for doc in session.scalars(select(Document))}
@@ -143,7 +143,7 @@ def test_three_sites_polled_twice(env: dict[str, str], network: Network, tmp_pat
         1 for o in network.original_of.values() if o is None
     )
     # Tick 2 cost nothing: only the feeds and sitemaps were asked for, conditionally, and answered 304.
-    second = [hit for name, site in network.sites.items() for hit in site.hits()[first[name] :]]
+    second = [hit for name, site in network.sites.items() for hit in site.requests()[first[name] :]]
     expected = {"/feed.xml", "/sitemap.xml", "/atom.xml", "/sitemap_index.xml", "/sitemaps/stories.xml"}
     assert sorted({hit.path for hit in second}) == sorted(expected)
     assert len(second) == 7  # A: feed + sitemap, B: feed + sitemap, C: feed + index + its child
@@ -151,13 +151,14 @@ def test_three_sites_polled_twice(env: dict[str, str], network: Network, tmp_pat
     # robots.txt: read once per site (then cached in Redis), and nothing under its Disallow fetched,
     # although every feed and sitemap lists a /private/ page.
     for site in network.sites.values():
-        assert len(site.hits("/robots.txt")) == 1
-        assert not [hit for hit in site.hits() if hit.path.startswith("/private/")]
+        assert len(site.requests("/robots.txt")) == 1
+        assert not [hit for hit in site.requests() if hit.path.startswith("/private/")]
     failure = _failure(sessions, network.private[2])
     assert failure is not None and failure.reason == "robots_disallowed"
     # Per-host spacing held across both worker processes, on every site, over both ticks.
     for name, site in network.sites.items():
-        timeline = [(hit.path, round(hit.at - site.log[0].at, 3)) for hit in sorted(site.hits(), key=lambda h: h.at)]
+        hits = sorted(site.requests(), key=lambda h: h.at)
+        timeline = [(hit.path, round(hit.at - hits[0].at, 3)) for hit in hits]
         assert min(_gaps(site)) >= INTERVAL - SLACK, (name, timeline)
 
     listed = json.loads(_cli("sources", "list", "--json"))
@@ -243,13 +244,13 @@ def test_a_second_beat_doubles_nothing(
         wait_for(lambda: _flower_tasks(port, "desk:s3cret")[0] == 200, 30, "Flower answering")
         with sessions() as session, session.begin():  # only now, so that Flower sees every task
             add_source(session, site.base + "/", "auto", int(every))
-        wait_for(lambda: len(site.hits("/feed.xml")) >= 2, 30, "two polls")
+        wait_for(lambda: len(site.requests("/feed.xml")) >= 2, 30, "two polls")
         assert "Sending due task" not in texts()[spare]  # the spare sent nothing while the first ran
         processes[2 + active].terminate()  # the active beat stops (and gives up its lock): the spare takes over
         processes[2 + active].wait(20)
         stopped = time.monotonic()
         wait_for(lambda: "this beat sends" in texts()[spare], 10, "the spare taking over")
-        wait_for(lambda: len(site.hits("/feed.xml")) >= 4, 30, "two more polls")
+        wait_for(lambda: len(site.requests("/feed.xml")) >= 4, 30, "two more polls")
         wait_for(lambda: _drained(redis_url), 20, "the queue drained")
         unauthorised, _ = _flower_tasks(port, None)
         _, tasks = _flower_tasks(port, "desk:s3cret")
@@ -260,15 +261,15 @@ def test_a_second_beat_doubles_nothing(
     assert "Sending due task dispatch (copydesk.dispatch)" in logs[0].read_text()
     assert "Sending due task dispatch (copydesk.dispatch)" in logs[1].read_text()
     # One poll per period, before, across and after the hand-over: none doubled, none lost.
-    polls = [hit.at for hit in site.hits("/feed.xml")]
+    polls = [hit.at for hit in site.requests("/feed.xml")]
     gaps = [later - earlier for earlier, later in itertools.pairwise(polls)]
     assert min(gaps) >= every - 0.5, gaps
     assert max(gaps) <= every + 3.0, gaps
     assert any(at > stopped for at in polls)
-    assert [hit.status for hit in site.hits("/feed.xml")][1:] == [304] * (len(polls) - 1)
+    assert [hit.status for hit in site.requests("/feed.xml")][1:] == [304] * (len(polls) - 1)
     a_stories = [url for url in network.stories if url.startswith(site.base)]
     for url in a_stories:
-        assert len(site.hits(url[len(site.base) :])) == 1, url
+        assert len(site.requests(url[len(site.base) :])) == 1, url
     with sessions() as session:
         assert set(session.scalars(select(Document.url))) == set(a_stories)
     # Flower (behind basic auth) lists the tasks by their names, with their arguments readable.
