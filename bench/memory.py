@@ -20,13 +20,10 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
-import shutil
 import sys
 import tempfile
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -36,6 +33,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
 import psutil  # noqa: E402
 from celery import Celery  # noqa: E402
+from common import machine, remove_unless_kept  # noqa: E402  (bench/common.py)
 from pipeline import workload  # noqa: E402  (bench/pipeline.py)
 from sqlalchemy import Engine, create_engine, func, select  # noqa: E402
 
@@ -59,11 +57,6 @@ class Sample:
     uss: float  # MB, the pool process
     main_rss: float  # MB, the worker's main process
     pid: int  # the pool process (a new pid would mean it was replaced)
-
-
-def machine() -> str:
-    now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    return f"{now}, {platform.platform()}, {os.cpu_count()} CPUs (os.cpu_count()), Python {platform.python_version()}"
 
 
 def pages(total: int) -> list[tuple[str, str]]:
@@ -174,10 +167,7 @@ def main() -> None:
     try:
         samples = run(work, args.every, args.window, tmp)
     finally:
-        if args.keep:
-            print(f"kept {tmp}", file=sys.stderr)
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
+        remove_unless_kept(tmp, args.keep)
 
     print("# Memory of the worker's pool process (--concurrency 1, no --max-tasks-per-child), SQLite + embedded Redis")
     print(f"# {machine()}")

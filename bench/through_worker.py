@@ -46,7 +46,6 @@ import argparse
 import contextlib
 import multiprocessing
 import os
-import platform
 import re
 import shutil
 import statistics
@@ -56,7 +55,6 @@ import tempfile
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from multiprocessing.connection import Connection
 from pathlib import Path
 
@@ -68,6 +66,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 import psutil  # noqa: E402
 import redis  # noqa: E402
 from celery import Celery  # noqa: E402
+from common import machine, remove_unless_kept  # noqa: E402  (bench/common.py)
 from pipeline import workload  # noqa: E402  (bench/pipeline.py)
 from sqlalchemy import Engine, create_engine, func, select, text  # noqa: E402
 
@@ -109,11 +108,6 @@ class Run:
     @property
     def rate(self) -> float:
         return self.pages / self.seconds
-
-
-def machine() -> str:
-    now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    return f"{now}, {platform.platform()}, {os.cpu_count()} CPUs (os.cpu_count()), Python {platform.python_version()}"
 
 
 def pages(total: int, warmup: int) -> tuple[list[Page], list[Page]]:
@@ -545,10 +539,7 @@ def main() -> None:
         if postgres:
             postgres.stop()
         shutil.rmtree(pg_dir, ignore_errors=True)
-        if args.keep:
-            print(f"kept {tmp}", file=sys.stderr)
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
+        remove_unless_kept(tmp, args.keep)
 
     print("# Through the worker: copydesk.ingest_html via Celery + embedded Redis, against Archive.add_html")
     print(f"# {machine()}")
