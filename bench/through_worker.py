@@ -3,7 +3,8 @@ into SQLite and into PostgreSQL, against the same pages archived in-process.
 
 Pages: ../shared/corpus/dev/pages repeated to at least --pages (bench/pipeline.py's workload(): each
 repetition is a new set of sites, the page's host prefixed "r<N>."), decoded with ingest.extract.decode_html
-before any timing, and sent as `copydesk.ingest_html(html, url)`.
+before any timing, and sent as `copydesk.ingest_html(html, url)`, or with --batch N as `copydesk.ingest_pages`
+batches of N pages (the in-process run then adds them N at a time with Archive.add_many, as the task does).
 
 For each database (a fresh SQLite file / a fresh database on a throw-away PostgreSQL cluster for every run,
 and FLUSHDB of the embedded Redis) three modes run in turn, their order rotated from one round to the next:
@@ -71,12 +72,12 @@ from pipeline import workload  # noqa: E402  (bench/pipeline.py)
 from sqlalchemy import Engine, create_engine, func, select, text  # noqa: E402
 
 from ingest.extract import ExtractionError, decode_html, extract  # noqa: E402
-from storage.archive import Archive  # noqa: E402
+from storage.archive import Archive, Arrival  # noqa: E402
 from storage.db import make_engine, make_sessionmaker, upgrade  # noqa: E402
 from storage.index import RedisIndex  # noqa: E402
 from storage.models import Document, Failure  # noqa: E402
 from tests.servers import Postgres, start_worker, stop_process  # noqa: E402
-from worker.app import INGEST_HTML  # noqa: E402
+from worker.app import INGEST_HTML, INGEST_PAGES  # noqa: E402
 from worker.embedded import EmbeddedRedis  # noqa: E402
 
 MODES = ("worker c=1", "worker c=2", "in-process")
@@ -247,9 +248,11 @@ class Bench:
         postmaster: Callable[[], int | None],
         warm: list[Page],
         sizes: tuple[int, int],
+        batch: int,
     ) -> None:
         self.tmp = tmp
         self.sizes = sizes  # (--pages, --warmup): the in-process child builds the same pages from them
+        self.batch = batch
         self.redis_server = redis_server
         self.redis_url = redis_server.url
         self.redis = redis.Redis.from_url(self.redis_url)
@@ -295,7 +298,7 @@ class Bench:
             cpu = CPU(self.cpu_groups(processes_of(process.pid, itself=False), process.pid))
             cpu.begin()
             began = time.perf_counter()
-            ids = {self.client.send_task(INGEST_HTML, args=[html, url]).id for url, html in work}
+            ids = self.send(work)
             sent = time.perf_counter()
             finished = wait_done(engine, len(self.warm) + len(work), alive)
             used, queued = cpu.end()
@@ -305,14 +308,23 @@ class Bench:
         runtimes = task_runtimes(log, ids)
         if len(runtimes) != len(ids):
             print(f"warning: {len(runtimes)} of {len(ids)} task run times found in {log}", file=sys.stderr)
-        task_seconds = sum(runtimes) / len(runtimes) * len(work) if runtimes else float("nan")
+        task_seconds = sum(runtimes) / len(runtimes) * len(ids) if runtimes else float("nan")
         return Run(len(work), finished - began, sent - began, used, queued, concurrency, task_seconds)
+
+    def send(self, work: list[Page]) -> set[str]:
+        """Queue the pages, one ingest_html task each or ingest_pages batches of --batch; the tasks' ids."""
+        if self.batch == 1:
+            return {self.client.send_task(INGEST_HTML, args=[html, url]).id for url, html in work}
+        return {
+            self.client.send_task(INGEST_PAGES, args=[[{"html": html, "url": url} for url, html in chunk]]).id
+            for chunk in chunks(work, self.batch)
+        }
 
     def in_process(self, database: str, work: list[Page]) -> Run:
         self.redis.flushdb()
         context = multiprocessing.get_context("spawn")
         ours, theirs = context.Pipe()
-        child = context.Process(target=_in_process, args=(theirs, database, self.redis_url, *self.sizes))
+        child = context.Process(target=_in_process, args=(theirs, database, self.redis_url, *self.sizes, self.batch))
         child.start()
         try:
             if not ours.poll(STALL) or ours.recv() != "ready":
@@ -334,18 +346,22 @@ class Bench:
         return Run(len(work), finished - began, 0.0, used, queued, 1, finished - began)
 
 
-def _in_process(conn: Connection, database: str, redis_url: str, total: int, warmup: int) -> None:
-    """In a spawned process: archive the warm-up pages, say ready, then archive the pages when told to."""
+def _in_process(conn: Connection, database: str, redis_url: str, total: int, warmup: int, batch: int) -> None:
+    """In a spawned process: archive the warm-up pages, say ready, then archive the pages when told to,
+    `batch` at a time as ingest_pages does (a batch of 1 is what Archive.add_html does)."""
     warm, work = pages(total, warmup)
     engine = make_engine(database)
     archive = Archive(make_sessionmaker(engine), RedisIndex(redis.Redis.from_url(redis_url), "default"))
 
     def add(pages: list[Page]) -> None:
-        for url, html in pages:
-            try:
-                archive.add_html(html, key=url, url=url)
-            except ExtractionError as err:
-                archive.record_failure(url, err.reason, err.message)
+        for chunk in chunks(pages, batch):
+            arrivals = []
+            for url, html in chunk:
+                try:
+                    arrivals.append(Arrival(extract(html, url), url, url))
+                except ExtractionError as err:
+                    archive.record_failure(url, err.reason, err.message)
+            archive.add_many(arrivals)
 
     add(warm)
     conn.send("ready")
@@ -358,7 +374,13 @@ def _in_process(conn: Connection, database: str, redis_url: str, total: int, war
     engine.dispose()
 
 
-SUCCEEDED = re.compile(rf"Task {re.escape(INGEST_HTML)}\[([0-9a-f-]+)\] succeeded in ([0-9.e+-]+)s")
+SUCCEEDED = re.compile(
+    rf"Task (?:{re.escape(INGEST_HTML)}|{re.escape(INGEST_PAGES)})\[([0-9a-f-]+)\] succeeded in ([0-9.e+-]+)s"
+)
+
+
+def chunks(pages: list[Page], size: int) -> list[list[Page]]:
+    return [pages[start : start + size] for start in range(0, len(pages), size)]
 
 
 def task_runtimes(log: Path, ids: set[str]) -> list[float]:
@@ -494,6 +516,12 @@ def main() -> None:
     parser.add_argument(
         "--ceiling-pages", type=int, default=100, help="pages per process for the extraction-only ceiling (default 100)"
     )
+    parser.add_argument(
+        "--batch",
+        type=int,
+        default=1,
+        help="pages a task: 1 sends copydesk.ingest_html a page, more sends copydesk.ingest_pages (default 1)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory (worker logs, databases)")
     args = parser.parse_args()
     kinds = [k.strip() for k in args.databases.split(",") if k.strip()]
@@ -515,7 +543,12 @@ def main() -> None:
         kind: Database(kind, tmp, postgres.url if kind == "postgresql" and postgres else None) for kind in kinds
     }
     bench = Bench(
-        tmp, redis_server, lambda: postmaster_pid(pg_dir) if postgres else None, warm, (args.pages, args.warmup)
+        tmp,
+        redis_server,
+        lambda: postmaster_pid(pg_dir) if postgres else None,
+        warm,
+        (args.pages, args.warmup),
+        max(1, args.batch),
     )
     runs: dict[str, dict[str, list[Run]]] = {kind: {mode: [] for mode in MODES} for kind in kinds}
     ceilings: list[tuple[float, float]] = []
@@ -541,7 +574,13 @@ def main() -> None:
         shutil.rmtree(pg_dir, ignore_errors=True)
         remove_unless_kept(tmp, args.keep)
 
-    print("# Through the worker: copydesk.ingest_html via Celery + embedded Redis, against Archive.add_html")
+    if args.batch > 1:
+        print(
+            f"# Through the worker: copydesk.ingest_pages, {args.batch} pages a task, via Celery + embedded Redis, "
+            f"against Archive.add_many of {args.batch} pages"
+        )
+    else:
+        print("# Through the worker: copydesk.ingest_html via Celery + embedded Redis, against Archive.add_html")
     print(f"# {machine()}")
     print(f"# {len(work)} pages per run (+{len(warm)} untimed warm-up pages), median of {args.repeat} runs")
     print(

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import os
 import random
+import re
 import signal
 import subprocess
 import sys
@@ -35,11 +36,11 @@ from storage.index import RedisIndex
 from storage.models import Cluster, Document, Failure
 from tests.conftest import SEEDS
 from tests.servers import ROOT, Reply, ScriptedSite, start_worker, stop_process, worker_env
-from worker.app import INGEST_URL
+from worker.app import INGEST_HTML, INGEST_PAGES, INGEST_URL
 from worker.batch import dedup_directory
 from worker.embedded import EmbeddedRedis
 from worker.limits import PageTimeLimitExceeded, time_limit
-from worker.tasks import attempts_key_of
+from worker.tasks import attempts_key_of, batch_key
 
 QUEUE = "copydesk"
 WORDS = [f"w{i}" for i in range(20_000)]
@@ -407,6 +408,65 @@ def test_poison_pages_are_recorded_and_never_loop(
     with stack.sessions() as session:
         messages = list(session.scalars(select(Failure.message)))
     assert len(messages) == 2 and all("died 2 times" in message for message in messages)
+    stack.stop()
+    assert_whole(stack, expected)
+
+
+# ---- f. a batch of pushed pages: killed half-way, or too long for one task ------------------------------
+
+
+def pushed_batch(count: int, rng: random.Random) -> tuple[list[dict[str, str]], list[set[str]]]:
+    """About `count` pushed pages: stories on one site, every third reposted on a second one."""
+    pages, expected = [], []
+    for i in range(count * 3 // 4):
+        paragraphs = story(rng)
+        group = {f"http://site-a.example/{i}"}
+        if i % 3 == 0:
+            group.add(f"http://site-b.example/{i}")
+        for url in sorted(group):
+            pages.append({"html": page(f"Story {i}", paragraphs).decode(), "url": url})
+        expected.append(group)
+    return pages, expected
+
+
+def received(stack: Stack, task: str) -> int:
+    """How many deliveries of `task` the worker logged."""
+    return len(re.findall(rf"Task {re.escape(task)}\[[-0-9a-f]+\] received", stack.log.read_text(errors="replace")))
+
+
+@pytest.mark.timeout(90)
+def test_a_batch_killed_part_way_is_split_into_single_pages(make_stack: Callable[..., Stack]) -> None:
+    """The pool process running an ingest_pages batch is SIGKILLed part-way through. The batch comes back
+    and, its earlier delivery having died, is split into one ingest_html task a page (so that the poison
+    guard can find a page that kills workers): every page is stored once, in the right cluster."""
+    pages, expected = pushed_batch(300, random.Random(11))
+    stack = make_stack()
+    worker = stack.start_worker(concurrency=1)
+    stack.wait(lambda: len(psutil.Process(worker.pid).children()) == 1, 30, "the pool process started")
+    stack.client.send_task(INGEST_PAGES, args=[pages])
+    stack.wait(lambda: stack.count() > 0, 30, "the batch's first pages stored")
+    psutil.Process(worker.pid).children()[0].kill()
+    assert stack.count() < len(pages), "the batch ended before it could be killed"
+    stack.wait(lambda: stack.count() == len(pages) and stack.idle(), 60, "every page stored after the split")
+    assert received(stack, INGEST_HTML) == len(pages), "not split into one task a page"
+    assert stack.failures() == {}
+    assert not stack.redis.exists(attempts_key_of(batch_key([p["url"] for p in pages])))
+    stack.stop()
+    assert_whole(stack, expected)
+
+
+@pytest.mark.timeout(90)
+def test_a_batch_too_long_for_one_task_queues_its_remainder(make_stack: Callable[..., Stack]) -> None:
+    """With a 2 s task time limit, a batch stops starting pages after a quarter of it and queues the rest
+    as a new batch: nothing is killed by the time limit, nothing is lost."""
+    pages, expected = pushed_batch(1000, random.Random(12))  # ~2 s of extraction
+    stack = make_stack(COPYDESK_TASK_TIME_LIMIT="2")
+    stack.start_worker(concurrency=1)
+    stack.client.send_task(INGEST_PAGES, args=[pages])
+    stack.wait(lambda: stack.count() == len(pages) and stack.idle(), 60, "every page stored")
+    assert received(stack, INGEST_PAGES) >= 2, "the batch was never continued"
+    assert "TimeLimitExceeded" not in stack.log.read_text(errors="replace")
+    assert stack.failures() == {}
     stack.stop()
     assert_whole(stack, expected)
 

@@ -20,12 +20,12 @@ from ingest.extract import decode_html
 from storage.archive import Archive
 from storage.db import make_engine, make_sessionmaker, upgrade
 from storage.index import MemoryIndex
-from storage.models import Cluster, Document
+from storage.models import Cluster, Document, Failure
 from tests.conftest import SEEDS
 from tests.devsubset import hard_slice
 from tests.servers import ROOT, Site, start_worker, stop_process, wait_for, worker_env
 from tests.test_archive import partition
-from worker.app import INGEST_HTML, INGEST_URL
+from worker.app import INGEST_HTML, INGEST_PAGES, INGEST_URL
 from worker.tasks import pushed_key
 
 # Each site on its own loopback address, so that every site is a different host, as on the web.
@@ -211,3 +211,38 @@ def test_hard_slice_through_the_worker_matches_the_batch(stack: dict[str, object
     clusters, canonicals = partition(archive, name_of)
     assert clusters == corpus.stories
     assert canonicals == corpus.originals
+
+
+def test_batches_of_pushed_pages_end_as_single_pushes(stack: dict[str, object]) -> None:
+    """The hard slice pushed as ingest_pages batches of random sizes to 2 worker processes, with a page
+    repeated, a page that holds no article and an entry that is not a page: the pages end as pushed one
+    by one; each bad entry is a failure with its reason; the repeat is stored once."""
+    corpus = hard_slice()
+    order = sorted(corpus.pages)
+    random.Random(6).shuffle(order)
+    pages: list[object] = [{"html": decode_html(corpus.pages[name])} for name in order]
+    empty = "<html><body><nav><a href='/a'>Home</a></nav></body></html>"
+    pages[3:3] = [pages[0], {"html": empty, "url": "http://empty.example/"}, "not a page"]
+    client: Celery = stack["client"]  # type: ignore[assignment]
+    rng = random.Random(7)
+    start = 0
+    while start < len(pages):
+        size = rng.randint(1, 12)
+        client.send_task(INGEST_PAGES, args=[pages[start : start + size]])
+        start += size
+    wait_for(lambda: _settled(stack["sessions"], len(order)), 120, f"{len(order)} pages stored and clustered")
+    wait_for(lambda: len(_failures(stack["sessions"])) == 2, 30, "the two bad entries recorded")
+    name_of = {pushed_key(decode_html(html)): name for name, html in corpus.pages.items()}
+    archive = Archive(stack["sessions"], MemoryIndex())  # type: ignore[arg-type]
+    clusters, canonicals = partition(archive, name_of)
+    assert clusters == corpus.stories
+    assert canonicals == corpus.originals
+    assert _failures(stack["sessions"]) == {
+        "http://empty.example/": "no_article",
+        pushed_key(repr("not a page")): "invalid_input",
+    }
+
+
+def _failures(sessions: object) -> dict[str, str]:
+    with sessions() as session:  # type: ignore[operator]
+        return {url: reason for url, reason in session.execute(select(Failure.url, Failure.reason))}

@@ -11,6 +11,7 @@ from worker.routing import all_queues
 # Stable, documented task names: other systems send_task() to these without importing copydesk.
 INGEST_URL = "copydesk.ingest_url"
 INGEST_HTML = "copydesk.ingest_html"
+INGEST_PAGES = "copydesk.ingest_pages"  # ([{"html", "url"}, ...]): many pushed pages in one task
 INGEST_TEXT = "copydesk.ingest_text"
 REPAIR = "copydesk.repair"
 DISPATCH = "copydesk.dispatch"  # beat: queue a poll of every due source
