@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import gzip
+import unicodedata
 from datetime import UTC, datetime
 
 import pytest
 from datasketch import MinHash
+from hypothesis import given
+from hypothesis import strategies as st
 
 from ingest.canonical import Candidate, attribution_lines, elect
 from ingest.document import Article, FingerprintParams
 from ingest.extract import ExtractionError, decode_html, extract
 from ingest.fingerprint import fingerprint
 from ingest.similarity import compare, is_copy
+from ingest.text import _FOLD, normalise
 from tests.conftest import CORPUS, SEEDS
 
 CHROME = ["Disclaimer: The contents of this article", "Leave a Reply", "Region:", "Theme:"]
@@ -59,6 +63,12 @@ def test_fingerprint_ignores_quotes_case_and_headline(seeds: dict[str, Article])
     assert compare(a, b).jaccard > 0.95
     assert a.params == FingerprintParams() and len(a.signature) == a.params.num_perm
     assert len(a.band_keys) == a.params.bands and 0 < len(a.anchors) <= a.params.anchors
+
+
+@given(st.text(alphabet=st.sampled_from([*map(chr, _FOLD), "a", "B", " ", "é", "ﬁ", "Ａ", "\u0301", "."])) | st.text())
+def test_normalise_folds_as_the_version_1_table(text: str) -> None:
+    """normalise's quick path must give what NORMALISATION_VERSION 1 defines: NFKC, the fold table, casefold."""
+    assert normalise(text) == unicodedata.normalize("NFKC", text).translate(_FOLD).casefold()
 
 
 def test_fingerprints_with_other_params_are_never_compared(seeds: dict[str, Article]) -> None:
