@@ -22,7 +22,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections import Counter, OrderedDict
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
@@ -93,6 +93,7 @@ class _Batch:
     pending: list[int] = field(default_factory=list)  # to settle: the new ones, and old ones a crash left unsettled
     clusters: dict[int, int | None] = field(default_factory=dict)  # of the documents already settled
     stale: set[int] = field(default_factory=set)  # older documents whose fingerprint new chrome made stale
+    fingerprints: dict[int, Fingerprint] = field(default_factory=dict)  # of the new ones, made inside the lock
 
 
 @dataclass
@@ -133,7 +134,7 @@ class Archive:
                 if attempt == 2:
                     raise
         assert batch is not None
-        clusters = {**batch.clusters, **self._settle(batch.pending)}
+        clusters = {**batch.clusters, **self._settle(batch.pending, batch.fingerprints)}
         if batch.stale:
             self.refingerprint(batch.stale)
             clusters = self._clusters_of(list(batch.ids.values()))  # re-fingerprinting may have moved them
@@ -286,7 +287,7 @@ class Archive:
                 doc_chrome = frozenset(to_unsigned(h) for h in found)
                 if found == prepared[key].chrome:  # as guessed before the lock: nothing to redo
                     self._fingerprints.put((doc.id, doc.content_hash, doc.title, doc_chrome), prepared[key].fingerprint)
-                fp = self._fingerprint(doc, doc_chrome)
+                fp = batch.fingerprints[doc.id] = self._fingerprint(doc, doc_chrome)
                 doc.signature = _packed(fp)
                 doc.index_keys = " ".join(fp.index_keys)
                 batch.ids[key] = doc.id
@@ -294,22 +295,34 @@ class Archive:
                 batch.pending.append(doc.id)
         return batch
 
-    def _settle(self, doc_ids: Sequence[int]) -> dict[int, int]:
-        """Steps 2-4 for stored documents; safe to repeat. Returns {document id: cluster id}."""
+    def _settle(self, doc_ids: Sequence[int], fresh: Mapping[int, Fingerprint] | None = None) -> dict[int, int]:
+        """Steps 2-4 for stored documents; safe to repeat. Returns {document id: cluster id}.
+
+        `fresh`: fingerprints step 1 just made, inside the lock, of documents never filed yet; the
+        others are read again with their host's chrome as it is now.
+        """
         if not doc_ids:
             return {}
         with reading(self.sessions) as session:
-            docs = list(session.scalars(select(Document).where(Document.id.in_(doc_ids)).order_by(Document.id)))
+            fresh = fresh or {}
+            fps = {doc_id: fresh[doc_id] for doc_id in doc_ids if doc_id in fresh}
+            # The signature each document had when this began: one that changes meanwhile was
+            # re-fingerprinted by another process (new chrome), which settles it itself.
+            basis = {doc_id: _packed(fp) for doc_id, fp in fps.items()}
+            stored = [doc_id for doc_id in doc_ids if doc_id not in fresh]
+            docs = list(session.scalars(select(Document).where(Document.id.in_(stored)))) if stored else []
             chrome = self._chrome_of(session, docs)
-            fps = {doc.id: self._fingerprint(doc, chrome[doc.id]) for doc in docs}
             for doc in docs:
+                basis[doc.id] = doc.signature
+                fps[doc.id] = self._fingerprint(doc, chrome[doc.id])
                 outdated = set(doc.index_keys.split()) - set(fps[doc.id].index_keys)
                 if outdated:  # the host's chrome changed since the document was filed
                     self.index.remove(doc.id, outdated)
+            fps = dict(sorted(fps.items()))
             found = self.index.add_and_query_many([(i, fp.index_keys, fp.query_keys) for i, fp in fps.items()])
             matches = self._verify(session, fps, dict(zip(fps, found, strict=True)))
         with self.sessions() as session, session.begin(), cluster_lock(session):
-            return self._record(session, fps, matches)
+            return self._record(session, fps, matches, basis)
 
     def _verify(
         self, session: Session, fps: dict[int, Fingerprint], candidates: dict[int, set[int]]
@@ -382,12 +395,17 @@ class Archive:
             into.update((other.id, self._fingerprint(other, chrome[other.id])) for other in others)
 
     def _record(
-        self, session: Session, fps: dict[int, Fingerprint], matches: dict[int, dict[int, Similarity]]
+        self,
+        session: Session,
+        fps: dict[int, Fingerprint],
+        matches: dict[int, dict[int, Similarity]],
+        basis: dict[int, bytes],
     ) -> dict[int, int]:
         """Step 4, inside the cluster transaction."""
         involved = set(fps).union(*matches.values())
-        alive = set(session.scalars(select(Document.id).where(Document.id.in_(involved))))
-        ids = [doc_id for doc_id in fps if doc_id in alive]  # not deleted meanwhile
+        signed = session.execute(select(Document.id, Document.signature).where(Document.id.in_(involved)))
+        alive = {doc_id: signature for doc_id, signature in signed}
+        ids = [doc_id for doc_id in fps if alive.get(doc_id) == basis[doc_id]]  # not deleted nor redone meanwhile
         # Two queries for all matches, not two per match: copies of a big story match many pages.
         recorded = {
             (m.low_id, m.high_id): m

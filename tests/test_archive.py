@@ -5,7 +5,9 @@ from __future__ import annotations
 import random
 import sqlite3
 import threading
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis
@@ -15,7 +17,7 @@ from ingest.document import Article
 from ingest.extract import extract
 from storage.archive import TRIES_PER_CLUSTER, Archive, Arrival
 from storage.db import make_engine, make_sessionmaker, reading, upgrade
-from storage.index import RedisIndex
+from storage.index import Filing, NearDupIndex, RedisIndex
 from storage.models import Cluster, Document, Match
 from tests.conftest import SEEDS
 from tests.devsubset import hard_slice
@@ -251,6 +253,49 @@ def test_a_big_cluster_costs_a_new_copy_few_comparisons(archive: Archive) -> Non
     assert matches_of(archive, copy.document_id) == [(story.document_id, copy.document_id)]
     with archive.sessions() as session:
         assert session.scalar(select(Cluster.size).where(Cluster.id == story.cluster_id)) == TRIES_PER_CLUSTER + 4
+
+
+class Interrupting:
+    """The archive's index, which calls `meanwhile()` once during the next look-up: another worker's
+    work landing between a document's look-up and the recording of its cluster."""
+
+    def __init__(self, index: NearDupIndex) -> None:
+        self.index = index
+        self.meanwhile: Callable[[], None] | None = None
+
+    def add_and_query_many(self, documents: Sequence[Filing]) -> list[set[int]]:
+        found = self.index.add_and_query_many(documents)
+        if self.meanwhile:
+            interrupt, self.meanwhile = self.meanwhile, None
+            interrupt()
+        return found
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.index, name)
+
+
+def test_a_document_re_fingerprinted_while_it_settles_keeps_the_new_fingerprint(archive: Archive) -> None:
+    """While a page settles, another worker stores a second page of its host that shares one of its
+    paragraphs: that paragraph is now the host's chrome, and the other worker re-fingerprints and
+    settles the first page. The first settle, done with the old fingerprint, must not then record it."""
+    article = extract((SEEDS / "southfront-original.html").read_bytes())
+    page = Article(text=article.text, host="news.example", url="https://news.example/story")
+    promo = Article(
+        text=article.paragraphs[0] + "\n" + extract((SEEDS / "blog-original-003.html").read_bytes()).text,
+        host="news.example",
+        url="https://news.example/other",
+    )
+    other_worker = Archive(archive.sessions, archive.index)
+    interrupting = Interrupting(archive.index)
+    archive.index = interrupting  # type: ignore[assignment]
+    interrupting.meanwhile = lambda: other_worker.add(promo, key="other")
+    stored = archive.add(page, key="story")
+    with reading(archive.sessions) as session:
+        doc = session.get_one(Document, stored.document_id)
+        now = archive._fingerprint(doc, archive._chrome_of(session, [doc])[doc.id])
+        before = archive._fingerprint(doc, frozenset())
+    assert now.index_keys != before.index_keys, "the shared paragraph did not change the fingerprint"
+    assert doc.clustered and doc.index_keys == " ".join(now.index_keys), "settled with a stale fingerprint"
 
 
 def test_canonical_is_re_elected_when_the_original_arrives(archive: Archive) -> None:
