@@ -24,6 +24,7 @@ import logging
 from collections import Counter, OrderedDict
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Generic, TypeVar
 
 import numpy as np
@@ -192,6 +193,30 @@ class Archive:
                 except Exception:
                     log.exception("repair: document %s could not be settled", doc_id)
         return settled
+
+    def reindex(self, since: datetime | None = None, chunk: int = 1000) -> int:
+        """File every settled document under the index keys stored with it, as when it was settled.
+
+        For an index that lost its entries (a Redis without them: flushed, replaced, or a new index
+        layout) or that starts empty (the in-memory index of `copydesk dedup --db`): without it, new
+        copies of stories already in the archive would not find them. Filing is idempotent, so
+        documents settled meanwhile are harmless. `since`: only documents fetched from then on (the
+        index window). Returns how many documents were filed.
+        """
+        filed, last = 0, 0
+        while True:
+            query = select(Document.id, Document.index_keys).where(
+                Document.id > last, Document.clustered.is_(True), Document.fp_params == self.params.key
+            )
+            if since is not None:
+                query = query.where(Document.fetched >= since)
+            with reading(self.sessions) as session:
+                rows = session.execute(query.order_by(Document.id).limit(chunk)).all()
+            if not rows:
+                return filed
+            self.index.add_and_query_many([(doc_id, keys.split(), ()) for doc_id, keys in rows])
+            filed += len(rows)
+            last = rows[-1][0]
 
     def refingerprint(self, doc_ids: Collection[int]) -> None:
         """Fingerprint documents again with what is now known of their hosts' chrome, and settle them again."""

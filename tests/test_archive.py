@@ -6,6 +6,7 @@ import random
 import sqlite3
 import threading
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -296,6 +297,20 @@ def test_a_document_re_fingerprinted_while_it_settles_keeps_the_new_fingerprint(
         before = archive._fingerprint(doc, frozenset())
     assert now.index_keys != before.index_keys, "the shared paragraph did not change the fingerprint"
     assert doc.clustered and doc.index_keys == " ".join(now.index_keys), "settled with a stale fingerprint"
+
+
+def test_an_index_that_lost_its_entries_is_filled_again_from_storage(archive: Archive) -> None:
+    """Redis flushed (or a new index layout): a copy arriving then misses the story it copies. reindex()
+    files every settled document again from what storage holds, and the next copy finds the story."""
+    original = archive.add_html((SEEDS / "southfront-original.html").read_bytes(), key="original")
+    archive.index.clear()
+    missed = archive.add_html((SEEDS / "globalresearch-repost.html").read_bytes(), key="missed")
+    assert missed.cluster_id != original.cluster_id  # what a lost index costs
+    assert archive.reindex() == 2
+    found = archive.add_html((SEEDS / "blog-repost.html").read_bytes(), key="found")
+    assert found.cluster_id in (original.cluster_id, missed.cluster_id)
+    assert clusters_by_name(archive) >= {frozenset({"original", "missed", "found"})}
+    assert archive.reindex(since=datetime.now(UTC) + timedelta(days=1)) == 0  # none fetched since
 
 
 def test_canonical_is_re_elected_when_the_original_arrives(archive: Archive) -> None:

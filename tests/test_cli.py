@@ -181,6 +181,16 @@ def test_random_bytes_are_no_article(env: dict[str, str], messy_dir: Path) -> No
     assert "junk.htm" in cli("failures").output
 
 
+def test_dedup_into_a_database_finds_the_stories_already_in_it(env: dict[str, str], tmp_path: Path) -> None:
+    """A second `dedup --db` run clusters its copies with the stories the first run stored."""
+    for folder, name in (("first", "southfront-original.html"), ("second", "blog-repost.html")):
+        (tmp_path / folder).mkdir()
+        shutil.copy(SEEDS / name, tmp_path / folder / name)
+        result = cli("dedup", str(tmp_path / folder), "--db", env["COPYDESK_DATABASE_URL"])
+        assert result.exit_code == 0, result.output
+    assert [row["size"] for row in cluster_list()] == [2]
+
+
 def test_dedup_table(env: dict[str, str]) -> None:
     result = cli("dedup", str(SEEDS))
     assert result.exit_code == 0, result.output

@@ -25,7 +25,7 @@ from tests.conftest import SEEDS
 from tests.devsubset import hard_slice
 from tests.servers import ROOT, Site, start_worker, stop_process, wait_for, worker_env
 from tests.test_archive import partition
-from worker.app import INGEST_HTML, INGEST_PAGES, INGEST_URL
+from worker.app import INGEST_HTML, INGEST_PAGES, INGEST_URL, REPAIR
 from worker.tasks import pushed_key
 
 # Each site on its own loopback address, so that every site is a different host, as on the web.
@@ -246,3 +246,22 @@ def test_batches_of_pushed_pages_end_as_single_pushes(stack: dict[str, object]) 
 def _failures(sessions: object) -> dict[str, str]:
     with sessions() as session:  # type: ignore[operator]
         return {url: reason for url, reason in session.execute(select(Failure.url, Failure.reason))}
+
+
+def test_an_index_redis_lost_is_refilled_by_the_repair_task(stack: dict[str, object], redis_url: str) -> None:
+    """The index's entries vanish from Redis (flushed, replaced by an empty one): the next repair task
+    (beat runs it every 5 minutes, and a starting worker at once) files the stored stories again, and
+    a copy that arrives afterwards joins its story's cluster."""
+    client: Celery = stack["client"]  # type: ignore[assignment]
+    server = redis.Redis.from_url(redis_url)
+    client.send_task(INGEST_HTML, args=[(SEEDS / "southfront-original.html").read_text(), "https://a.example/1"])
+    wait_for(lambda: _settled(stack["sessions"], 1), 60, "the story stored")
+    wait_for(lambda: any(server.scan_iter("copydesk:ix*filled")), 30, "the index marked filled at start")
+    for key in server.scan_iter("copydesk:ix*"):
+        server.delete(key)
+    client.send_task(REPAIR)
+    wait_for(lambda: any(server.scan_iter("copydesk:ix*filled")), 30, "the index refilled")
+    client.send_task(INGEST_HTML, args=[(SEEDS / "blog-repost.html").read_text(), "https://b.example/1"])
+    wait_for(lambda: _settled(stack["sessions"], 2), 60, "the copy stored")
+    assert sorted(map(len, _clusters(stack["sessions"]).values())) == [2]
+    assert "filed 1 stored documents again" in Path(str(stack["log"])).read_text()

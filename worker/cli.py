@@ -274,6 +274,8 @@ def dedup(directory: Path, as_json: bool, database_url: str | None) -> None:
     with tempfile.TemporaryDirectory(prefix="copydesk-") as tmp:
         url = database_url or f"sqlite:///{Path(tmp) / 'dedup.db'}"
         archive = _archive(url)
+        if database_url:  # the in-memory index starts empty: file the stories already stored
+            archive.reindex()
 
         def progress(done: int, total: int, path: str) -> None:
             if done == total or done % 25 == 0:

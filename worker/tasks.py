@@ -8,8 +8,9 @@ import hashlib
 import logging
 import random
 import time
+import uuid
 from collections.abc import Callable, Iterator, Sequence
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from typing import Any, TypeVar
 
@@ -249,8 +250,43 @@ def ingest_text(
 
 @app.task(name=REPAIR, base=ArchiveTask, bind=True)
 def repair(self: ArchiveTask) -> int:
-    """Settle documents left unclustered by a crash (scheduled by beat, and safe to run any time)."""
+    """Settle documents left unclustered by a crash, and refill the index if Redis lost it (scheduled by
+    beat, run when a worker starts, and safe to run any time)."""
+    refill_index(self)
     return self.archive.repair()
+
+
+# KEYS: the index's "filled" marker, the claim of the refill. ARGV: the claim's token.
+_FINISH_REFILL = """
+if redis.call('GET', KEYS[2]) ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], '1')
+redis.call('DEL', KEYS[2])
+return 1
+"""
+
+
+def refill_index(task: ArchiveTask) -> int:
+    """File every stored document in the shared index again if the index lost its entries; how many.
+
+    The index lives in Redis, beside the broker's queues: a Redis replaced, flushed or restored
+    without it (or a new index layout) would leave every new copy blind to the stories stored before.
+    A marker key, set once the index holds the archive, says it has not happened; it goes with the
+    entries. One worker refills at a time, and marks the index filled only if its claim survived:
+    a Redis that restarted empty meanwhile has lost the claim too, and the next repair starts again.
+    """
+    index = task.archive.index
+    if not isinstance(index, RedisIndex):
+        return 0
+    marker, claim = index.prefix + "filled", index.prefix + "filling"
+    token = uuid.uuid4().hex
+    if task.redis.exists(marker) or not task.redis.set(claim, token, nx=True, ex=3600):
+        return 0
+    window = settings.index_window_days
+    since = datetime.now(UTC) - timedelta(days=2 * window) if window else None
+    filed = task.archive.reindex(since)
+    if task.redis.eval(_FINISH_REFILL, 2, marker, claim, token) and filed:
+        log.warning("the index had lost its entries: filed %d stored documents again", filed)
+    return filed
 
 
 @worker_ready.connect
