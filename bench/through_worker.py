@@ -4,7 +4,9 @@ into SQLite and into PostgreSQL, against the same pages archived in-process.
 Pages: ../shared/corpus/dev/pages repeated to at least --pages (bench/pipeline.py's workload(): each
 repetition is a new set of sites, the page's host prefixed "r<N>."), decoded with ingest.extract.decode_html
 before any timing, and sent as `copydesk.ingest_html(html, url)`, or with --batch N as `copydesk.ingest_pages`
-batches of N pages (the in-process run then adds them N at a time with Archive.add_many, as the task does).
+batches of N pages pushed by worker.push.push_pages (each page's HTML kept in Redis, the task carrying its key;
+--inline: the HTML in the task). The in-process run then adds them N at a time with Archive.add_many, as the
+task does.
 
 For each database (a fresh SQLite file / a fresh database on a throw-away PostgreSQL cluster for every run,
 and FLUSHDB of the embedded Redis) three modes run in turn, their order rotated from one round to the next:
@@ -79,6 +81,7 @@ from storage.models import Document, Failure  # noqa: E402
 from tests.servers import Postgres, start_worker, stop_process  # noqa: E402
 from worker.app import INGEST_HTML, INGEST_PAGES  # noqa: E402
 from worker.embedded import EmbeddedRedis  # noqa: E402
+from worker.push import push_pages  # noqa: E402
 
 MODES = ("worker c=1", "worker c=2", "in-process")
 PARTS = ("working", "worker main", "redis", "postgres", "bench", "others")
@@ -249,10 +252,12 @@ class Bench:
         warm: list[Page],
         sizes: tuple[int, int],
         batch: int,
+        inline: bool,
     ) -> None:
         self.tmp = tmp
         self.sizes = sizes  # (--pages, --warmup): the in-process child builds the same pages from them
         self.batch = batch
+        self.inline = inline
         self.redis_server = redis_server
         self.redis_url = redis_server.url
         self.redis = redis.Redis.from_url(self.redis_url)
@@ -312,13 +317,16 @@ class Bench:
         return Run(len(work), finished - began, sent - began, used, queued, concurrency, task_seconds)
 
     def send(self, work: list[Page]) -> set[str]:
-        """Queue the pages, one ingest_html task each or ingest_pages batches of --batch; the tasks' ids."""
+        """Queue the pages, one ingest_html task each, or ingest_pages batches of --batch kept in Redis by
+        worker.push (--inline: with the HTML in the task); the tasks' ids."""
         if self.batch == 1:
             return {self.client.send_task(INGEST_HTML, args=[html, url]).id for url, html in work}
-        return {
-            self.client.send_task(INGEST_PAGES, args=[[{"html": html, "url": url} for url, html in chunk]]).id
-            for chunk in chunks(work, self.batch)
-        }
+        if self.inline:
+            return {
+                self.client.send_task(INGEST_PAGES, args=[[{"html": html, "url": url} for url, html in chunk]]).id
+                for chunk in chunks(work, self.batch)
+            }
+        return set(push_pages(self.client, self.redis, [(html, url) for url, html in work], batch_size=self.batch))
 
     def in_process(self, database: str, work: list[Page]) -> Run:
         self.redis.flushdb()
@@ -522,6 +530,9 @@ def main() -> None:
         default=1,
         help="pages a task: 1 sends copydesk.ingest_html a page, more sends copydesk.ingest_pages (default 1)",
     )
+    parser.add_argument(
+        "--inline", action="store_true", help="with --batch: the pages' HTML in the task, not kept in Redis"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory (worker logs, databases)")
     args = parser.parse_args()
     kinds = [k.strip() for k in args.databases.split(",") if k.strip()]
@@ -549,6 +560,7 @@ def main() -> None:
         warm,
         (args.pages, args.warmup),
         max(1, args.batch),
+        args.inline,
     )
     runs: dict[str, dict[str, list[Run]]] = {kind: {mode: [] for mode in MODES} for kind in kinds}
     ceilings: list[tuple[float, float]] = []
@@ -575,9 +587,10 @@ def main() -> None:
         remove_unless_kept(tmp, args.keep)
 
     if args.batch > 1:
+        how = "the HTML in the task" if args.inline else "the HTML kept in Redis by worker.push"
         print(
-            f"# Through the worker: copydesk.ingest_pages, {args.batch} pages a task, via Celery + embedded Redis, "
-            f"against Archive.add_many of {args.batch} pages"
+            f"# Through the worker: copydesk.ingest_pages, {args.batch} pages a task ({how}), via Celery + "
+            f"embedded Redis, against Archive.add_many of {args.batch} pages"
         )
     else:
         print("# Through the worker: copydesk.ingest_html via Celery + embedded Redis, against Archive.add_html")

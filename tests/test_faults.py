@@ -40,6 +40,7 @@ from worker.app import INGEST_HTML, INGEST_PAGES, INGEST_URL
 from worker.batch import dedup_directory
 from worker.embedded import EmbeddedRedis
 from worker.limits import PageTimeLimitExceeded, time_limit
+from worker.push import push_pages
 from worker.tasks import attempts_key_of, batch_key
 
 QUEUE = "copydesk"
@@ -458,15 +459,17 @@ def test_a_batch_killed_part_way_is_split_into_single_pages(make_stack: Callable
 @pytest.mark.timeout(90)
 def test_a_batch_too_long_for_one_task_queues_its_remainder(make_stack: Callable[..., Stack]) -> None:
     """With a 2 s task time limit, a batch stops starting pages after a quarter of it and queues the rest
-    as a new batch: nothing is killed by the time limit, nothing is lost."""
+    as a new batch: nothing is killed by the time limit, nothing is lost, and no pushed page is left behind."""
     pages, expected = pushed_batch(1000, random.Random(12))  # ~2 s of extraction
     stack = make_stack(COPYDESK_TASK_TIME_LIMIT="2")
     stack.start_worker(concurrency=1)
-    stack.client.send_task(INGEST_PAGES, args=[pages])
+    # Kept in Redis by worker.push: the remainder queued again still finds its pages there.
+    push_pages(stack.client, stack.redis, [(p["html"], p["url"]) for p in pages], batch_size=len(pages))
     stack.wait(lambda: stack.count() == len(pages) and stack.idle(), 60, "every page stored")
     assert received(stack, INGEST_PAGES) >= 2, "the batch was never continued"
     assert "TimeLimitExceeded" not in stack.log.read_text(errors="replace")
     assert stack.failures() == {}
+    assert not list(stack.redis.scan_iter("copydesk:pushed:*")), "pushed pages left in Redis"
     stack.stop()
     assert_whole(stack, expected)
 

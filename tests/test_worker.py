@@ -26,6 +26,7 @@ from tests.devsubset import hard_slice
 from tests.servers import ROOT, Site, start_worker, stop_process, wait_for, worker_env
 from tests.test_archive import partition
 from worker.app import INGEST_HTML, INGEST_PAGES, INGEST_URL, REPAIR
+from worker.push import push_pages
 from worker.tasks import pushed_key
 
 # Each site on its own loopback address, so that every site is a different host, as on the web.
@@ -213,25 +214,32 @@ def test_hard_slice_through_the_worker_matches_the_batch(stack: dict[str, object
     assert canonicals == corpus.originals
 
 
-def test_batches_of_pushed_pages_end_as_single_pushes(stack: dict[str, object]) -> None:
-    """The hard slice pushed as ingest_pages batches of random sizes to 2 worker processes, with a page
-    repeated, a page that holds no article and an entry that is not a page: the pages end as pushed one
-    by one; each bad entry is a failure with its reason; the repeat is stored once."""
+def test_batches_of_pushed_pages_end_as_single_pushes(stack: dict[str, object], redis_url: str) -> None:
+    """The hard slice pushed as ingest_pages batches of random sizes to 2 worker processes, half with the
+    HTML in the task, half kept in Redis by worker.push, with a page repeated, a page that holds no
+    article, an entry that is not a page and a page gone from Redis: the pages end as pushed one by one;
+    each bad entry is a failure with its reason; the repeat is stored once; Redis keeps no page."""
     corpus = hard_slice()
     order = sorted(corpus.pages)
     random.Random(6).shuffle(order)
     pages: list[object] = [{"html": decode_html(corpus.pages[name])} for name in order]
     empty = "<html><body><nav><a href='/a'>Home</a></nav></body></html>"
-    pages[3:3] = [pages[0], {"html": empty, "url": "http://empty.example/"}, "not a page"]
+    gone = "copydesk:pushed:never-stored"
+    pages[3:3] = [pages[0], {"html": empty, "url": "http://empty.example/"}, "not a page", {"stored": gone}]
     client: Celery = stack["client"]  # type: ignore[assignment]
+    server = redis.Redis.from_url(redis_url)
     rng = random.Random(7)
     start = 0
     while start < len(pages):
         size = rng.randint(1, 12)
-        client.send_task(INGEST_PAGES, args=[pages[start : start + size]])
+        batch = pages[start : start + size]
+        if start < len(pages) // 2:
+            client.send_task(INGEST_PAGES, args=[batch])
+        else:
+            push_pages(client, server, [(p["html"], None) for p in batch], batch_size=5)  # type: ignore[index]
         start += size
     wait_for(lambda: _settled(stack["sessions"], len(order)), 120, f"{len(order)} pages stored and clustered")
-    wait_for(lambda: len(_failures(stack["sessions"])) == 2, 30, "the two bad entries recorded")
+    wait_for(lambda: len(_failures(stack["sessions"])) == 3, 30, "the three bad entries recorded")
     name_of = {pushed_key(decode_html(html)): name for name, html in corpus.pages.items()}
     archive = Archive(stack["sessions"], MemoryIndex())  # type: ignore[arg-type]
     clusters, canonicals = partition(archive, name_of)
@@ -240,7 +248,9 @@ def test_batches_of_pushed_pages_end_as_single_pushes(stack: dict[str, object]) 
     assert _failures(stack["sessions"]) == {
         "http://empty.example/": "no_article",
         pushed_key(repr("not a page")): "invalid_input",
+        gone: "expired",
     }
+    assert not list(server.scan_iter("copydesk:pushed:*")), "pushed pages left in Redis"
 
 
 def _failures(sessions: object) -> dict[str, str]:

@@ -30,6 +30,7 @@ from storage.index import RedisIndex
 from worker.app import INGEST_HTML, INGEST_PAGES, INGEST_TEXT, INGEST_URL, REPAIR, app, settings
 from worker.limits import PageTimeLimitExceeded, time_limit
 from worker.politeness import Deferred, defer, polite_fetch
+from worker.push import PUSHED_TTL
 
 log = logging.getLogger(__name__)
 
@@ -146,6 +147,24 @@ class ArchiveTask(Task):
             add = functools.partial(self.archive.add, arrival.article, arrival.key, arrival.final_url)
             counts[self._run(arrival.storage_key, add)["status"]] += 1
 
+    def load_pushed(self, pages: list[Any]) -> list[Any]:
+        """The pages with each {"stored": key} replaced by the page kept in Redis, or by {"gone": key}."""
+        refs = [ref for ref in map(_stored_ref, pages) if ref]
+        if not refs:
+            return pages
+        kept = dict(zip(refs, self._patiently(functools.partial(self.redis.mget, refs)), strict=True))
+        loaded = []
+        for page in pages:
+            ref = _stored_ref(page)
+            blob = kept[ref] if ref else None
+            if ref is None:
+                loaded.append(page)
+            elif isinstance(blob, bytes):
+                loaded.append({"html": blob.decode("utf-8", "surrogatepass"), "url": page.get("url")})
+            else:
+                loaded.append({"gone": ref, "url": page.get("url")})
+        return loaded
+
     def _failed(self, key: str, reason: str, message: str) -> dict[str, Any]:
         self._patiently(functools.partial(self.archive.record_failure, key, reason, message))
         return {"status": "failed", "reason": reason}
@@ -188,7 +207,8 @@ def ingest_html(self: ArchiveTask, html: str, url: str | None = None) -> dict[st
 
 @app.task(name=INGEST_PAGES, base=ArchiveTask, bind=True)
 def ingest_pages(self: ArchiveTask, pages: list[dict[str, Any]]) -> dict[str, int]:
-    """Ingest many pushed pages in one task: [{"html": ..., "url": ... or absent}, ...].
+    """Ingest many pushed pages in one task: [{"html": ..., "url": ... or absent}, ...], or with
+    {"stored": redis key} instead of "html" for a page kept in Redis (worker.push.push_pages).
 
     Each page ends as ingest_html would end it, at a fraction of the cost: one hand-over from the
     broker and three database transactions for the lot instead of for each page. A batch whose
@@ -196,18 +216,21 @@ def ingest_pages(self: ArchiveTask, pages: list[dict[str, Any]]) -> dict[str, in
     ingest_html task, so that the poison guard finds the page that kills workers. A batch that runs
     long queues what it has not started as a new batch, well before the task time limit.
     """
-    keys = [_key_of_pushed(page) for page in pages]
+    loaded = self.load_pushed(pages)
+    keys = [_key_of_pushed(page) for page in loaded]
     counts = {"stored": 0, "known": 0, "failed": 0, "split": 0, "deferred": 0}
+    done = len(pages)
     with self.delivery(batch_key(keys)) as attempts:
         deadline = time.monotonic() + settings.task_time_limit * 0.25
         arrivals: list[Arrival] = []
-        for number, (key, page) in enumerate(zip(keys, pages, strict=True)):
+        for number, (key, page) in enumerate(zip(keys, loaded, strict=True)):
             if len(arrivals) >= ARCHIVE_BATCH:
                 self.add_all(arrivals, counts)
                 arrivals = []
             if time.monotonic() > deadline:
-                ingest_pages.apply_async(args=[pages[number:]])
+                ingest_pages.apply_async(args=[pages[number:]])  # as received: stored pages stay in Redis
                 counts["deferred"] = len(pages) - number
+                done = number
                 break
             try:
                 html, url = _pushed_page(page)
@@ -221,6 +244,9 @@ def ingest_pages(self: ArchiveTask, pages: list[dict[str, Any]]) -> dict[str, in
                 self._failed(key, *failure_of(err))
                 counts["failed"] += 1
         self.add_all(arrivals, counts)
+    stored = [ref for ref in map(_stored_ref, pages[:done]) if ref]
+    if stored:  # only now: a delivery that dies before this point finds them again
+        self._patiently(functools.partial(self.redis.delete, *stored))
     return counts
 
 
@@ -304,6 +330,8 @@ def failure_of(err: BaseException) -> tuple[str, str]:
         return "invalid_input", str(err)
     if isinstance(err, PageTimeLimitExceeded):
         return "time_limit", f"extracting the page: {err}"
+    if isinstance(err, PushedPageGone):
+        return "expired", str(err)
     if isinstance(err, SoftTimeLimitExceeded):
         return "time_limit", "processing took longer than the task time limit"
     return "internal_error", f"{type(err).__name__}: {err}"
@@ -314,8 +342,14 @@ def outcome_of(stored: Stored) -> dict[str, Any]:
     return {"status": status, "document": stored.document_id, "cluster": stored.cluster_id}
 
 
+class PushedPageGone(Exception):
+    """A page pushed through Redis (worker.push) that was no longer there when a worker took its task."""
+
+
 def _pushed_page(page: Any) -> tuple[str, str | None]:
     """(html, url) of one page of an ingest_pages batch; ValueError if it is not one."""
+    if isinstance(page, dict) and "gone" in page:
+        raise PushedPageGone(f"{page['gone']} was no longer in Redis (kept {PUSHED_TTL // 86400} days): push it again")
     html = page.get("html") if isinstance(page, dict) else None
     url = page.get("url") if isinstance(page, dict) else None
     if not isinstance(html, str) or not (url is None or isinstance(url, str)):
@@ -323,10 +357,18 @@ def _pushed_page(page: Any) -> tuple[str, str | None]:
     return html, url or None
 
 
+def _stored_ref(page: Any) -> str | None:
+    """The Redis key of a page of an ingest_pages batch that was pushed through Redis."""
+    ref = page.get("stored") if isinstance(page, dict) else None
+    return ref if isinstance(ref, str) else None
+
+
 def _key_of_pushed(page: Any) -> str:
     url = page.get("url") if isinstance(page, dict) else None
     if isinstance(url, str) and url:
         return url
+    if isinstance(page, dict) and isinstance(page.get("gone"), str):
+        return str(page["gone"])
     html = page.get("html") if isinstance(page, dict) else None
     return pushed_key(html if isinstance(html, str) else repr(page))
 

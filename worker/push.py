@@ -1,0 +1,53 @@
+"""Pushing pages to the worker from Python: `push_pages(app, redis_client, pages)`.
+
+Each page's HTML is kept in Redis under a key of its own, and the copydesk.ingest_pages task carries
+only the keys (a claim check). The broker, and the worker's main process that hands every message to
+a pool process, then move a few hundred bytes a batch instead of the pages themselves: with the HTML
+in the message, that hand-over cost the worker ~5 ms a page (bench/through_worker.py).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+
+import redis
+from celery import Celery
+
+from worker.app import INGEST_PAGES
+
+PUSHED_PREFIX = "copydesk:pushed:"
+# A pushed page waits this long for a worker; one still queued after that is recorded as `expired`.
+PUSHED_TTL = 7 * 24 * 3600
+BATCH_SIZE = 32  # pages a task: a few seconds of work, well inside the task time limit
+
+
+def push_pages(
+    app: Celery,
+    client: redis.Redis,
+    pages: Iterable[tuple[str, str | None]],
+    batch_size: int = BATCH_SIZE,
+    queue: str = "copydesk",
+) -> list[str]:
+    """Queue (html, url or None) pages for ingestion, `batch_size` to a task; the ids of the tasks sent."""
+    sent: list[str] = []
+    batch: list[tuple[str, str | None]] = []
+    for page in pages:
+        batch.append(page)
+        if len(batch) == batch_size:
+            sent.append(_send(app, client, batch, queue))
+            batch = []
+    if batch:
+        sent.append(_send(app, client, batch, queue))
+    return sent
+
+
+def _send(app: Celery, client: redis.Redis, batch: list[tuple[str, str | None]], queue: str) -> str:
+    refs = []
+    with client.pipeline(transaction=False) as pipe:
+        for html, url in batch:
+            ref = PUSHED_PREFIX + uuid.uuid4().hex
+            pipe.set(ref, html.encode("utf-8", "surrogatepass"), ex=PUSHED_TTL)
+            refs.append({"stored": ref, "url": url})
+        pipe.execute()  # the pages are in Redis before any worker can see the task
+    return str(app.send_task(INGEST_PAGES, args=[refs], queue=queue).id)
