@@ -26,8 +26,7 @@ from tests.devsubset import hard_slice
 from tests.servers import ROOT, Site, start_worker, stop_process, wait_for, worker_env
 from tests.test_archive import partition
 from worker.app import INGEST_HTML, INGEST_PAGES, INGEST_URL, REPAIR
-from worker.push import push_pages
-from worker.tasks import pushed_key
+from worker.push import push_pages, pushed_key
 
 # Each site on its own loopback address, so that every site is a different host, as on the web.
 SITE_OF = {
@@ -251,6 +250,14 @@ def test_batches_of_pushed_pages_end_as_single_pushes(stack: dict[str, object], 
         gone: "expired",
     }
     assert not list(server.scan_iter("copydesk:pushed:*")), "pushed pages left in Redis"
+    # A batch delivered again after a delivery that stored its pages, deleted them and died unacknowledged:
+    # its pages are gone from Redis, but stored, so nothing is recorded against them.
+    again = [{"stored": "copydesk:pushed:deleted", "url": None, "key": pushed_key(pages[0]["html"])}]  # type: ignore[index]
+    task = client.send_task(INGEST_PAGES, args=[again])
+    log = Path(str(stack["log"]))
+    wait_for(lambda: f"{task.id}] succeeded" in log.read_text(), 30, "the batch delivered again done")
+    assert "'known': 1" in log.read_text().split(f"{task.id}] succeeded")[1].splitlines()[0]
+    assert len(_failures(stack["sessions"])) == 3
 
 
 def _failures(sessions: object) -> dict[str, str]:

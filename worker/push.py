@@ -8,6 +8,7 @@ in the message, that hand-over cost the worker ~5 ms a page (bench/through_worke
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import Iterable
 
@@ -48,6 +49,15 @@ def _send(app: Celery, client: redis.Redis, batch: list[tuple[str, str | None]],
         for html, url in batch:
             ref = PUSHED_PREFIX + uuid.uuid4().hex
             pipe.set(ref, html.encode("utf-8", "surrogatepass"), ex=PUSHED_TTL)
-            refs.append({"stored": ref, "url": url})
+            refs.append({"stored": ref, "url": url, "key": url or pushed_key(html)})
         pipe.execute()  # the pages are in Redis before any worker can see the task
     return str(app.send_task(INGEST_PAGES, args=[refs], queue=queue).id)
+
+
+def pushed_key(content: str) -> str:
+    """The key a page or text pushed without a URL is stored under: its content's digest."""
+    return f"pushed:{digest(content)}"
+
+
+def digest(value: str) -> str:
+    return hashlib.sha256(value.encode("utf-8", "replace")).hexdigest()[:32]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import hashlib
 import logging
 import random
 import time
@@ -30,7 +29,7 @@ from storage.index import RedisIndex
 from worker.app import INGEST_HTML, INGEST_PAGES, INGEST_TEXT, INGEST_URL, REPAIR, app, settings
 from worker.limits import PageTimeLimitExceeded, time_limit
 from worker.politeness import Deferred, defer, polite_fetch
-from worker.push import PUSHED_TTL
+from worker.push import PUSHED_TTL, digest, pushed_key
 
 log = logging.getLogger(__name__)
 
@@ -162,7 +161,7 @@ class ArchiveTask(Task):
             elif isinstance(blob, bytes):
                 loaded.append({"html": blob.decode("utf-8", "surrogatepass"), "url": page.get("url")})
             else:
-                loaded.append({"gone": ref, "url": page.get("url")})
+                loaded.append({"gone": ref, "url": page.get("url"), "key": page.get("key")})
         return loaded
 
     def _failed(self, key: str, reason: str, message: str) -> dict[str, Any]:
@@ -240,6 +239,13 @@ def ingest_pages(self: ArchiveTask, pages: list[dict[str, Any]]) -> dict[str, in
                     continue
                 with time_limit(settings.page_time_limit):
                     arrivals.append(Arrival(extract(html, url), key, url))
+            except PushedPageGone as err:
+                # Deleted by an earlier delivery that stored it and died before its acknowledgement?
+                if self._patiently(functools.partial(self.archive.find, key)) is not None:
+                    counts["known"] += 1
+                else:
+                    self._failed(key, *failure_of(err))
+                    counts["failed"] += 1
             except (Exception, PageTimeLimitExceeded) as err:
                 self._failed(key, *failure_of(err))
                 counts["failed"] += 1
@@ -368,25 +374,16 @@ def _key_of_pushed(page: Any) -> str:
     if isinstance(url, str) and url:
         return url
     if isinstance(page, dict) and isinstance(page.get("gone"), str):
-        return str(page["gone"])
+        return str(page.get("key") or page["gone"])  # the pusher names the key of a page without a URL
     html = page.get("html") if isinstance(page, dict) else None
     return pushed_key(html if isinstance(html, str) else repr(page))
 
 
 def batch_key(keys: Sequence[str]) -> str:
     """The key a batch of pages counts its deliveries under (the poison guard)."""
-    return "batch:" + _digest(chr(10).join(keys))
-
-
-def pushed_key(content: str) -> str:
-    """The key a page or text pushed without a URL is stored under: its content's digest."""
-    return f"pushed:{_digest(content)}"
+    return "batch:" + digest(chr(10).join(keys))
 
 
 def attempts_key_of(key: str) -> str:
     """The Redis key counting the deliveries of the page `key` (the poison guard)."""
-    return ATTEMPTS_PREFIX + _digest(key)
-
-
-def _digest(value: str) -> str:
-    return hashlib.sha256(value.encode("utf-8", "replace")).hexdigest()[:32]
+    return ATTEMPTS_PREFIX + digest(key)
