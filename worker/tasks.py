@@ -288,10 +288,11 @@ def repair(self: ArchiveTask) -> int:
     return self.archive.repair()
 
 
-# KEYS: the index's "filled" marker, the claim of the refill. ARGV: the claim's token.
-_FINISH_REFILL = """
+# KEYS: the index's "filled" marker, the claim of the refill. ARGV: the claim's token, 1 to set the
+# marker (the refill is done) or 0 (it failed: release the claim for the next repair).
+_END_REFILL = """
 if redis.call('GET', KEYS[2]) ~= ARGV[1] then return 0 end
-redis.call('SET', KEYS[1], '1')
+if ARGV[2] == '1' then redis.call('SET', KEYS[1], '1') end
 redis.call('DEL', KEYS[2])
 return 1
 """
@@ -315,8 +316,13 @@ def refill_index(task: ArchiveTask) -> int:
         return 0
     window = settings.index_window_days
     since = datetime.now(UTC) - timedelta(days=2 * window) if window else None
-    filed = task.archive.reindex(since)
-    if task.redis.eval(_FINISH_REFILL, 2, marker, claim, token) and filed:
+    try:
+        filed = task.archive.reindex(since)
+    except BaseException:
+        with contextlib.suppress(*OUTAGES):
+            task.redis.eval(_END_REFILL, 2, marker, claim, token, 0)
+        raise
+    if task.redis.eval(_END_REFILL, 2, marker, claim, token, 1) and filed:
         log.warning("the index had lost its entries: filed %d stored documents again", filed)
     return filed
 
