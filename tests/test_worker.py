@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 import redis
 from celery import Celery
+from click.testing import CliRunner
 from sqlalchemy import func, select
 
 from ingest.extract import decode_html
@@ -26,6 +27,7 @@ from tests.devsubset import hard_slice
 from tests.servers import ROOT, Site, start_worker, stop_process, wait_for, worker_env
 from tests.test_archive import partition
 from worker.app import INGEST_HTML, INGEST_PAGES, INGEST_URL, REPAIR
+from worker.cli import main
 from worker.push import push_pages, pushed_key
 
 # Each site on its own loopback address, so that every site is a different host, as on the web.
@@ -282,3 +284,20 @@ def test_an_index_redis_lost_is_refilled_by_the_repair_task(stack: dict[str, obj
     wait_for(lambda: _settled(stack["sessions"], 2), 60, "the copy stored")
     assert sorted(map(len, _clusters(stack["sessions"]).values())) == [2]
     assert "filed 1 stored documents again" in Path(str(stack["log"])).read_text()
+
+
+def test_copydesk_push_queues_saved_pages_for_the_worker(stack: dict[str, object], tmp_path: Path) -> None:
+    """`copydesk push` of a folder of saved pages and of one file again: the worker stores each page once
+    and clusters them as the seeds cluster; an unreadable file is reported and skipped."""
+    folder = tmp_path / "saved"
+    folder.mkdir()
+    for page in SEEDS.glob("*.html"):
+        (folder / page.name).write_bytes(page.read_bytes())
+    (folder / "broken.html.gz").write_bytes(b"not gzip")
+    env = {str(k): str(v) for k, v in stack["env"].items()}  # type: ignore[attr-defined]
+    result = CliRunner().invoke(main, ["push", str(folder), str(folder / "blog-repost.html"), "--batch", "2"], env=env)
+    assert result.exit_code == 0, result.output
+    assert "pushed 6 pages in 3 tasks, skipped 1" in result.output  # blog-repost.html twice
+    assert "broken.html.gz" in result.output
+    wait_for(lambda: _settled(stack["sessions"], 5), 60, "the 5 seed pages stored once and clustered")
+    assert sorted(map(len, _clusters(stack["sessions"]).values())) == [1, 1, 3]

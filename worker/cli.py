@@ -256,6 +256,39 @@ def enqueue(urls: tuple[str, ...], file: Path | None, refresh: bool) -> None:
     click.echo(f"queued {len(todo)}, already known {len(valid) - len(todo)}, invalid {invalid}")
 
 
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option("--batch", default=32, show_default=True, type=click.IntRange(1, 500), help="Pages per task.")
+def push(paths: tuple[Path, ...], batch: int) -> None:
+    """Queue saved pages for the worker: files (*.html, *.htm, *.html.gz) and folders of them.
+
+    Each page's HTML waits in Redis for a worker (7 days at most) and is keyed by its content, as
+    `copydesk.ingest_html` without a URL keys it: pushing a page twice stores it once. Failures show
+    in `copydesk failures`.
+    """
+    import redis
+    from celery import Celery
+
+    from ingest.extract import ExtractionError, decode_html
+    from worker.batch import page_files, read_page
+    from worker.push import push_pages
+
+    files = [f for path in paths for f in (page_files(path) if path.is_dir() else [path])]
+    pages: list[tuple[str, str | None]] = []
+    for file in files:
+        try:
+            pages.append((decode_html(read_page(file)), None))
+        except (OSError, EOFError, ExtractionError) as err:  # gzip.BadGzipFile is an OSError
+            click.echo(f"skipped {safe(str(file))}: {err}", err=True)
+    if not pages:
+        raise click.UsageError("no readable page among the paths given")
+    broker = _broker_url(_settings())
+    client = Celery("copydesk", broker=broker)
+    client.conf.task_default_queue = "copydesk"
+    tasks = push_pages(client, redis.Redis.from_url(broker), pages, batch_size=batch)
+    click.echo(f"pushed {len(pages)} pages in {len(tasks)} tasks, skipped {len(files) - len(pages)}")
+
+
 # ---- batch -----------------------------------------------------------------------------------
 
 
