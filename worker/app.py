@@ -43,7 +43,15 @@ def make_celery(settings: Settings) -> Celery:
         # the longest task (the hard time limit) so a slow task is never run twice.
         # COPYDESK_VISIBILITY_TIMEOUT lowers it: the tasks of a machine that died whole come back sooner,
         # and a task slower than it runs twice (harmless: the archive stores a URL once).
-        broker_transport_options={"visibility_timeout": settings.visibility_timeout},
+        # kombu looks for such tasks only every unacked_restore_interval x unacked_restore_throttle
+        # seconds (100 by default): look every 10 s at most, and at least three times per visibility
+        # timeout, so that a task whose acknowledgement was lost with a Redis connection comes back
+        # about when the timeout says (a ZRANGE on the unacked index: cheap).
+        broker_transport_options={
+            "visibility_timeout": settings.visibility_timeout,
+            "unacked_restore_interval": min(10.0, max(1.0, settings.visibility_timeout / 3)),
+            "unacked_restore_throttle": 1,
+        },
         broker_connection_retry_on_startup=True,
         worker_send_task_events=True,  # Flower shows tasks live
         task_send_sent_event=True,
