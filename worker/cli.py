@@ -10,7 +10,7 @@ import signal
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -212,6 +212,15 @@ def _broker_url(settings: Settings) -> str:
     raise click.ClickException("no broker: start `copydesk run` (embedded Redis) or set COPYDESK_REDIS_URL")
 
 
+def _celery_client(broker: str) -> Any:
+    """A Celery app that only sends copydesk's tasks (no worker configuration)."""
+    from celery import Celery
+
+    client = Celery("copydesk", broker=broker)
+    client.conf.task_default_queue = "copydesk"
+    return client
+
+
 @main.command()
 @click.argument("urls", nargs=-1)
 @click.option(
@@ -223,8 +232,6 @@ def _broker_url(settings: Settings) -> str:
 @click.option("--refresh", is_flag=True, help="Fetch again even if the URL is already stored.")
 def enqueue(urls: tuple[str, ...], file: Path | None, refresh: bool) -> None:
     """Queue URLs for ingestion. URL may be - to read one URL per line from stdin."""
-    from celery import Celery
-
     from ingest.fetch import FetchError
     from ingest.urls import normalise
     from storage.models import Document
@@ -249,8 +256,7 @@ def enqueue(urls: tuple[str, ...], file: Path | None, refresh: bool) -> None:
     with sessions() as session:
         known = set(session.scalars(select(Document.url).where(Document.url.in_(valid))))
     todo = [u for u in valid if refresh or u not in known]
-    client = Celery("copydesk", broker=_broker_url(settings))
-    client.conf.task_default_queue = "copydesk"
+    client = _celery_client(_broker_url(settings))
     for url in todo:
         client.send_task(INGEST_URL, args=[url], kwargs={"refresh": refresh}, queue=queue_for(url))
     click.echo(f"queued {len(todo)}, already known {len(valid) - len(todo)}, invalid {invalid}")
@@ -267,26 +273,28 @@ def push(paths: tuple[Path, ...], batch: int) -> None:
     in `copydesk failures`.
     """
     import redis
-    from celery import Celery
 
     from ingest.extract import ExtractionError, decode_html
     from worker.batch import page_files, read_page
     from worker.push import push_pages
 
-    files = [f for path in paths for f in (page_files(path) if path.is_dir() else [path])]
-    pages: list[tuple[str, str | None]] = []
-    for file in files:
-        try:
-            pages.append((decode_html(read_page(file)), None))
-        except (OSError, EOFError, ExtractionError) as err:  # gzip.BadGzipFile is an OSError
-            click.echo(f"skipped {safe(str(file))}: {err}", err=True)
-    if not pages:
-        raise click.UsageError("no readable page among the paths given")
     broker = _broker_url(_settings())
-    client = Celery("copydesk", broker=broker)
-    client.conf.task_default_queue = "copydesk"
-    tasks = push_pages(client, redis.Redis.from_url(broker), pages, batch_size=batch)
-    click.echo(f"pushed {len(pages)} pages in {len(tasks)} tasks, skipped {len(files) - len(pages)}")
+    files = [f for path in paths for f in (page_files(path) if path.is_dir() else [path])]
+    skipped = 0
+
+    def pages() -> Iterator[tuple[str, str | None]]:  # read as they are pushed: a folder may not fit in memory
+        nonlocal skipped
+        for file in files:
+            try:
+                yield decode_html(read_page(file)), None
+            except (OSError, EOFError, ExtractionError) as err:  # gzip.BadGzipFile is an OSError
+                skipped += 1
+                click.echo(f"skipped {safe(str(file))}: {err}", err=True)
+
+    tasks = push_pages(_celery_client(broker), redis.Redis.from_url(broker), pages(), batch_size=batch)
+    if not tasks:
+        raise click.UsageError("no readable page among the paths given")
+    click.echo(f"pushed {len(files) - skipped} pages in {len(tasks)} tasks, skipped {skipped}")
 
 
 # ---- batch -----------------------------------------------------------------------------------

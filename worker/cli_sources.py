@@ -168,7 +168,6 @@ def sources_list(as_json: bool) -> None:
 @click.option("--refresh", is_flag=True, help="Queue every listed entry again, and fetch it even if stored.")
 def sources_poll(urls: tuple[str, ...], refresh: bool) -> None:
     """Poll sources now (queues a poll for the workers), whatever their schedule."""
-    from celery import Celery
     from sqlalchemy import select
 
     from storage.models import Source
@@ -182,8 +181,7 @@ def sources_poll(urls: tuple[str, ...], refresh: bool) -> None:
     missing = [url for url in wanted if url not in known]
     if missing:
         raise click.ClickException(f"no such source: {', '.join(cli.safe(u) for u in missing)}")
-    client = Celery("copydesk", broker=cli._broker_url(settings))
-    client.conf.task_default_queue = "copydesk"
+    client = cli._celery_client(cli._broker_url(settings))
     for url in wanted:
         client.send_task(POLL_SOURCE, args=[url], kwargs={"refresh": True} if refresh else None)
     click.echo(f"queued {len(wanted)} poll(s)")
