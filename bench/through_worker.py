@@ -9,13 +9,16 @@ batches of N pages pushed by worker.push.push_pages (each page's HTML kept in Re
 task does.
 
 For each database (a fresh SQLite file / a fresh database on a throw-away PostgreSQL cluster for every run,
-and FLUSHDB of the embedded Redis) three modes run in turn, their order rotated from one round to the next:
+and FLUSHDB of the embedded Redis) four modes run in turn, their order rotated from one round to the next:
 
-  worker c=1   `celery -A worker.app worker --pool prefork --concurrency 1` (tests.servers.start_worker)
-  worker c=2   the same with --concurrency 2
-  in-process   storage.archive.Archive.add_html, one page after the other, with a RedisIndex on the same Redis:
-               the pipeline without Celery. It runs in a freshly spawned process, as cold as a new pool process
-               (trafilatura keeps caches keyed by content, which would favour a process that saw the pages before).
+  worker c=1     `celery -A worker.app worker --pool prefork --concurrency 1` (tests.servers.start_worker)
+  worker c=2     the same with --concurrency 2
+  in-process     storage.archive.Archive.add_many, one batch after the other, with a RedisIndex on the same Redis:
+                 the pipeline without Celery. It runs in a freshly spawned process, as cold as a new pool process
+                 (trafilatura keeps caches keyed by content, which would favour a process that saw the pages
+                 before).
+  in-process x2  the same in 2 spawned processes at once, each adding every other page into the same database:
+                 what 2 processes can do on this machine and database without Celery
 
 Every mode first gets --warmup pages of its own (hosts "warm.<host>", untimed: process start, imports, first
 connections). The clock then starts at the first send and stops when the database holds as many clustered
@@ -29,6 +32,7 @@ documents + recorded failures as pages were sent (polled every 50 ms by a plain 
              "inside the task" (the tasks' run times, which the worker logs as "succeeded in X s", against the
              in-process time) and "between tasks" (the rest: a pool process waiting for its next task: ack, fetch
              the next message from Redis, hand it over from the worker's main process)
+  ratio 2/1 without Celery  in-process x2 / in-process, paired by round: the same ceiling with storage in it
   ceiling    extraction alone, no I/O, in 1 process then in 2 at once (forked): the best 2/1 this machine
              gives at that moment; other work on a shared machine lowers it
 
@@ -83,9 +87,10 @@ from worker.app import INGEST_HTML, INGEST_PAGES  # noqa: E402
 from worker.embedded import EmbeddedRedis  # noqa: E402
 from worker.push import push_pages  # noqa: E402
 
-MODES = ("worker c=1", "worker c=2", "in-process")
+MODES = ("worker c=1", "worker c=2", "in-process", "in-process x2")
 PARTS = ("working", "worker main", "redis", "postgres", "bench", "others")
 POLL = 0.05  # seconds between two counts of what is stored
+COMMANDS = 6  # Redis commands shown a mode
 STALL = 180.0  # seconds without progress after which a run is abandoned
 
 Page = tuple[str, str]  # (url, html)
@@ -102,6 +107,8 @@ class Run:
     # Worker modes: the tasks' own run times summed ("Task ... succeeded in X s" in the worker's log: measured
     # in the pool process around the task function); in-process: the whole run.
     task_seconds: float = 0.0
+    # Redis commands run during the timed phase: {command: (calls, microseconds)} (INFO commandstats)
+    commands: dict[str, tuple[int, int]] = field(default_factory=dict)
 
     def split(self) -> tuple[float, float, float]:
         """Shares of the working processes' time: computing, waiting for a CPU, sleeping."""
@@ -302,11 +309,13 @@ class Bench:
             wait_done(engine, len(self.warm), alive)
             cpu = CPU(self.cpu_groups(processes_of(process.pid, itself=False), process.pid))
             cpu.begin()
+            self.redis.config_resetstat()
             began = time.perf_counter()
             ids = self.send(work)
             sent = time.perf_counter()
             finished = wait_done(engine, len(self.warm) + len(work), alive)
             used, queued = cpu.end()
+            commands = self.commands()
         finally:
             stop_process(process)
             engine.dispose()
@@ -314,7 +323,12 @@ class Bench:
         if len(runtimes) != len(ids):
             print(f"warning: {len(runtimes)} of {len(ids)} task run times found in {log}", file=sys.stderr)
         task_seconds = sum(runtimes) / len(runtimes) * len(ids) if runtimes else float("nan")
-        return Run(len(work), finished - began, sent - began, used, queued, concurrency, task_seconds)
+        return Run(len(work), finished - began, sent - began, used, queued, concurrency, task_seconds, commands)
+
+    def commands(self) -> dict[str, tuple[int, int]]:
+        """{command: (calls, microseconds)} since the last CONFIG RESETSTAT."""
+        stats = self.redis.info("commandstats")
+        return {name.removeprefix("cmdstat_"): (int(v["calls"]), int(v["usec"])) for name, v in stats.items()}
 
     def send(self, work: list[Page]) -> set[str]:
         """Queue the pages, one ingest_html task each, or ingest_pages batches of --batch kept in Redis by
@@ -328,36 +342,59 @@ class Bench:
             }
         return set(push_pages(self.client, self.redis, [(html, url) for url, html in work], batch_size=self.batch))
 
-    def in_process(self, database: str, work: list[Page]) -> Run:
+    def in_process(self, database: str, work: list[Page], processes: int = 1) -> Run:
+        """The pipeline without Celery in `processes` spawned processes at once, each adding its share of the
+        pages (every n-th page, so copies of one story arrive in different processes, as through the worker)."""
         self.redis.flushdb()
         context = multiprocessing.get_context("spawn")
-        ours, theirs = context.Pipe()
-        child = context.Process(target=_in_process, args=(theirs, database, self.redis_url, *self.sizes, self.batch))
-        child.start()
+        pipes, children = [], []
         try:
-            if not ours.poll(STALL) or ours.recv() != "ready":
-                raise SystemExit("the in-process child did not get ready")
-            cpu = CPU(self.cpu_groups(processes_of(child.pid, children=False), None))
+            for part in range(processes):
+                ours, theirs = context.Pipe()
+                args = (theirs, database, self.redis_url, *self.sizes, self.batch, part, processes)
+                children.append(context.Process(target=_in_process, args=args))
+                children[-1].start()
+                pipes.append(ours)
+            for ours in pipes:
+                if not ours.poll(STALL) or ours.recv() != "ready":
+                    raise SystemExit("an in-process child did not get ready")
+            pids = {child.pid for child in children}
+            working = lambda: [p for pid in pids for p in processes_of(pid, children=False)()]  # noqa: E731
+            cpu = CPU(self.cpu_groups(working, None))
             cpu.begin()
-            ours.send("go")
-            if not ours.poll(STALL * 10):
-                raise SystemExit("the in-process child did not finish")
-            began, finished, count = ours.recv()
+            self.redis.config_resetstat()
+            for ours in pipes:
+                ours.send("go")
+            ends = []
+            for ours in pipes:
+                if not ours.poll(STALL * 10):
+                    raise SystemExit("an in-process child did not finish")
+                ends.append(ours.recv())
             used, queued = cpu.end()
-            ours.send("bye")  # only now may it close its connections: a PostgreSQL backend that is gone is not counted
+            commands = self.commands()
+            for ours in pipes:  # only now may they close their connections: a PostgreSQL backend gone is not counted
+                ours.send("bye")
         finally:
-            child.join(60)
-            if child.is_alive():
-                child.kill()
+            for child in children:
+                child.join(60)
+                if child.is_alive():
+                    child.kill()
+        began, finished = min(b for b, _, _ in ends), max(f for _, f, _ in ends)
+        count = sum(c for _, _, c in ends)
         if count != len(work):
-            raise SystemExit(f"the in-process child did {count} pages, not {len(work)}")
-        return Run(len(work), finished - began, 0.0, used, queued, 1, finished - began)
+            raise SystemExit(f"the in-process children did {count} pages, not {len(work)}")
+        seconds = finished - began
+        return Run(len(work), seconds, 0.0, used, queued, processes, seconds * processes, commands)
 
 
-def _in_process(conn: Connection, database: str, redis_url: str, total: int, warmup: int, batch: int) -> None:
-    """In a spawned process: archive the warm-up pages, say ready, then archive the pages when told to,
-    `batch` at a time as ingest_pages does (a batch of 1 is what Archive.add_html does)."""
+def _in_process(
+    conn: Connection, database: str, redis_url: str, total: int, warmup: int, batch: int, part: int, parts: int
+) -> None:
+    """In a spawned process: archive the warm-up pages (its own hosts), say ready, then archive its share of the
+    pages when told to, `batch` at a time as ingest_pages does (a batch of 1 is what Archive.add_html does)."""
     warm, work = pages(total, warmup)
+    warm = [(url.replace("://warm.", f"://warm{part}.", 1), html) for url, html in warm]
+    work = work[part::parts]
     engine = make_engine(database)
     archive = Archive(make_sessionmaker(engine), RedisIndex(redis.Redis.from_url(redis_url), "default"))
 
@@ -476,6 +513,12 @@ def report(kind: str, runs: dict[str, list[Run]]) -> None:
         f"ratio 2/1 processes: {median(scaling):.2f}  (goal >= 1.8; median of the runs' ratios: "
         f"{', '.join(f'{v:.2f}' for v in scaling)}; ratio of the median rates {two / one:.2f})"
     )
+    bare = paired(runs, "in-process x2", "in-process", lambda a, b: a.rate / b.rate)
+    print(
+        f"ratio 2/1 processes without Celery (in-process x2 / in-process): {median(bare):.2f}  (the same pipeline "
+        f"and storage in 2 processes: what the machine and the database allow; runs: "
+        f"{', '.join(f'{v:.2f}' for v in bare)})"
+    )
 
     def per_page(r: Run) -> float:
         return r.seconds / r.pages
@@ -509,6 +552,20 @@ def report(kind: str, runs: dict[str, list[Run]]) -> None:
             + f" {total:6.1f}   "
             + " ".join(f"{v:>{w}.0%}" for v, w in zip(shares, (9, 8, 8), strict=True))
         )
+    print(f"\nRedis commands a page (INFO commandstats, medians; the {COMMANDS} costliest in Redis's own time):")
+    for mode in MODES:
+        totals: dict[str, int] = {}
+        for r in runs[mode]:
+            for name, (_, usec) in r.commands.items():
+                totals[name] = totals.get(name, 0) + usec
+        top = sorted(totals, key=totals.__getitem__, reverse=True)[:COMMANDS]
+        cells = []
+        for name in top:
+            calls = median(r.commands.get(name, (0, 0))[0] / r.pages for r in runs[mode])
+            usec = median(r.commands.get(name, (0, 0))[1] / r.pages for r in runs[mode])
+            cells.append(f"{name} {calls:.2f}x {usec:.0f}us")
+        every = median(sum(u for _, u in r.commands.values()) / r.pages for r in runs[mode])
+        print(f"{mode:<12} all {every:.0f}us: " + ", ".join(cells))
     sends = [r.send_seconds for mode in MODES[:2] for r in runs[mode]]
     print(f"sending every task took {min(sends):.2f}-{max(sends):.2f} s of each worker run (inside the timing)")
 
@@ -570,11 +627,11 @@ def main() -> None:
             ceilings.append(ceiling(work[: args.ceiling_pages]))
             print(f"run {attempt + 1} ceiling 2/1 {ceilings[-1][1] / ceilings[-1][0]:.2f}", file=sys.stderr)
             for kind in kinds:
-                order = MODES[attempt % 3 :] + MODES[: attempt % 3]
+                order = MODES[attempt % len(MODES) :] + MODES[: attempt % len(MODES)]
                 for mode in order:
                     url = databases[kind].fresh()
-                    if mode == "in-process":
-                        run = bench.in_process(url, work)
+                    if mode.startswith("in-process"):
+                        run = bench.in_process(url, work, 2 if mode.endswith("x2") else 1)
                     else:
                         run = bench.through_worker(url, int(mode[-1]), work)
                     runs[kind][mode].append(run)
