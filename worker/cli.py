@@ -31,19 +31,14 @@ def _settings() -> Settings:
     return Settings.from_env()
 
 
-def _archive(database_url: str, redis_url: str | None = None) -> Any:
-    """An Archive on database_url: the shared Redis index when redis_url is given, else in memory."""
-    import redis
-
+def _archive(database_url: str) -> Any:
+    """An Archive on database_url with an index in this process's memory (batch runs)."""
     from storage.archive import Archive
     from storage.db import make_engine, make_sessionmaker, upgrade
-    from storage.index import MemoryIndex, NearDupIndex, RedisIndex
+    from storage.index import MemoryIndex
 
     upgrade(database_url)
-    index: NearDupIndex = (
-        RedisIndex(redis.Redis.from_url(redis_url), namespace="default") if redis_url else MemoryIndex()
-    )
-    return Archive(make_sessionmaker(make_engine(database_url)), index)
+    return Archive(make_sessionmaker(make_engine(database_url)), MemoryIndex())
 
 
 def _sessions(settings: Settings) -> Any:
