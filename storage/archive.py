@@ -22,7 +22,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections import Counter, OrderedDict
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Generic, TypeVar
@@ -135,9 +135,12 @@ class Archive:
                 if attempt == 2:
                     raise
         assert batch is not None
-        clusters = {**batch.clusters, **self._settle(batch.pending, batch.fingerprints)}
-        if batch.stale:
-            self.refingerprint(batch.stale)
+        fresh = [doc_id for doc_id in batch.pending if doc_id in batch.fingerprints]
+        clusters = {**batch.clusters, **self._settle(fresh, batch.fingerprints)}
+        # Left unsettled by an earlier attempt, or made stale by new chrome: their old matches may go.
+        left = [doc_id for doc_id in batch.pending if doc_id not in batch.fingerprints] + sorted(batch.stale)
+        if left:
+            self.refingerprint(left)
             clusters = self._clusters_of(list(batch.ids.values()))  # re-fingerprinting may have moved them
         results, seen = [], set()
         for key in keys:
@@ -167,10 +170,11 @@ class Archive:
         with reading(self.sessions) as session:
             pending = session.scalar(select(Document.clustered).where(Document.id == doc_id)) is False
         if pending:
-            self._settle([doc_id])
+            self.refingerprint([doc_id])
 
     def repair(self) -> int:
-        """Settle every document a crash left unclustered. Returns how many were settled.
+        """Settle every document left unclustered (by a crash, or stale and not yet re-fingerprinted).
+        Returns how many were settled.
 
         One document that cannot be settled is logged and left for the next run; it does not
         hold up the others.
@@ -181,14 +185,14 @@ class Archive:
         for start in range(0, len(pending), CHUNK):
             chunk = pending[start : start + CHUNK]
             try:
-                self._settle(chunk)
+                self.refingerprint(chunk)
                 settled += len(chunk)
                 continue
             except Exception:
                 log.exception("repair: documents %s-%s could not be settled together", chunk[0], chunk[-1])
             for doc_id in chunk:  # find the one that fails, settle the others
                 try:
-                    self._settle([doc_id])
+                    self.refingerprint([doc_id])
                     settled += 1
                 except Exception:
                     log.exception("repair: document %s could not be settled", doc_id)
@@ -203,7 +207,14 @@ class Archive:
         documents settled meanwhile are harmless. `since`: only documents fetched from then on (the
         index window). Returns how many documents were filed.
         """
-        filed, last = 0, 0
+        return sum(filed for _, filed in self.reindex_steps(since, chunk=chunk))
+
+    def reindex_steps(
+        self, since: datetime | None = None, after: int = 0, chunk: int = 1000
+    ) -> Iterator[tuple[int, int]]:
+        """reindex() a chunk at a time, from the first document id above `after`: after each chunk,
+        yields (the last document id filed, how many were filed), so that a caller can stop and resume."""
+        last = after
         while True:
             query = select(Document.id, Document.index_keys).where(
                 Document.id > last, Document.clustered.is_(True), Document.fp_params == self.params.key
@@ -213,10 +224,10 @@ class Archive:
             with reading(self.sessions) as session:
                 rows = session.execute(query.order_by(Document.id).limit(chunk)).all()
             if not rows:
-                return filed
-            self.index.add_and_query_many([(doc_id, keys.split(), ()) for doc_id, keys in rows])
-            filed += len(rows)
+                return
+            self.index.file_many([(doc_id, keys.split()) for doc_id, keys in rows])
             last = rows[-1][0]
+            yield last, len(rows)
 
     def refingerprint(self, doc_ids: Collection[int]) -> None:
         """Fingerprint documents again with what is now known of their hosts' chrome, and settle them again."""
@@ -281,6 +292,17 @@ class Archive:
                     batch.clusters[doc_id] = cluster_id
                 else:
                     batch.pending.append(doc_id)
+            if batch.pending:
+                # An earlier attempt stored these and stopped before settling them (a crash, Redis lost):
+                # the older documents it marked stale (below) carry their paragraphs, and are still unsettled.
+                left = set(batch.pending)
+                pairs = {
+                    (host, h)
+                    for arrival, key in zip(arrivals, keys, strict=True)
+                    if batch.ids.get(key) in left and (host := arrival.article.host)
+                    for h in prepared[key].hashes
+                }
+                batch.stale = self._carriers(session, pairs, unsettled=True) - set(batch.pending)
             new: dict[str, tuple[Document, Article]] = {}
             for arrival, key in zip(arrivals, keys, strict=True):
                 if key not in batch.ids and key not in new:
@@ -305,7 +327,10 @@ class Archive:
             # Paragraphs that became chrome with this batch were not chrome for the documents before it.
             newly = {pair for pair, n in chrome.items() if n - carried[pair] < CHROME_MIN_DOCUMENTS}
             if newly:
-                batch.stale = self._carriers(session, newly) - {doc.id for doc, _ in new.values()}
+                batch.stale |= self._carriers(session, newly) - {doc.id for doc, _ in new.values()}
+                # Unsettled until re-fingerprinted: whoever settles them next (this call, its retry, the
+                # repair) re-fingerprints them, even if this call stops before it does.
+                session.execute(update(Document).where(Document.id.in_(batch.stale)).values(clustered=False))
             for key, (doc, _) in new.items():
                 self._paragraphs.put((doc.id, doc.content_hash), hashes[doc.id])
                 found = frozenset(h for h in hashes[doc.id] if (doc.host, h) in chrome)
@@ -500,11 +525,12 @@ class Archive:
             counts.update(((host, h), n) for h, n in rows)
         return counts
 
-    def _carriers(self, session: Session, pairs: set[tuple[str, int]]) -> set[int]:
-        """The documents carrying any of the (host, paragraph hash) pairs."""
+    def _carriers(self, session: Session, pairs: set[tuple[str, int]], unsettled: bool = False) -> set[int]:
+        """The documents carrying any of the (host, paragraph hash) pairs (`unsettled`: those not settled)."""
+        query = _CARRIERS.join(Document).where(Document.clustered.is_(False)) if unsettled else _CARRIERS
         found: set[int] = set()
         for host, hashes in _by_host(pairs).items():
-            found.update(session.scalars(_CARRIERS, {"host": host, "hashes": hashes}))
+            found.update(session.scalars(query, {"host": host, "hashes": hashes}))
         return found
 
     def _paragraph_hashes(self, doc: Document) -> frozenset[int]:

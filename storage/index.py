@@ -42,9 +42,10 @@ _ID_BYTES = 4  # signed big-endian, like the documents table's INTEGER key
 _LAYOUT = "ix2"
 _OLD_LAYOUTS = ("ix",)  # cleared by clear()
 
-# KEYS: one bucket per slot. ARGV: document id (4 bytes), bucket limit, TTL seconds (0: none), the
-# KEYS' fields (3 bytes each) and their modes (a byte each; 1: file the document there, 2: look it
-# up, 3: both), concatenated: two arguments rather than 160 halve the cost of sending a call. One
+# KEYS: the index's "filled" marker, then one bucket per slot. ARGV: document id (4 bytes), bucket
+# limit, TTL seconds (0: none), the buckets' fields (3 bytes each) and their modes (a byte each; 1: file
+# the document there, 2: look it up, 3: both), concatenated: two arguments rather than 160 halve the
+# cost of sending a call; then "1" to refuse (UNFILLED) while the marker is missing. One
 # round trip, and atomic: Redis runs scripts one at a time. string.find(..., true) is a plain
 # memchr/memcmp search; a hit off a record boundary is part of another record and is skipped. The
 # bucket is rewritten with SET rather than grown with APPEND, which would leave up to as much again
@@ -54,12 +55,16 @@ local id = ARGV[1]
 local limit = tonumber(ARGV[2])
 local ttl = tonumber(ARGV[3])
 local fields, modes = ARGV[4], ARGV[5]
+if ARGV[6] == '1' and redis.call('EXISTS', KEYS[1]) == 0 then
+  return redis.error_reply('UNFILLED the index is being filled again from storage')
+end
 local seen = {[id] = true}
 local found = {}
-for i = 1, #KEYS do
+for i = 1, #KEYS - 1 do
+  local key = KEYS[i + 1]
   local field = string.sub(fields, 3 * i - 2, 3 * i)
   local mode = string.byte(modes, i)
-  local value = redis.call('GET', KEYS[i])
+  local value = redis.call('GET', key)
   local ids, present = {}, false
   if value then
     local pos = string.find(value, field, 1, true)
@@ -87,12 +92,12 @@ for i = 1, #KEYS do
     if not present and #ids <= limit then
       value = (value or '') .. field .. id
       if ttl > 0 then
-        redis.call('SET', KEYS[i], value, 'EX', ttl)
+        redis.call('SET', key, value, 'EX', ttl)
       else
-        redis.call('SET', KEYS[i], value)
+        redis.call('SET', key, value)
       end
     elseif ttl > 0 then
-      redis.call('EXPIRE', KEYS[i], ttl)
+      redis.call('EXPIRE', key, ttl)
     end
   end
 end
@@ -122,6 +127,12 @@ return #KEYS
 Filing = tuple[int, Iterable[str], Iterable[str]]
 
 
+class IndexIncomplete(Exception):
+    """The shared index lost its entries (Redis flushed, replaced, restored without them) and is not
+    filled again from storage yet: a look-up now would miss the stories stored before. Nothing was
+    filed; try again once it is filled (storage.refill)."""
+
+
 class NearDupIndex(Protocol):
     def add_and_query(self, doc_id: int, index_keys: Iterable[str], query_keys: Iterable[str]) -> set[int]:
         """File doc_id under index_keys and return the other ids filed under any of query_keys."""
@@ -129,6 +140,10 @@ class NearDupIndex(Protocol):
 
     def add_and_query_many(self, documents: Sequence[Filing]) -> list[set[int]]:
         """add_and_query for each (doc_id, index_keys, query_keys) in turn: each sees those before it."""
+        ...
+
+    def file_many(self, documents: Sequence[tuple[int, Iterable[str]]]) -> None:
+        """File each (doc_id, index_keys), looking nothing up: to fill an index from storage."""
         ...
 
     def remove(self, doc_id: int, index_keys: Iterable[str]) -> None: ...
@@ -156,6 +171,10 @@ class RedisIndex:
     With `window_days`, entries are filed in generations of that length and a generation expires
     once the next one has run its course: a document stays findable for window_days to twice that,
     and the index's memory stops growing while the documents stay in storage.
+
+    With `require_filled`, look-ups refuse (IndexIncomplete) unless the `marker` key says the index
+    holds the archive: a Redis that lost the index loses the marker with it, in the same instant, so
+    no copy is ever compared with a partial index. storage.refill files the archive and sets it.
     """
 
     def __init__(
@@ -166,10 +185,13 @@ class RedisIndex:
         window_days: float | None = None,
         buckets: int = BUCKETS,
         clock: Callable[[], float] = time.time,
+        require_filled: bool = False,
     ) -> None:
         self.client = client
         self.namespace = namespace
         self.prefix = f"copydesk:{_LAYOUT}:{namespace}:"
+        self.marker = self.prefix + "filled"
+        self.require_filled = require_filled
         self.max_bucket = max_bucket
         self.window = window_days * 86400 if window_days else None
         self.buckets = buckets
@@ -193,19 +215,34 @@ class RedisIndex:
         return names, fields
 
     def add_and_query(self, doc_id: int, index_keys: Iterable[str], query_keys: Iterable[str]) -> set[int]:
-        keys, args = self.script_input(index_keys, query_keys)
-        return unpack_ids(self._add(keys=keys, args=[pack_id(doc_id), *args]))
+        return self.add_and_query_many([(doc_id, index_keys, query_keys)])[0]
 
     def add_and_query_many(self, documents: Sequence[Filing]) -> list[set[int]]:
+        return [unpack_ids(found) for found in self._run(documents, self.require_filled)]
+
+    def file_many(self, documents: Sequence[tuple[int, Iterable[str]]]) -> None:
+        self._run([(doc_id, keys, ()) for doc_id, keys in documents], require_filled=False)
+
+    def filled(self) -> bool:
+        return bool(self.client.exists(self.marker))
+
+    def _run(self, documents: Sequence[Filing], require_filled: bool) -> list[list[bytes]]:
         # One round trip for a batch; each script is still atomic, and they run in order.
         pipe = self.client.pipeline(transaction=False)
         for doc_id, index_keys, query_keys in documents:
             keys, args = self.script_input(index_keys, query_keys)
-            self._add(keys=keys, args=[pack_id(doc_id), *args], client=pipe)
-        return [unpack_ids(found) for found in pipe.execute()]
+            self._add(keys=keys, args=[pack_id(doc_id), *args, int(require_filled)], client=pipe)
+        results = pipe.execute(raise_on_error=False)
+        for result in results:
+            if isinstance(result, redis.ResponseError):
+                if str(result).startswith("UNFILLED"):
+                    raise IndexIncomplete(str(result).removeprefix("UNFILLED "))
+                raise result
+        return results
 
     def script_input(self, index_keys: Iterable[str], query_keys: Iterable[str]) -> tuple[list[str], list[bytes | int]]:
-        """The add-and-query script's KEYS and its ARGV after the document id (`pack_id(doc_id)`)."""
+        """The add-and-query script's KEYS and its ARGV after the document id (`pack_id(doc_id)`),
+        without the last one (whether to require the marker)."""
         modes = dict.fromkeys(index_keys, 1)
         for key in query_keys:
             modes[key] = modes.get(key, 0) | 2
@@ -220,7 +257,7 @@ class RedisIndex:
                     fields.append(field)
                     slot_modes.append(generation_mode)
         ttl = int(2 * self.window) if self.window else 0
-        return names, [self.max_bucket, ttl, b"".join(fields), bytes(slot_modes)]
+        return [self.marker, *names], [self.max_bucket, ttl, b"".join(fields), bytes(slot_modes)]
 
     def remove(self, doc_id: int, index_keys: Iterable[str]) -> None:
         names, fields = self._slots(index_keys, self._generations())
@@ -264,6 +301,10 @@ class MemoryIndex:
 
     def add_and_query_many(self, documents: Sequence[Filing]) -> list[set[int]]:
         return [self.add_and_query(*document) for document in documents]
+
+    def file_many(self, documents: Sequence[tuple[int, Iterable[str]]]) -> None:
+        for doc_id, index_keys in documents:
+            self.add_and_query(doc_id, index_keys, ())
 
     def remove(self, doc_id: int, index_keys: Iterable[str]) -> None:
         with self._lock:

@@ -18,7 +18,7 @@ from ingest.document import Article
 from ingest.extract import extract
 from storage.archive import TRIES_PER_CLUSTER, Archive, Arrival
 from storage.db import make_engine, make_sessionmaker, reading, upgrade
-from storage.index import Filing, NearDupIndex, RedisIndex
+from storage.index import Filing, IndexIncomplete, NearDupIndex, RedisIndex
 from storage.models import Cluster, Document, Match
 from tests.conftest import SEEDS
 from tests.devsubset import hard_slice
@@ -297,6 +297,48 @@ def test_a_document_re_fingerprinted_while_it_settles_keeps_the_new_fingerprint(
         before = archive._fingerprint(doc, frozenset())
     assert now.index_keys != before.index_keys, "the shared paragraph did not change the fingerprint"
     assert doc.clustered and doc.index_keys == " ".join(now.index_keys), "settled with a stale fingerprint"
+
+
+class LosesItsEntriesOnce:
+    """The archive's index, whose next look-up is refused as a Redis that just lost the index refuses it."""
+
+    def __init__(self, index: NearDupIndex) -> None:
+        self.index = index
+        self.armed = True
+
+    def add_and_query_many(self, documents: Sequence[Filing]) -> list[set[int]]:
+        if self.armed:
+            self.armed = False
+            raise IndexIncomplete("lost")
+        return self.index.add_and_query_many(documents)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.index, name)
+
+
+def test_a_batch_stopped_after_storing_leaves_its_stale_documents_to_its_retry(archive: Archive) -> None:
+    """A page makes a paragraph its host's chrome, so an older page of that host must be re-fingerprinted;
+    but the batch stops before (its look-up refused: Redis lost the index, or was unreachable). Its retry,
+    which finds the page already stored, still re-fingerprints the older page."""
+    article = extract((SEEDS / "southfront-original.html").read_bytes())
+    page = Article(text=article.text, host="news.example", url="https://news.example/story")
+    promo = Article(
+        text=article.paragraphs[0] + "\n" + extract((SEEDS / "blog-original-003.html").read_bytes()).text,
+        host="news.example",
+        url="https://news.example/other",
+    )
+    older = archive.add(page, key="story")
+    archive.index = LosesItsEntriesOnce(archive.index)  # type: ignore[assignment]
+    with pytest.raises(IndexIncomplete):
+        archive.add(promo, key="other")
+    archive.add(promo, key="other")  # the task's retry
+    with reading(archive.sessions) as session:
+        doc = session.get_one(Document, older.document_id)
+        now = archive._fingerprint(doc, archive._chrome_of(session, [doc])[doc.id])
+        assert now.index_keys != archive._fingerprint(doc, frozenset()).index_keys, "no chrome was learned"
+        assert doc.clustered and doc.index_keys == " ".join(now.index_keys), "left with a stale fingerprint"
+        assert session.scalar(select(func.count()).where(Document.clustered.is_(False))) == 0
+    assert archive.repair() == 0
 
 
 def test_an_index_that_lost_its_entries_is_filled_again_from_storage(archive: Archive) -> None:

@@ -267,23 +267,28 @@ def _failures(sessions: object) -> dict[str, str]:
         return {url: reason for url, reason in session.execute(select(Failure.url, Failure.reason))}
 
 
-def test_an_index_redis_lost_is_refilled_by_the_repair_task(stack: dict[str, object], redis_url: str) -> None:
-    """The index's entries vanish from Redis (flushed, replaced by an empty one): the next repair task
-    (beat runs it every 5 minutes, and a starting worker at once) files the stored stories again, and
-    a copy that arrives afterwards joins its story's cluster."""
+def test_a_copy_that_meets_an_index_redis_lost_fills_it_before_its_look_up(
+    stack: dict[str, object], redis_url: str
+) -> None:
+    """The index's entries vanish from Redis (flushed, replaced by an empty one) and a copy arrives at
+    once, long before beat's next repair: its task finds the index unfilled, files the stored stories
+    again, and only then looks the copy up, which joins its story's cluster. Then a repair task, with
+    nothing left to fill, has nothing to do."""
     client: Celery = stack["client"]  # type: ignore[assignment]
     server = redis.Redis.from_url(redis_url)
     client.send_task(INGEST_HTML, args=[(SEEDS / "southfront-original.html").read_text(), "https://a.example/1"])
     wait_for(lambda: _settled(stack["sessions"], 1), 60, "the story stored")
-    wait_for(lambda: any(server.scan_iter("copydesk:ix*filled")), 30, "the index marked filled at start")
+    assert any(server.scan_iter("copydesk:ix*filled"))
     for key in server.scan_iter("copydesk:ix*"):
         server.delete(key)
-    client.send_task(REPAIR)
-    wait_for(lambda: any(server.scan_iter("copydesk:ix*filled")), 30, "the index refilled")
     client.send_task(INGEST_HTML, args=[(SEEDS / "blog-repost.html").read_text(), "https://b.example/1"])
     wait_for(lambda: _settled(stack["sessions"], 2), 60, "the copy stored")
     assert sorted(map(len, _clusters(stack["sessions"]).values())) == [2]
-    assert "filed 1 stored documents again" in Path(str(stack["log"])).read_text()
+    log = Path(str(stack["log"]))
+    assert "the index had lost its entries: filled again from storage (this step filed 1)" in log.read_text()
+    task = client.send_task(REPAIR)
+    wait_for(lambda: f"{task.id}] succeeded in" in log.read_text(), 30, "the repair done")
+    assert log.read_text().count("the index had lost its entries") == 1
 
 
 def test_copydesk_push_queues_saved_pages_for_the_worker(stack: dict[str, object], tmp_path: Path) -> None:

@@ -7,9 +7,8 @@ import functools
 import logging
 import random
 import time
-import uuid
 from collections.abc import Callable, Iterator, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from functools import cached_property
 from typing import Any, TypeVar
 
@@ -25,7 +24,8 @@ from ingest.fetch import FetchError
 from ingest.urls import normalise
 from storage.archive import Archive, Arrival, Stored
 from storage.db import make_engine, make_sessionmaker
-from storage.index import RedisIndex
+from storage.index import IndexIncomplete, RedisIndex
+from storage.refill import refill
 from worker.app import INGEST_HTML, INGEST_PAGES, INGEST_TEXT, INGEST_URL, REPAIR, app, settings
 from worker.limits import PageTimeLimitExceeded, time_limit
 from worker.politeness import Deferred, defer, polite_fetch
@@ -36,6 +36,8 @@ log = logging.getLogger(__name__)
 ATTEMPTS_PREFIX = "copydesk:attempts:"
 # Pages of an ingest_pages batch go to the archive this many at a time (three transactions each).
 ARCHIVE_BATCH = 64
+# A task that meets an unfilled index fills it for up to this share of the task time limit at a time.
+REFILL_STEP = 0.15
 ATTEMPTS_TTL = 24 * 3600  # a page that kills workers only now and then is forgiven after a day
 # Our own infrastructure failing for a moment (Redis or the database restarting, a failover), not the page.
 OUTAGES = (redis.ConnectionError, redis.TimeoutError, sqlalchemy.exc.OperationalError, sqlalchemy.exc.InterfaceError)
@@ -56,7 +58,7 @@ class ArchiveTask(Task):
     @cached_property
     def archive(self) -> Archive:
         engine = make_engine(settings.database_url)
-        index = RedisIndex(self.redis, "default", window_days=settings.index_window_days)
+        index = RedisIndex(self.redis, "default", window_days=settings.index_window_days, require_filled=True)
         return Archive(make_sessionmaker(engine), index)
 
     def add_page(self, html: str | bytes, key: str, url: str | None = None, charset: str | None = None) -> Stored:
@@ -111,12 +113,28 @@ class ArchiveTask(Task):
         while True:
             try:
                 return call()
+            except IndexIncomplete as err:
+                # Redis lost the index: fill it (a step of it, or wait for whoever is filling) before
+                # any look-up, so that no copy is compared with a partial index. Every step is resumable.
+                until = min(time.monotonic() + settings.task_time_limit * REFILL_STEP, deadline)
+                if self.refill_index(until):
+                    continue
+                if time.monotonic() + delay > deadline:
+                    raise Reject(err, requeue=True) from err
+                log.info("the index is being filled again from storage; waiting %.1f s", delay)
+                time.sleep(delay)
+                delay = min(delay * 2, 5.0)
             except OUTAGES as err:
                 if time.monotonic() + delay > deadline:
                     raise Reject(err, requeue=True) from err
                 log.warning("%s: %s; trying again in %.1f s", type(err).__name__, err, delay)
                 time.sleep(delay)
                 delay = min(delay * 2, 5.0)
+
+    def refill_index(self, until: float) -> bool:
+        """storage.refill for the shared index until `until` (time.monotonic()); True once it is filled."""
+        index = self.archive.index
+        return refill(self.archive, index, until) if isinstance(index, RedisIndex) else True
 
     def _run(self, key: str, work: Callable[[], Stored]) -> dict[str, Any]:
         try:
@@ -282,49 +300,13 @@ def ingest_text(
 
 @app.task(name=REPAIR, base=ArchiveTask, bind=True)
 def repair(self: ArchiveTask) -> int:
-    """Settle documents left unclustered by a crash, and refill the index if Redis lost it (scheduled by
+    """Refill the index if Redis lost it, and settle documents left unclustered by a crash (scheduled by
     beat, run when a worker starts, and safe to run any time)."""
-    refill_index(self)
+    if not self.refill_index(time.monotonic() + settings.task_time_limit * 0.5):
+        # More to file, or another process is filling: go on soon rather than at beat's next tick.
+        repair.apply_async(countdown=5)
+        return 0
     return self.archive.repair()
-
-
-# KEYS: the index's "filled" marker, the claim of the refill. ARGV: the claim's token, 1 to set the
-# marker (the refill is done) or 0 (it failed: release the claim for the next repair).
-_END_REFILL = """
-if redis.call('GET', KEYS[2]) ~= ARGV[1] then return 0 end
-if ARGV[2] == '1' then redis.call('SET', KEYS[1], '1') end
-redis.call('DEL', KEYS[2])
-return 1
-"""
-
-
-def refill_index(task: ArchiveTask) -> int:
-    """File every stored document in the shared index again if the index lost its entries; how many.
-
-    The index lives in Redis, beside the broker's queues: a Redis replaced, flushed or restored
-    without it (or a new index layout) would leave every new copy blind to the stories stored before.
-    A marker key, set once the index holds the archive, says it has not happened; it goes with the
-    entries. One worker refills at a time, and marks the index filled only if its claim survived:
-    a Redis that restarted empty meanwhile has lost the claim too, and the next repair starts again.
-    """
-    index = task.archive.index
-    if not isinstance(index, RedisIndex):
-        return 0
-    marker, claim = index.prefix + "filled", index.prefix + "filling"
-    token = uuid.uuid4().hex
-    if task.redis.exists(marker) or not task.redis.set(claim, token, nx=True, ex=3600):
-        return 0
-    window = settings.index_window_days
-    since = datetime.now(UTC) - timedelta(days=2 * window) if window else None
-    try:
-        filed = task.archive.reindex(since)
-    except BaseException:
-        with contextlib.suppress(*OUTAGES):
-            task.redis.eval(_END_REFILL, 2, marker, claim, token, 0)
-        raise
-    if task.redis.eval(_END_REFILL, 2, marker, claim, token, 1) and filed:
-        log.warning("the index had lost its entries: filed %d stored documents again", filed)
-    return filed
 
 
 @worker_ready.connect
