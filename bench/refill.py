@@ -20,15 +20,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import redis  # noqa: E402
-from sqlalchemy import insert  # noqa: E402
+import redis
+from sqlalchemy import insert
 
-from storage.archive import Archive  # noqa: E402
-from storage.db import make_engine, make_sessionmaker, upgrade  # noqa: E402
-from storage.index import RedisIndex  # noqa: E402
-from storage.models import Document  # noqa: E402
-from storage.refill import refill  # noqa: E402
-from worker.embedded import EmbeddedRedis  # noqa: E402
+from storage.archive import Archive
+from storage.db import make_engine, make_sessionmaker, upgrade
+from storage.index import RedisIndex
+from storage.models import Document
+from storage.refill import refill
+from worker.embedded import EmbeddedRedis
 
 
 def documents(archive: Archive, count: int) -> None:
