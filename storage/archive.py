@@ -39,7 +39,7 @@ from ingest.fingerprint import fingerprint
 from ingest.similarity import MatchPolicy, Similarity, compare, is_copy
 from storage import clustering
 from storage.db import cluster_lock, reading
-from storage.index import NearDupIndex
+from storage.index import IndexIncomplete, NearDupIndex
 from storage.models import Cluster, Document, Failure, HostParagraph, Match, utcnow
 
 log = logging.getLogger(__name__)
@@ -137,10 +137,18 @@ class Archive:
         assert batch is not None
         fresh = [doc_id for doc_id in batch.pending if doc_id in batch.fingerprints]
         clusters = {**batch.clusters, **self._settle(fresh, batch.fingerprints)}
-        # Left unsettled by an earlier attempt, or made stale by new chrome: their old matches may go.
-        left = [doc_id for doc_id in batch.pending if doc_id not in batch.fingerprints] + sorted(batch.stale)
-        if left:
+        left = [doc_id for doc_id in batch.pending if doc_id not in batch.fingerprints]  # by an earlier attempt
+        if left:  # re-fingerprinted: if they were stale too, their old matches go
             self.refingerprint(left)
+        if batch.stale:
+            # Not this batch's documents: if this fails they stay unsettled, and the next repair settles them.
+            try:
+                self.refingerprint(batch.stale)
+            except IndexIncomplete:
+                log.info("%d documents made stale by new chrome are left for the next repair", len(batch.stale))
+            except Exception:
+                log.exception("re-fingerprinting %d documents made stale by new chrome failed", len(batch.stale))
+        if left or batch.stale:
             clusters = self._clusters_of(list(batch.ids.values()))  # re-fingerprinting may have moved them
         results, seen = [], set()
         for key in keys:
@@ -188,18 +196,22 @@ class Archive:
                 self.refingerprint(chunk)
                 settled += len(chunk)
                 continue
+            except IndexIncomplete:  # every document would fail alike: stop until the index is filled
+                raise
             except Exception:
                 log.exception("repair: documents %s-%s could not be settled together", chunk[0], chunk[-1])
             for doc_id in chunk:  # find the one that fails, settle the others
                 try:
                     self.refingerprint([doc_id])
                     settled += 1
+                except IndexIncomplete:
+                    raise
                 except Exception:
                     log.exception("repair: document %s could not be settled", doc_id)
         return settled
 
     def reindex(self, since: datetime | None = None, chunk: int = 1000) -> int:
-        """File every settled document under the index keys stored with it, as when it was settled.
+        """File every document under the index keys stored with it, as when it was settled.
 
         For an index that lost its entries (a Redis without them: flushed, replaced, or a new index
         layout) or that starts empty (the in-memory index of `copydesk dedup --db`): without it, new
@@ -216,8 +228,10 @@ class Archive:
         yields (the last document id filed, how many were filed), so that a caller can stop and resume."""
         last = after
         while True:
+            # Unsettled documents too, as a settle leaves them until it records: one whose look-up ran
+            # just before Redis lost the index may record only after this has passed its id.
             query = select(Document.id, Document.index_keys).where(
-                Document.id > last, Document.clustered.is_(True), Document.fp_params == self.params.key
+                Document.id > last, Document.index_keys != "", Document.fp_params == self.params.key
             )
             if since is not None:
                 query = query.where(Document.fetched >= since)
@@ -302,7 +316,7 @@ class Archive:
                     if batch.ids.get(key) in left and (host := arrival.article.host)
                     for h in prepared[key].hashes
                 }
-                batch.stale = self._carriers(session, pairs, unsettled=True) - set(batch.pending)
+                batch.stale = self._unsettled_carriers(session, pairs) - set(batch.pending)
             new: dict[str, tuple[Document, Article]] = {}
             for arrival, key in zip(arrivals, keys, strict=True):
                 if key not in batch.ids and key not in new:
@@ -330,7 +344,9 @@ class Archive:
                 batch.stale |= self._carriers(session, newly) - {doc.id for doc, _ in new.values()}
                 # Unsettled until re-fingerprinted: whoever settles them next (this call, its retry, the
                 # repair) re-fingerprints them, even if this call stops before it does.
-                session.execute(update(Document).where(Document.id.in_(batch.stale)).values(clustered=False))
+                # A blank signature makes a settle of theirs already under way drop them (see _record).
+                stale = update(Document).where(Document.id.in_(batch.stale))
+                session.execute(stale.values(clustered=False, signature=b""))
             for key, (doc, _) in new.items():
                 self._paragraphs.put((doc.id, doc.content_hash), hashes[doc.id])
                 found = frozenset(h for h in hashes[doc.id] if (doc.host, h) in chrome)
@@ -525,11 +541,24 @@ class Archive:
             counts.update(((host, h), n) for h, n in rows)
         return counts
 
-    def _carriers(self, session: Session, pairs: set[tuple[str, int]], unsettled: bool = False) -> set[int]:
-        """The documents carrying any of the (host, paragraph hash) pairs (`unsettled`: those not settled)."""
-        query = _CARRIERS.join(Document).where(Document.clustered.is_(False)) if unsettled else _CARRIERS
+    def _carriers(self, session: Session, pairs: set[tuple[str, int]]) -> set[int]:
+        """The documents carrying any of the (host, paragraph hash) pairs."""
         found: set[int] = set()
         for host, hashes in _by_host(pairs).items():
+            found.update(session.scalars(_CARRIERS, {"host": host, "hashes": hashes}))
+        return found
+
+    def _unsettled_carriers(self, session: Session, pairs: set[tuple[str, int]]) -> set[int]:
+        """The unsettled documents carrying any of the pairs. From the unsettled documents of those hosts
+        (few), not from the carriers: a host's chrome paragraph is carried by all its documents."""
+        by_host = _by_host(pairs)
+        unsettled = select(Document.id).where(Document.clustered.is_(False), Document.host.in_(by_host))
+        candidates = list(session.scalars(unsettled))
+        if not candidates:
+            return set()
+        found: set[int] = set()
+        for host, hashes in by_host.items():
+            query = _CARRIERS.where(HostParagraph.document_id.in_(candidates))
             found.update(session.scalars(query, {"host": host, "hashes": hashes}))
         return found
 

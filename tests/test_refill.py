@@ -9,7 +9,8 @@ from dataclasses import dataclass
 import pytest
 import redis
 
-from storage.archive import Archive
+from ingest.extract import extract
+from storage.archive import Archive, Arrival
 from storage.index import IndexIncomplete, RedisIndex
 from storage.models import Document
 from storage.refill import refill
@@ -52,7 +53,9 @@ def test_a_guarded_index_refuses_look_ups_until_it_is_filled(archive: Archive) -
         refilling.add_html((SEEDS / "blog-repost.html").read_bytes(), key="a copy", url=COPY)
     assert refill(refilling, index, until=time.monotonic() + 60)
     assert index.filled()
-    assert filed_ids(refilling, index, ids) == set(ids.values())
+    refused = refilling.find("a copy")  # stored before its look-up was refused: filed, as any document settling
+    assert refused is not None
+    assert filed_ids(refilling, index, ids) == set(ids.values()) | {refused}
     copy = refilling.add_html((SEEDS / "blog-repost.html").read_bytes(), key="a copy", url=COPY)
     with archive.sessions() as session:
         assert copy.cluster_id == session.get_one(Document, ids["blog-repost.html"]).cluster_id
@@ -67,10 +70,22 @@ def test_a_refill_goes_a_step_at_a_time_and_resumes_where_it_stopped(archive: Ar
         assert steps < 10, "the refill does not progress"
         progress = int(index.client.get(index.prefix + "filled-to") or 0)
         assert progress == sorted(ids.values())[min(2 * steps, len(ids)) - 1]
-        assert not index.client.exists(index.prefix + "filling"), "a step that stops keeps its claim"
+        assert not index.client.exists(index.prefix + "filling"), "a step that stopped did not release its claim"
     assert steps == -(-len(ids) // 2)  # a step a chunk, and the last one finds there is no more
     assert not index.client.exists(index.prefix + "filled-to")
     assert filed_ids(refilling, index, ids) == set(ids.values())
+
+
+def test_a_refill_files_a_document_whose_settle_is_still_under_way(archive: Archive) -> None:
+    """A settle looked its document up just before Redis lost the index and records it only after the refill
+    has passed its id: the refill files it anyway, as a settle files a document before recording it."""
+    article = extract((SEEDS / "southfront-original.html").read_bytes())
+    arrival = Arrival(article, "settling", "https://a.example/settling")
+    keys = [arrival.storage_key]
+    settling = archive._store([arrival], keys, archive._prepare([arrival], keys)).ids["settling"]  # not settled
+    refilling, index = guarded(archive)
+    assert refill(refilling, index, until=time.monotonic() + 60)
+    assert filed_ids(refilling, index, {"settling": settling}) == {settling}
 
 
 def test_a_refill_claimed_elsewhere_files_nothing(archive: Archive) -> None:

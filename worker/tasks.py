@@ -36,8 +36,11 @@ log = logging.getLogger(__name__)
 ATTEMPTS_PREFIX = "copydesk:attempts:"
 # Pages of an ingest_pages batch go to the archive this many at a time (three transactions each).
 ARCHIVE_BATCH = 64
-# A task that meets an unfilled index fills it for up to this share of the task time limit at a time.
+# A task that meets an unfilled index fills it for up to this share of the task time limit at a time,
+# and goes back to the queue if it is not filled by this share of the limit since the task began (the
+# soft limit is at 0.8).
 REFILL_STEP = 0.15
+INDEX_PATIENCE = 0.6
 ATTEMPTS_TTL = 24 * 3600  # a page that kills workers only now and then is forgiven after a day
 # Our own infrastructure failing for a moment (Redis or the database restarting, a failover), not the page.
 OUTAGES = (redis.ConnectionError, redis.TimeoutError, sqlalchemy.exc.OperationalError, sqlalchemy.exc.InterfaceError)
@@ -49,6 +52,7 @@ class ArchiveTask(Task):
     """Owns the per-process archive (engine, index client) and turns any failure into a record."""
 
     abstract = True
+    began = 0.0  # time.monotonic() when the task being run began (before_start)
 
     @cached_property
     def redis(self) -> redis.Redis:
@@ -65,7 +69,7 @@ class ArchiveTask(Task):
         """Archive.add_html, with the extraction under the page time limit."""
         with time_limit(settings.page_time_limit):
             article = extract(html, url, charset=charset)
-        return self.archive.add(article, key=key, final_url=url)
+        return self.into_archive(functools.partial(self.archive.add, article, key=key, final_url=url))
 
     def guarded(self, key: str, work: Callable[[], Stored]) -> dict[str, Any]:
         """Run work() for the page `key`; every failure is recorded against `key` and never escapes."""
@@ -113,21 +117,36 @@ class ArchiveTask(Task):
         while True:
             try:
                 return call()
-            except IndexIncomplete as err:
-                # Redis lost the index: fill it (a step of it, or wait for whoever is filling) before
-                # any look-up, so that no copy is compared with a partial index. Every step is resumable.
-                until = min(time.monotonic() + settings.task_time_limit * REFILL_STEP, deadline)
-                if self.refill_index(until):
-                    continue
-                if time.monotonic() + delay > deadline:
-                    raise Reject(err, requeue=True) from err
-                log.info("the index is being filled again from storage; waiting %.1f s", delay)
-                time.sleep(delay)
-                delay = min(delay * 2, 5.0)
             except OUTAGES as err:
                 if time.monotonic() + delay > deadline:
                     raise Reject(err, requeue=True) from err
                 log.warning("%s: %s; trying again in %.1f s", type(err).__name__, err, delay)
+                time.sleep(delay)
+                delay = min(delay * 2, 5.0)
+
+    def before_start(self, task_id: str, args: Any, kwargs: Any) -> None:
+        self.began = time.monotonic()
+
+    def into_archive(self, call: Callable[[], T]) -> T:
+        """call(), an archive write, once the shared index holds the archive.
+
+        If Redis lost the index, the look-up refuses (IndexIncomplete) before anything is compared with
+        it: fill it first (a resumable step of it) or wait for whoever is filling it, then call() again.
+        Only call() is repeated, not the page's fetch or extraction. Past INDEX_PATIENCE of the task time
+        limit the task goes back to the queue; what it stored is settled when it comes back.
+        """
+        deadline = self.began + settings.task_time_limit * INDEX_PATIENCE
+        delay = 0.1
+        while True:
+            try:
+                return call()
+            except IndexIncomplete as err:
+                now = time.monotonic()
+                if now < deadline and self.refill_index(min(now + settings.task_time_limit * REFILL_STEP, deadline)):
+                    continue
+                if time.monotonic() + delay > deadline:
+                    raise Reject(err, requeue=True) from err
+                log.info("the index is being filled again from storage; waiting %.1f s", delay)
                 time.sleep(delay)
                 delay = min(delay * 2, 5.0)
 
@@ -153,7 +172,8 @@ class ArchiveTask(Task):
         if not arrivals:
             return
         try:
-            for stored in self._patiently(functools.partial(self.archive.add_many, arrivals)):
+            add_many = functools.partial(self.into_archive, functools.partial(self.archive.add_many, arrivals))
+            for stored in self._patiently(add_many):
                 counts[outcome_of(stored)["status"]] += 1
             return
         except (Retry, Reject):
@@ -161,7 +181,8 @@ class ArchiveTask(Task):
         except Exception:
             log.exception("a batch of %d pages failed; adding them one by one", len(arrivals))
         for arrival in arrivals:
-            add = functools.partial(self.archive.add, arrival.article, arrival.key, arrival.final_url)
+            one = functools.partial(self.archive.add, arrival.article, arrival.key, arrival.final_url)
+            add = functools.partial(self.into_archive, one)
             counts[self._run(arrival.storage_key, add)["status"]] += 1
 
     def load_pushed(self, pages: list[Any]) -> list[Any]:
@@ -196,7 +217,8 @@ def ingest_url(self: ArchiveTask, url: str, refresh: bool = False) -> dict[str, 
         return self._failed(str(url)[:2048] or "(empty)", err.reason, err.message)
     known = self._patiently(functools.partial(self.archive.find, url))
     if known is not None and not refresh:
-        self._patiently(functools.partial(self.archive.finish, known))  # settles it if a crash left it half-way
+        finish = functools.partial(self.into_archive, functools.partial(self.archive.finish, known))
+        self._patiently(finish)  # settles it if a crash left it half-way
         return {"status": "known", "document": known}
 
     def work() -> Stored:
@@ -293,7 +315,7 @@ def ingest_text(
             published=date,
             published_source="meta" if date else None,
         )
-        return self.archive.add(article, key=key, final_url=url)
+        return self.into_archive(functools.partial(self.archive.add, article, key=key, final_url=url))
 
     return self.guarded(key, work)
 
@@ -302,11 +324,14 @@ def ingest_text(
 def repair(self: ArchiveTask) -> int:
     """Refill the index if Redis lost it, and settle documents left unclustered by a crash (scheduled by
     beat, run when a worker starts, and safe to run any time)."""
-    if not self.refill_index(time.monotonic() + settings.task_time_limit * 0.5):
-        # More to file, or another process is filling: go on soon rather than at beat's next tick.
-        repair.apply_async(countdown=5)
-        return 0
-    return self.archive.repair()
+    try:
+        if self.refill_index(time.monotonic() + settings.task_time_limit * 0.5):
+            return self.archive.repair()
+    except IndexIncomplete:  # Redis lost the index again meanwhile
+        pass
+    # More to file, or another process is filling: go on soon rather than at beat's next tick.
+    repair.apply_async(countdown=5)
+    return 0
 
 
 @worker_ready.connect
