@@ -256,6 +256,29 @@ def test_a_big_cluster_costs_a_new_copy_few_comparisons(archive: Archive) -> Non
         assert session.scalar(select(Cluster.size).where(Cluster.id == story.cluster_id)) == TRIES_PER_CLUSTER + 4
 
 
+def page_and_promo() -> tuple[Article, Article]:
+    """Two pages of one host; the second carries the first's opening paragraph (a promo box), which makes
+    that paragraph the host's chrome: the first page must then be fingerprinted again without it."""
+    article = extract((SEEDS / "southfront-original.html").read_bytes())
+    page = Article(text=article.text, host="news.example", url="https://news.example/story")
+    promo = Article(
+        text=article.paragraphs[0] + "\n" + extract((SEEDS / "blog-original-003.html").read_bytes()).text,
+        host="news.example",
+        url="https://news.example/other",
+    )
+    return page, promo
+
+
+def assert_fingerprint_is_current(archive: Archive, doc_id: int) -> None:
+    """The document is settled, with the fingerprint its host's chrome now gives it (which that chrome changed)."""
+    with reading(archive.sessions) as session:
+        doc = session.get_one(Document, doc_id)
+        now = archive._fingerprint(doc, archive._chrome_of(session, [doc])[doc.id])
+        before = archive._fingerprint(doc, frozenset())
+    assert now.index_keys != before.index_keys, "the shared paragraph did not change the fingerprint"
+    assert doc.clustered and doc.index_keys == " ".join(now.index_keys), "settled with a stale fingerprint"
+
+
 class Interrupting:
     """The archive's index, which calls `meanwhile()` once during the next look-up: another worker's
     work landing between a document's look-up and the recording of its cluster."""
@@ -279,24 +302,13 @@ def test_a_document_re_fingerprinted_while_it_settles_keeps_the_new_fingerprint(
     """While a page settles, another worker stores a second page of its host that shares one of its
     paragraphs: that paragraph is now the host's chrome, and the other worker re-fingerprints and
     settles the first page. The first settle, done with the old fingerprint, must not then record it."""
-    article = extract((SEEDS / "southfront-original.html").read_bytes())
-    page = Article(text=article.text, host="news.example", url="https://news.example/story")
-    promo = Article(
-        text=article.paragraphs[0] + "\n" + extract((SEEDS / "blog-original-003.html").read_bytes()).text,
-        host="news.example",
-        url="https://news.example/other",
-    )
+    page, promo = page_and_promo()
     other_worker = Archive(archive.sessions, archive.index)
     interrupting = Interrupting(archive.index)
     archive.index = interrupting  # type: ignore[assignment]
     interrupting.meanwhile = lambda: other_worker.add(promo, key="other")
     stored = archive.add(page, key="story")
-    with reading(archive.sessions) as session:
-        doc = session.get_one(Document, stored.document_id)
-        now = archive._fingerprint(doc, archive._chrome_of(session, [doc])[doc.id])
-        before = archive._fingerprint(doc, frozenset())
-    assert now.index_keys != before.index_keys, "the shared paragraph did not change the fingerprint"
-    assert doc.clustered and doc.index_keys == " ".join(now.index_keys), "settled with a stale fingerprint"
+    assert_fingerprint_is_current(archive, stored.document_id)
 
 
 class LosesItsEntriesOnce:
@@ -320,23 +332,14 @@ def test_a_batch_stopped_after_storing_leaves_its_stale_documents_to_its_retry(a
     """A page makes a paragraph its host's chrome, so an older page of that host must be re-fingerprinted;
     but the batch stops before (its look-up refused: Redis lost the index, or was unreachable). Its retry,
     which finds the page already stored, still re-fingerprints the older page."""
-    article = extract((SEEDS / "southfront-original.html").read_bytes())
-    page = Article(text=article.text, host="news.example", url="https://news.example/story")
-    promo = Article(
-        text=article.paragraphs[0] + "\n" + extract((SEEDS / "blog-original-003.html").read_bytes()).text,
-        host="news.example",
-        url="https://news.example/other",
-    )
+    page, promo = page_and_promo()
     older = archive.add(page, key="story")
     archive.index = LosesItsEntriesOnce(archive.index)  # type: ignore[assignment]
     with pytest.raises(IndexIncomplete):
         archive.add(promo, key="other")
     archive.add(promo, key="other")  # the task's retry
+    assert_fingerprint_is_current(archive, older.document_id)
     with reading(archive.sessions) as session:
-        doc = session.get_one(Document, older.document_id)
-        now = archive._fingerprint(doc, archive._chrome_of(session, [doc])[doc.id])
-        assert now.index_keys != archive._fingerprint(doc, frozenset()).index_keys, "no chrome was learned"
-        assert doc.clustered and doc.index_keys == " ".join(now.index_keys), "left with a stale fingerprint"
         assert session.scalar(select(func.count()).where(Document.clustered.is_(False))) == 0
     assert archive.repair() == 0
 
