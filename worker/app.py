@@ -53,6 +53,7 @@ def make_celery(settings: Settings) -> Celery:
             "unacked_restore_throttle": 1,
         },
         broker_connection_retry_on_startup=True,
+        worker_consumer="worker.consumer:Consumer",  # survives a lost connection: see worker/consumer.py
         worker_send_task_events=True,  # Flower shows tasks live
         task_send_sent_event=True,
         beat_schedule={
