@@ -173,8 +173,10 @@ class RedisIndex:
     and the index's memory stops growing while the documents stay in storage.
 
     With `require_filled`, look-ups refuse (IndexIncomplete) unless the `marker` key says the index
-    holds the archive: a Redis that lost the index loses the marker with it, in the same instant, so
-    no copy is ever compared with a partial index. storage.refill files the archive and sets it.
+    holds the archive: a Redis that lost the index whole (flushed, replaced, restarted empty) loses
+    the marker with it, in the same instant, so no copy is compared with what is left of it. A partial
+    loss that keeps the marker (an older snapshot, eviction) is not detected. storage.refill files the
+    archive and sets the marker.
     """
 
     def __init__(
