@@ -316,7 +316,7 @@ class Archive:
                     if batch.ids.get(key) in left and (host := arrival.article.host)
                     for h in prepared[key].hashes
                 }
-                batch.stale = self._unsettled_carriers(session, pairs) - set(batch.pending)
+                batch.stale = self._unsettled_carriers(session, pairs) - left
             new: dict[str, tuple[Document, Article]] = {}
             for arrival, key in zip(arrivals, keys, strict=True):
                 if key not in batch.ids and key not in new:

@@ -118,11 +118,7 @@ class ArchiveTask(Task):
             try:
                 return call()
             except OUTAGES as err:
-                if time.monotonic() + delay > deadline:
-                    raise Reject(err, requeue=True) from err
-                log.warning("%s: %s; trying again in %.1f s", type(err).__name__, err, delay)
-                time.sleep(delay)
-                delay = min(delay * 2, 5.0)
+                delay = _pause(err, deadline, delay, f"{type(err).__name__}: {err}", logging.WARNING)
 
     def before_start(self, task_id: str, args: Any, kwargs: Any) -> None:
         self.began = time.monotonic()
@@ -144,11 +140,7 @@ class ArchiveTask(Task):
                 now = time.monotonic()
                 if now < deadline and self.refill_index(min(now + settings.task_time_limit * REFILL_STEP, deadline)):
                     continue
-                if time.monotonic() + delay > deadline:
-                    raise Reject(err, requeue=True) from err
-                log.info("the index is being filled again from storage; waiting %.1f s", delay)
-                time.sleep(delay)
-                delay = min(delay * 2, 5.0)
+                delay = _pause(err, deadline, delay, "the index is being filled again from storage", logging.INFO)
 
     def refill_index(self, until: float) -> bool:
         """storage.refill for the shared index until `until` (time.monotonic()); True once it is filled."""
@@ -339,6 +331,16 @@ def _repair_on_start(sender: Any, **_: Any) -> None:
     # A worker that starts is often one that replaces a crashed one: finish what it left half-done
     # now rather than at beat's next repair tick.
     app.send_task(REPAIR)
+
+
+def _pause(err: Exception, deadline: float, delay: float, why: str, level: int) -> float:
+    """Sleep `delay` before trying again, or send the task back to the queue if that passes `deadline`
+    (time.monotonic()); the next delay, doubled up to 5 s."""
+    if time.monotonic() + delay > deadline:
+        raise Reject(err, requeue=True) from err
+    log.log(level, "%s; trying again in %.1f s", why, delay)
+    time.sleep(delay)
+    return min(delay * 2, 5.0)
 
 
 def failure_of(err: BaseException) -> tuple[str, str]:
