@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import random
 import re
@@ -28,6 +29,7 @@ import psutil
 import pytest
 import redis
 from celery import Celery
+from kombu import Connection
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -39,6 +41,7 @@ from tests.conftest import SEEDS
 from tests.servers import ROOT, Reply, ScriptedSite, start_worker, stop_process, worker_env
 from worker.app import INGEST_HTML, INGEST_PAGES, INGEST_URL, REPAIR
 from worker.batch import dedup_directory
+from worker.consumer import settle_message
 from worker.embedded import EmbeddedRedis
 from worker.limits import PageTimeLimitExceeded, time_limit
 from worker.push import push_pages
@@ -315,6 +318,31 @@ def test_a_delivery_whose_acknowledgement_was_lost_comes_back_after_the_visibili
     stack.redis.zadd("unacked_index", {"lost-tag": time.time() - 60})
     stack.wait(lambda: stack.count() == 1, 15, "the lost delivery run again")
     assert not stack.redis.hexists("unacked", "lost-tag")
+
+
+def test_an_acknowledgement_through_a_lost_connection_leaves_the_message_to_come_back(redis_url: str) -> None:
+    """celery 5.7.0 acknowledges a task that finishes after a lost connection through the collected
+    connection, which raises in the worker's event loop and stalls it (worker/consumer.py). The
+    consumer's acknowledgement logs and drops that error, and the message is delivered again."""
+    url = redis_url.rsplit("/", 1)[0] + "/7"  # a database of its own: the unacked hash is per database
+    redis.Redis.from_url(url).flushdb()
+    with Connection(url) as sender:
+        sender.SimpleQueue("acks").put({"page": 1})
+    connection = Connection(url)
+    message = connection.SimpleQueue("acks").get(timeout=5)
+    # What Celery's handler of the lost connection leaves: the connection collected, and the channel's
+    # pools dropped by its disconnect callback (kombu's Channel._on_connection_disconnect).
+    connection.collect()
+    message.channel._disconnect_pools()
+    with pytest.raises(AttributeError):
+        message.ack_log_error(logging.getLogger(__name__), ())  # what the event loop ran and died of
+    settle_message(message.ack_log_error, logging.getLogger(__name__), ())
+    # Not acknowledged, so not lost: the collect put it back in its queue here (Redis is up), and the
+    # sweep does when the collect could not.
+    with Connection(url) as receiver:
+        again = receiver.SimpleQueue("acks").get(timeout=5)
+        assert again.payload == {"page": 1}
+        again.ack()
 
 
 # ---- c. the process dies between storing a document and settling its cluster -----------------------
