@@ -10,7 +10,7 @@ from urllib.parse import urljoin, urlsplit
 
 import lxml.html
 import trafilatura
-from lxml.etree import ParserError
+from lxml.etree import ElementDefaultClassLookup, ParserError
 from trafilatura.metadata import examine_meta, extract_meta_json, extract_sitename, extract_title
 from trafilatura.settings import Document as PageMetadata
 
@@ -37,6 +37,19 @@ LISTING_LINK_SHARE = 0.7  # more of the text than this in link-sized lines: a li
 THOROUGH_BELOW_WORDS = 200  # a fast extraction shorter than this, and reading like headlines,
 HEADLINES_SUSPECT = 0.25  # (this share of its words in link lines) is checked by the thorough one
 _WORD = re.compile(r"\w+")
+
+# lxml.html's own parser picks each element's class (form, input, label...) with a Python callback,
+# called for every element Python touches: ~1,900 times a page in trafilatura. Neither trafilatura
+# nor copydesk uses those classes, and a lookup done in C makes extraction 4% faster (bench/README.md).
+_PARSER = lxml.html.HTMLParser()
+_PARSER.set_element_class_lookup(
+    ElementDefaultClassLookup(
+        element=lxml.html.HtmlElement,
+        comment=lxml.html.HtmlComment,
+        pi=lxml.html.HtmlProcessingInstruction,
+        entity=lxml.html.HtmlEntity,
+    )
+)
 
 
 class ExtractionError(ValueError):
@@ -155,7 +168,7 @@ def parse(html: str | bytes, charset: str | None = None) -> lxml.html.HtmlElemen
     if text.lstrip()[:1] in ("{", "[") and _is_json(text):
         raise ExtractionError("not_html", "the body is JSON, not an HTML page")
     try:
-        return lxml.html.document_fromstring(text)
+        return lxml.html.document_fromstring(text, parser=_PARSER)
     except (ParserError, ValueError) as err:
         raise ExtractionError("unparsable_html", str(err)) from err
 
