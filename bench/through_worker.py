@@ -559,13 +559,13 @@ def report(kind: str, runs: dict[str, list[Run]]) -> None:
             for name, (_, usec) in r.commands.items():
                 totals[name] = totals.get(name, 0) + usec
         top = sorted(totals, key=totals.__getitem__, reverse=True)[:COMMANDS]
-        cells = []
+        shown: list[str] = []
         for name in top:
             calls = median(r.commands.get(name, (0, 0))[0] / r.pages for r in runs[mode])
-            usec = median(r.commands.get(name, (0, 0))[1] / r.pages for r in runs[mode])
-            cells.append(f"{name} {calls:.2f}x {usec:.0f}us")
+            spent = median(r.commands.get(name, (0, 0))[1] / r.pages for r in runs[mode])
+            shown.append(f"{name} {calls:.2f}x {spent:.0f}us")
         every = median(sum(u for _, u in r.commands.values()) / r.pages for r in runs[mode])
-        print(f"{mode:<12} all {every:.0f}us: " + ", ".join(cells))
+        print(f"{mode:<12} all {every:.0f}us: " + ", ".join(shown))
     sends = [r.send_seconds for mode in MODES[:2] for r in runs[mode]]
     print(f"sending every task took {min(sends):.2f}-{max(sends):.2f} s of each worker run (inside the timing)")
 

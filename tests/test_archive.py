@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 import redis
-from sqlalchemy import func, or_, select
+from sqlalchemy import delete, func, or_, select, update
 
 from ingest.document import Article
 from ingest.extract import extract
@@ -109,7 +109,7 @@ def test_concurrent_copies_end_in_one_cluster(database_url: str, redis_client: r
         Archive(
             make_sessionmaker(make_engine(database_url)),
             RedisIndex(
-                redis.Redis.from_url(redis_client.connection_pool.connection_kwargs and _url(redis_client)),
+                redis.Redis.from_url(_url(redis_client)),
                 "test",
             ),
         )
@@ -285,7 +285,7 @@ class Interrupting:
 
     def __init__(self, index: NearDupIndex) -> None:
         self.index = index
-        self.meanwhile: Callable[[], None] | None = None
+        self.meanwhile: Callable[[], object] | None = None
 
     def add_and_query_many(self, documents: Sequence[Filing]) -> list[set[int]]:
         found = self.index.add_and_query_many(documents)
@@ -305,7 +305,7 @@ def test_a_document_re_fingerprinted_while_it_settles_keeps_the_new_fingerprint(
     page, promo = page_and_promo()
     other_worker = Archive(archive.sessions, archive.index)
     interrupting = Interrupting(archive.index)
-    archive.index = interrupting  # type: ignore[assignment]
+    archive.index = interrupting
     interrupting.meanwhile = lambda: other_worker.add(promo, key="other")
     stored = archive.add(page, key="story")
     assert_fingerprint_is_current(archive, stored.document_id)
@@ -334,7 +334,7 @@ def test_a_batch_stopped_after_storing_leaves_its_stale_documents_to_its_retry(a
     which finds the page already stored, still re-fingerprints the older page."""
     page, promo = page_and_promo()
     older = archive.add(page, key="story")
-    archive.index = LosesItsEntriesOnce(archive.index)  # type: ignore[assignment]
+    archive.index = LosesItsEntriesOnce(archive.index)
     with pytest.raises(IndexIncomplete):
         archive.add(promo, key="other")
     archive.add(promo, key="other")  # the task's retry
@@ -385,7 +385,7 @@ def test_an_election_fills_in_attributions_stored_before_they_were_kept(archive:
     for name in ("southfront-original.html", "globalresearch-repost.html"):
         archive.add_html((SEEDS / name).read_bytes(), key=f"file:{name}")
     with archive.sessions() as session, session.begin():
-        session.execute(Document.__table__.update().values(attributions=None))
+        session.execute(update(Document).values(attributions=None))
     archive.add_html((SEEDS / "blog-repost.html").read_bytes(), key="file:blog-repost.html")
     assert canonical_name(archive, "globalresearch-repost.html") == "southfront-original.html"
     with archive.sessions() as session:
@@ -400,7 +400,7 @@ def test_reads_do_not_wait_for_a_writer_on_sqlite(tmp_path: Path) -> None:
     upgrade(url)
     writer, other = make_sessionmaker(make_engine(url)), make_sessionmaker(make_engine(url))
     with writer() as holding, holding.begin():
-        holding.execute(Document.__table__.delete())  # BEGIN IMMEDIATE: the write lock is held from here
+        holding.execute(delete(Document))  # BEGIN IMMEDIATE: the write lock is held from here
         with reading(other) as session:
             assert session.scalar(select(func.count()).select_from(Document)) == 0
         blocked = sqlite3.connect(tmp_path / "lock.db", timeout=0.2, isolation_level=None)

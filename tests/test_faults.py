@@ -313,7 +313,7 @@ def test_a_delivery_whose_acknowledgement_was_lost_comes_back_after_the_visibili
     # What a delivery left behind when its connection died: the message in kombu's unacked hash and index.
     stack.client.send_task(INGEST_URL, args=[url], queue="parked")
     message = stack.redis.rpop("parked")
-    assert message is not None
+    assert isinstance(message, bytes)
     stack.redis.hset("unacked", "lost-tag", json.dumps([json.loads(message), "", QUEUE]))
     stack.redis.zadd("unacked_index", {"lost-tag": time.time() - 60})
     stack.wait(lambda: stack.count() == 1, 15, "the lost delivery run again")

@@ -101,7 +101,7 @@ def test_a_refill_claimed_elsewhere_files_nothing(archive: Archive) -> None:
 class LosesRedisMidway(Archive):
     """An archive whose Redis is flushed after its first chunk is filed: a Redis replaced during a refill."""
 
-    def reindex_steps(self, *args: object, **kwargs: object) -> Iterator[tuple[int, int]]:  # type: ignore[override]
+    def reindex_steps(self, *args: object, **kwargs: object) -> Iterator[tuple[int, int]]:
         for number, step in enumerate(super().reindex_steps(*args, **kwargs)):  # type: ignore[arg-type]
             yield step
             if number == 0:

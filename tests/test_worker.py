@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import random
@@ -105,7 +106,7 @@ def test_seed_pages_through_the_worker(stack: dict[str, object], sites: Sites, s
     urls = {name: sites.add(SITE_OF[name], f"/{name}", (SEEDS / name).read_bytes()) for name in SITE_OF}
     order = list(urls)
     random.Random(seed).shuffle(order)
-    client: Celery = stack["client"]  # type: ignore[assignment]
+    client: Celery = stack["client"]
     for name in order:
         client.send_task(INGEST_URL, args=[urls[name]])
     wait_for(lambda: _settled(stack["sessions"], 5), 60, "5 seed pages stored and clustered")
@@ -152,7 +153,7 @@ def test_four_copies_at_once_end_in_one_cluster(stack: dict[str, object], sites:
     rng = random.Random(42)
     words = [f"w{i}" for i in range(3000)]
     disclaimer = ["This site republishes articles for fair use. Views are the authors' own and not ours at all."]
-    client: Celery = stack["client"]  # type: ignore[assignment]
+    client: Celery = stack["client"]
     for run in range(20):
         story = _story(rng, words)
         edited = [*story[:3], story[3].replace("w", "v", 3), *story[5:]]
@@ -165,7 +166,7 @@ def test_four_copies_at_once_end_in_one_cluster(stack: dict[str, object], sites:
         urls = [sites.add(address, f"/run{run}", body) for address, body in pages]
         for url in urls:
             client.send_task(INGEST_URL, args=[url])
-        wait_for(lambda n=run: _settled(stack["sessions"], 4 * (n + 1)), 60, f"run {run} settled")
+        wait_for(functools.partial(_settled, stack["sessions"], 4 * (run + 1)), 60, f"run {run} settled")
         clusters = [members for members in _clusters(stack["sessions"]).values() if set(urls) & members]
         assert len(clusters) == 1 and clusters[0] == set(urls), f"run {run}: {clusters}"
 
@@ -204,7 +205,7 @@ def test_hard_slice_through_the_worker_matches_the_batch(stack: dict[str, object
     corpus = hard_slice()
     order = sorted(corpus.pages)
     random.Random(5).shuffle(order)
-    client: Celery = stack["client"]  # type: ignore[assignment]
+    client: Celery = stack["client"]
     for name in order:
         client.send_task(INGEST_HTML, args=[decode_html(corpus.pages[name])])
     wait_for(lambda: _settled(stack["sessions"], len(order)), 120, f"{len(order)} pages stored and clustered")
@@ -227,7 +228,7 @@ def test_batches_of_pushed_pages_end_as_single_pushes(stack: dict[str, object], 
     empty = "<html><body><nav><a href='/a'>Home</a></nav></body></html>"
     gone = "copydesk:pushed:never-stored"
     pages[3:3] = [pages[0], {"html": empty, "url": "http://empty.example/"}, "not a page", {"stored": gone}]
-    client: Celery = stack["client"]  # type: ignore[assignment]
+    client: Celery = stack["client"]
     server = redis.Redis.from_url(redis_url)
     rng = random.Random(7)
     start = 0
@@ -274,7 +275,7 @@ def test_a_copy_that_meets_an_index_redis_lost_fills_it_before_its_look_up(
     once, long before beat's next repair: its task stores the copy, finds the index unfilled, files the
     stored documents again, and only then looks the copy up, which joins its story's cluster. Nothing is
     recorded as failed. Then a repair task, with nothing left to fill, has nothing to do."""
-    client: Celery = stack["client"]  # type: ignore[assignment]
+    client: Celery = stack["client"]
     server = redis.Redis.from_url(redis_url)
     client.send_task(INGEST_HTML, args=[(SEEDS / "southfront-original.html").read_text(), "https://a.example/1"])
     wait_for(lambda: _settled(stack["sessions"], 1), 60, "the story stored")
