@@ -11,6 +11,7 @@ from datasketch import MinHash
 from hypothesis import given
 from hypothesis import strategies as st
 
+from ingest import canonical
 from ingest.canonical import Candidate, attribution_lines, elect
 from ingest.document import Article, FingerprintParams
 from ingest.extract import ExtractionError, decode_html, extract
@@ -126,6 +127,60 @@ def test_a_credit_means_upstream_not_original() -> None:
     assert elect([copy_of_copy, intermediate]).winner == 3
     # When no page declares a date, the credit decides.
     assert elect([_candidate(1, "a.example", None), copy_of_copy, intermediate]).winner == 3
+
+
+# Names and lines from a small alphabet, so that names overlap, share prefixes and occur in lines.
+_NAME = st.text(alphabet="abt e.-", min_size=1, max_size=9)
+_NAME_PART = st.text(alphabet="abt e.-", max_size=9)
+
+
+@given(
+    patterns=st.lists(st.tuples(st.sampled_from(["", "the ", "tttt", "a"]), _NAME_PART), min_size=1, max_size=30),
+    picks=st.lists(st.integers(0, 29), max_size=4),
+    filler=st.lists(st.text(alphabet="abt e.-", max_size=5), min_size=5, max_size=5),
+)
+def test_the_name_index_finds_every_name_a_text_holds(
+    patterns: list[tuple[str, str]], picks: list[int], filler: list[str]
+) -> None:
+    """`_Patterns` files a name under its rarest run of characters, wherever that run is in the name: it
+    finds exactly the names a text holds, also when many names share a prefix."""
+    members = [_candidate(number, "x.example", None) for number in range(len(patterns))]
+    names = [(prefix + rest, member) for (prefix, rest), member in zip(patterns, members, strict=True)]
+    held = [names[pick % len(names)][0] for pick in picks]  # some of the names, between random text
+    text = "".join(part for pair in zip(filler, [*held, "", "", "", "", ""], strict=False) for part in pair)
+    found = {member.id for member in canonical._Patterns(names).found_in(text)}
+    assert found == {member.id for name, member in names if name in text}
+
+
+@given(
+    members=st.lists(st.tuples(_NAME, st.none() | _NAME), min_size=1, max_size=40),
+    lines=st.lists(st.text(alphabet="abt e.-:/", max_size=40), max_size=6),
+    dates=st.lists(st.none() | st.integers(1, 28), min_size=40, max_size=40),
+)
+def test_a_large_cluster_finds_the_names_a_small_one_does(
+    members: list[tuple[str, str | None]], lines: list[str], dates: list[int | None]
+) -> None:
+    """The index that spares a large cluster's election a search of every line for every name
+    (ingest/canonical.py, _Patterns) names the same members, so the election is the same."""
+    cluster = [
+        Candidate(
+            id=number,
+            url=f"https://{host}/story",
+            host=host,
+            sitename=sitename,
+            canonical_url=None,
+            published=datetime(2020, 1, day, tzinfo=UTC) if day else None,
+            published_source="meta" if day else None,
+            attributions=tuple(f"via {line}" for line in lines if number % 3 == 0),
+            arrival=number,
+        )
+        for number, ((host, sitename), day) in enumerate(zip(members, dates, strict=False))
+    ]
+    searched = elect(cluster)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(canonical, "_INDEXED_FROM", 0)  # index even the smallest cluster
+        indexed = elect(cluster)
+    assert indexed == searched
 
 
 def test_canonical_falls_back_to_earliest_date_then_arrival() -> None:
