@@ -20,14 +20,20 @@ import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
+from itertools import islice
 from typing import Protocol
 
 import redis
 
-# A key filed under by this many documents is boilerplate shared by many pages, not a story: its
-# ids are not returned (and no more are stored), which keeps every look-up O(1) however large the
-# archive grows.
+# A key is filed under by at most this many documents (+1), which keeps every look-up O(1) however
+# large the archive grows. A full key is boilerplate shared by many pages, or a story copied more
+# than this many times.
 MAX_BUCKET = 64
+# What a look-up of a full key returns: the first documents filed under it. A story copied more than
+# MAX_BUCKET times fills every one of its keys, and its later copies must still find it (they made
+# clusters of their own when a full key returned nothing). For boilerplate they are a few candidates
+# more, which verification drops.
+FULL_KEY_SAMPLE = 4
 # Buckets per generation. At a million documents 2**19 buckets hold ~92 records (~640 bytes) each,
 # and their Redis key overhead (~115 bytes a key) adds ~60 bytes a document: ~400 in all
 # (bench/index_scale.py). 2**20 (46 records) measured no faster and ~60 bytes a document dearer: a
@@ -43,9 +49,10 @@ _LAYOUT = "ix2"
 _OLD_LAYOUTS = ("ix",)  # cleared by clear()
 
 # KEYS: the index's "filled" marker, then one bucket per slot. ARGV: document id (4 bytes), bucket
-# limit, TTL seconds (0: none), the buckets' fields (3 bytes each) and their modes (a byte each; 1: file
-# the document there, 2: look it up, 3: both), concatenated: two arguments rather than 160 halve the
-# cost of sending a call; then "1" to refuse (UNFILLED) while the marker is missing. One
+# limit, how many ids a full key returns, TTL seconds (0: none), the buckets' fields (3 bytes each)
+# and their modes (a byte each; 1: file the document there, 2: look it up, 3: both), concatenated:
+# two arguments rather than 160 halve the cost of sending a call; then "1" to refuse (UNFILLED)
+# while the marker is missing. One
 # round trip, and atomic: Redis runs scripts one at a time. string.find(..., true) is a plain
 # memchr/memcmp search; a hit off a record boundary is part of another record and is skipped. The
 # bucket is rewritten with SET rather than grown with APPEND, which would leave up to as much again
@@ -53,9 +60,10 @@ _OLD_LAYOUTS = ("ix",)  # cleared by clear()
 _ADD_AND_QUERY = """
 local id = ARGV[1]
 local limit = tonumber(ARGV[2])
-local ttl = tonumber(ARGV[3])
-local fields, modes = ARGV[4], ARGV[5]
-if ARGV[6] == '1' and redis.call('EXISTS', KEYS[1]) == 0 then
+local sample = tonumber(ARGV[3])
+local ttl = tonumber(ARGV[4])
+local fields, modes = ARGV[5], ARGV[6]
+if ARGV[7] == '1' and redis.call('EXISTS', KEYS[1]) == 0 then
   return redis.error_reply('UNFILLED the index is being filled again from storage')
 end
 local seen = {[id] = true}
@@ -80,8 +88,11 @@ for i = 1, #KEYS - 1 do
       pos = string.find(value, field, pos, true)
     end
   end
-  if mode >= 2 and #ids <= limit then
-    for _, member in ipairs(ids) do
+  if mode >= 2 then
+    local shown = #ids
+    if shown > limit then shown = math.min(sample, shown) end
+    for j = 1, shown do
+      local member = ids[j]
       if not seen[member] then
         seen[member] = true
         found[#found + 1] = member
@@ -184,6 +195,7 @@ class RedisIndex:
         client: redis.Redis,
         namespace: str,
         max_bucket: int = MAX_BUCKET,
+        full_key_sample: int = FULL_KEY_SAMPLE,
         window_days: float | None = None,
         buckets: int = BUCKETS,
         clock: Callable[[], float] = time.time,
@@ -195,6 +207,7 @@ class RedisIndex:
         self.marker = self.prefix + "filled"
         self.require_filled = require_filled
         self.max_bucket = max_bucket
+        self.full_key_sample = full_key_sample
         self.window = window_days * 86400 if window_days else None
         self.buckets = buckets
         self.clock = clock
@@ -259,7 +272,7 @@ class RedisIndex:
                     fields.append(field)
                     slot_modes.append(generation_mode)
         ttl = int(2 * self.window) if self.window else 0
-        return [self.marker, *names], [self.max_bucket, ttl, b"".join(fields), bytes(slot_modes)]
+        return [self.marker, *names], [self.max_bucket, self.full_key_sample, ttl, b"".join(fields), bytes(slot_modes)]
 
     def remove(self, doc_id: int, index_keys: Iterable[str]) -> None:
         names, fields = self._slots(index_keys, self._generations())
@@ -282,22 +295,22 @@ class RedisIndex:
 class MemoryIndex:
     """The same index in one process's memory: for batch runs (`copydesk dedup`) and unit tests."""
 
-    def __init__(self, max_bucket: int = MAX_BUCKET) -> None:
-        self.buckets: dict[str, set[int]] = defaultdict(set)
+    def __init__(self, max_bucket: int = MAX_BUCKET, full_key_sample: int = FULL_KEY_SAMPLE) -> None:
+        self.buckets: dict[str, dict[int, None]] = defaultdict(dict)  # ids in the order filed
         self.max_bucket = max_bucket
+        self.full_key_sample = full_key_sample
         self._lock = threading.Lock()
 
     def add_and_query(self, doc_id: int, index_keys: Iterable[str], query_keys: Iterable[str]) -> set[int]:
         with self._lock:
             found: set[int] = set()
             for key in query_keys:
-                bucket = self.buckets.get(key)
-                if bucket and len(bucket) <= self.max_bucket:
-                    found |= bucket
+                bucket = self.buckets.get(key, {})
+                found.update(bucket if len(bucket) <= self.max_bucket else islice(bucket, self.full_key_sample))
             for key in index_keys:
                 bucket = self.buckets[key]
                 if len(bucket) <= self.max_bucket:
-                    bucket.add(doc_id)
+                    bucket[doc_id] = None
             found.discard(doc_id)
             return found
 
@@ -311,7 +324,7 @@ class MemoryIndex:
     def remove(self, doc_id: int, index_keys: Iterable[str]) -> None:
         with self._lock:
             for key in index_keys:
-                self.buckets.get(key, set()).discard(doc_id)
+                self.buckets.get(key, {}).pop(doc_id, None)
 
     def clear(self) -> None:
         with self._lock:

@@ -256,6 +256,23 @@ def test_a_big_cluster_costs_a_new_copy_few_comparisons(archive: Archive) -> Non
         assert session.scalar(select(Cluster.size).where(Cluster.id == story.cluster_id)) == TRIES_PER_CLUSTER + 4
 
 
+def test_a_story_copied_more_often_than_a_key_holds_stays_one_cluster(
+    archive: Archive, redis_client: redis.Redis
+) -> None:
+    """Every copy fills the same index keys, and a key stops taking documents after max_bucket of them.
+    Later copies must still find the story through the first documents filed (they each made a cluster
+    of their own when a full key returned nothing: a wire story on more than 64 sites split apart)."""
+    index = RedisIndex(redis_client, "full-keys", max_bucket=3)
+    index.clear()
+    archive = Archive(archive.sessions, index)
+    text = extract((SEEDS / "southfront-original.html").read_bytes()).text
+    stored = [
+        archive.add(Article(text=f"Republished from South Front.\n{text}", host=f"copy{i}.example"), key=f"copy{i}")
+        for i in range(12)
+    ]
+    assert {s.cluster_id for s in stored} == {stored[0].cluster_id}
+
+
 def page_and_promo() -> tuple[Article, Article]:
     """Two pages of one host; the second carries the first's opening paragraph (a promo box), which makes
     that paragraph the host's chrome: the first page must then be fingerprinted again without it."""

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
 import redis
 
-from storage.index import MAX_BUCKET, RedisIndex, slot
+from storage.index import FULL_KEY_SAMPLE, MAX_BUCKET, MemoryIndex, NearDupIndex, RedisIndex, slot
 
 
 def test_finds_what_shares_a_key_and_nothing_else(redis_client: redis.Redis) -> None:
@@ -16,11 +17,16 @@ def test_finds_what_shares_a_key_and_nothing_else(redis_client: redis.Redis) -> 
     assert index.add_and_query(4, [], ["b0:a", "s:1"]) == set()
 
 
-def test_a_key_on_too_many_documents_is_boilerplate(redis_client: redis.Redis) -> None:
-    index = RedisIndex(redis_client, "t")
+@pytest.mark.parametrize("kind", ["redis", "memory"])
+def test_a_full_key_names_only_the_first_documents_filed_under_it(redis_client: redis.Redis, kind: str) -> None:
+    """A key on more than MAX_BUCKET documents (boilerplate, or a story copied that often) stops growing,
+    and a look-up of it returns the first FULL_KEY_SAMPLE documents filed, in either index."""
+    index: NearDupIndex = RedisIndex(redis_client, "t") if kind == "redis" else MemoryIndex()
     for doc_id in range(1, MAX_BUCKET + 3):
         index.add_and_query(doc_id, ["s:disclaimer", f"s:own{doc_id}"], [])
-    assert index.add_and_query(999, [], ["s:disclaimer"]) == set()
+    first = set(range(1, FULL_KEY_SAMPLE + 1))
+    assert index.add_and_query(999, ["s:disclaimer"], ["s:disclaimer"]) == first
+    assert index.add_and_query(1000, [], ["s:disclaimer"]) == first  # 999 was not filed: the key is full
     assert index.add_and_query(999, [], ["s:own7"]) == {7}
 
 
