@@ -7,7 +7,7 @@ With --trace, tracemalloc runs from page --trace-from and the largest allocation
 --trace-from + --every and the end are printed with their tracebacks (tracemalloc slows the run down
 several times, so its rates mean nothing).
 
-    PYTHONPATH=. .venv/bin/python -P bench/memory_archive.py [--pages 10000] [--every 1000] [--trace]
+    PYTHONPATH=.:bench .venv/bin/python -P bench/memory_archive.py [--pages 10000] [--every 1000] [--trace]
 """
 
 from __future__ import annotations
