@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -237,14 +238,15 @@ _INDEXED_FROM = 200  # strings: fewer are quicker looked for one by one than ind
 class _Patterns:
     """Strings to look for, each standing for a member: which of them occur in a text.
 
-    Once there are many, each string is filed under whichever of its runs of _GRAM characters has the
-    fewest strings filed under it so far, so that a run a text holds points at few strings to check,
-    even when many share a prefix ("the "). Any run would find the same strings; this only makes it quicker.
+    Once there are many, each string is filed under its rarest run of _GRAM characters among the
+    strings filed so far, so that a run a text holds points at few strings to check, even when many
+    share a prefix ("the "). Any run would find the same strings; the rarest only makes it quicker.
     """
 
     def __init__(self, patterns: Iterable[tuple[str, Candidate]] = ()) -> None:
         self.unfiled: list[tuple[str, Candidate]] = []  # looked for one by one
         self.indexed = False
+        self.runs: Counter[str] = Counter()
         self.by_run: dict[str, list[tuple[str, int, Candidate]]] = {}
         for pattern, member in patterns:
             self.add(pattern, member)
@@ -265,7 +267,8 @@ class _Patterns:
             self.unfiled.append((pattern, member))
             return
         runs = [pattern[i : i + _GRAM] for i in range(len(pattern) - _GRAM + 1)]
-        at = min(range(len(runs)), key=lambda i: len(self.by_run.get(runs[i], ())))
+        self.runs.update(runs)
+        at = min(range(len(runs)), key=lambda i: self.runs[runs[i]])
         self.by_run.setdefault(runs[at], []).append((pattern, at, member))
 
     def found_in(self, text: str) -> list[Candidate]:
