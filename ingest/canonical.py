@@ -123,11 +123,8 @@ class Electorate:
         self._join(members, by_url)
 
     def add(self, members: list[Candidate]) -> bool:
-        """Let members join; False (and nothing changed) if one is a member already, or shares a URL with
-        another member, where who is credited depends on the members' order: build a new Electorate then."""
-        ids = [member.id for member in members]
-        if len(set(ids)) < len(ids) or any(member_id in self.members for member_id in ids):
-            return False
+        """Let members join; False (and nothing changed) if one shares a URL with another member, where who
+        is credited depends on the members' order: build a new Electorate then."""
         keys = [key for member in members if (key := url_key(member.url))]
         if len(set(keys)) < len(keys) or any(key in self.by_url for key in keys):
             return False
@@ -175,12 +172,8 @@ class Electorate:
     def _lines_holding(self, column: int, pattern: str) -> set[int]:
         """The numbers of the lines whose form `column` (0: lowered, 1: squashed) holds `pattern`: one search
         of them all."""
-        if not pattern or _END in pattern:  # found anywhere, or only within one line: line by line
-            return {
-                number
-                for number, (_, line) in enumerate(self.lines)
-                if pattern in (line.lowered, line.squashed)[column]
-            }
+        if not pattern:
+            return set(range(len(self.lines)))
         if self._texts is None:
             self._texts = ("".join(self.pieces[0]), "".join(self.pieces[1]))
         text = self._texts[column]
@@ -230,7 +223,7 @@ class Electorate:
         return Election(winner.id, "; ".join(reasons))
 
 
-_END = "\x00"  # ends each line in Electorate.pieces, so that no name is found across two (a name holding it is not)
+_END = "\x00"  # ends each line in Electorate.pieces: no name holds it, so none is found across two lines
 _GRAM = 4  # names are at least this long (`_names`); without their spaces they may be shorter
 _INDEXED_FROM = 200  # strings: fewer are quicker looked for one by one than indexed (~65 members' names)
 

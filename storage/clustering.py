@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from ingest.canonical import Candidate, Election, Electorate, attribution_lines, elect
+from ingest.canonical import Candidate, Electorate, attribution_lines
 from storage.models import Cluster, Document, Match
 
 
@@ -34,9 +34,8 @@ class Electorates:
         self._held = 0  # members in all the kept Electorates
         self._lock = threading.Lock()
 
-    def elect(self, cluster_id: int, members: list[Candidate]) -> Election:
-        """The cluster's election among exactly `members`, with the Electorate kept for it grown by its
-        newcomers, or a new one."""
+    def of(self, cluster_id: int, members: list[Candidate]) -> Electorate:
+        """An Electorate of exactly `members`: the one kept for the cluster grown by its newcomers, or a new one."""
         with self._lock:
             kept = self._kept.pop(cluster_id, None)
             if kept is not None:
@@ -46,7 +45,7 @@ class Electorates:
             self._held += len(electorate.members)
             while self._held > self.members and len(self._kept) > 1:
                 self._held -= len(self._kept.popitem(last=False)[1].members)
-            return electorate.election()
+            return electorate
 
     @staticmethod
     def _grown(kept: Electorate, members: list[Candidate]) -> bool:
@@ -206,7 +205,8 @@ def _elect(session: Session, clusters: list[Cluster], electorates: Electorates |
             )
             for m in rows
         ]
-        election = electorates.elect(cluster.id, candidates) if electorates else elect(candidates)
+        electorate = electorates.of(cluster.id, candidates) if electorates else Electorate(candidates)
+        election = electorate.election()
         cluster.canonical_id = election.winner
         cluster.canonical_reason = election.reason
         cluster.size = len(rows)

@@ -230,13 +230,6 @@ def test_a_name_is_not_found_across_two_lines() -> None:
     grown = Electorate([member])
     assert grown.add([newcomer])
     assert grown.credits_other == Electorate([member, newcomer]).credits_other == set()
-    # Nor a name that holds the separator the lines are joined with.
-    member = Candidate(**{**member.__dict__, "attributions": ("Via the Abba", "Source: Wire")})
-    newcomer = Candidate(**{**newcomer.__dict__, "sitename": "abba\x00source"})
-    grown = Electorate([member])
-    assert grown.add([newcomer])
-    assert grown.credits_other == Electorate([member, newcomer]).credits_other == set()
-    assert not grown.add([newcomer])  # a member already: its credits would be counted twice
 
 
 def test_a_member_without_rel_canonical_credits_nobody() -> None:
