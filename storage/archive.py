@@ -110,7 +110,6 @@ class Archive:
     def __post_init__(self) -> None:
         self._fingerprints: LRU[tuple[object, ...], Fingerprint] = LRU(self.cache_size)
         self._paragraphs: LRU[tuple[int, str], frozenset[int]] = LRU(self.cache_size)
-        self._electorates = clustering.Electorates()
 
     # ---- public API -------------------------------------------------------------------------
 
@@ -267,7 +266,7 @@ class Archive:
             session.flush()
             if old_clusters:  # without their matches they may have held their clusters together
                 members = set(session.scalars(select(Document.id).where(Document.cluster_id.in_(old_clusters))))
-                clustering.rebuild(session, members, self._electorates)
+                clustering.rebuild(session, members)
         self._settle(changed)
 
     # ---- steps --------------------------------------------------------------------------------
@@ -505,7 +504,7 @@ class Archive:
                     for i in ids
                 ],
             )
-        return clustering.attach(session, ids, links, self._electorates)
+        return clustering.attach(session, ids, links)
 
     # ---- helpers ------------------------------------------------------------------------------
 

@@ -7,54 +7,14 @@ a document is fingerprinted again, can split one: `rebuild` walks the graph for 
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from ingest.canonical import Candidate, Electorate, attribution_lines
+from ingest.canonical import Candidate, attribution_lines, elect
 from storage.models import Cluster, Document, Match
-
-
-class Electorates:
-    """The Electorate of each cluster elected lately by this process, by cluster id, so that a cluster's
-    next election costs what its newcomers bring (ingest.canonical.Electorate) rather than its size.
-
-    Checked against the members read for each election, so another process's changes are never missed:
-    a kept Electorate is only grown when it holds none but current members, unchanged. The least recently
-    elected are dropped beyond `members` members in all (~3.5 KB each: ~17 MB), so memory stays flat.
-    """
-
-    def __init__(self, members: int = 5_000) -> None:
-        self.members = members
-        self._kept: OrderedDict[int, Electorate] = OrderedDict()
-        self._held = 0  # members in all the kept Electorates
-        self._lock = threading.Lock()
-
-    def of(self, cluster_id: int, members: list[Candidate]) -> Electorate:
-        """An Electorate of exactly `members`: the one kept for the cluster grown by its newcomers, or a new one."""
-        with self._lock:
-            kept = self._kept.pop(cluster_id, None)
-            if kept is not None:
-                self._held -= len(kept.members)
-            electorate = kept if kept is not None and self._grown(kept, members) else Electorate(members)
-            self._kept[cluster_id] = electorate
-            self._held += len(electorate.members)
-            while self._held > self.members and len(self._kept) > 1:
-                self._held -= len(self._kept.popitem(last=False)[1].members)
-            return electorate
-
-    @staticmethod
-    def _grown(kept: Electorate, members: list[Candidate]) -> bool:
-        newcomers = [member for member in members if member.id not in kept.members]
-        if len(members) - len(newcomers) != len(kept.members):  # a member left (a split, a deletion)
-            return False
-        if any(kept.members[member.id] != member for member in members if member.id in kept.members):
-            return False
-        return kept.add(newcomers)
 
 
 class _Groups:
@@ -80,9 +40,7 @@ class _Groups:
         return list(found.values())
 
 
-def attach(
-    session: Session, doc_ids: Iterable[int], links: Iterable[tuple[int, int]], electorates: Electorates | None = None
-) -> dict[int, int]:
+def attach(session: Session, doc_ids: Iterable[int], links: Iterable[tuple[int, int]]) -> dict[int, int]:
     """Put `doc_ids` in the clusters their new matches (`links`) join; merge those clusters.
 
     Returns {document id: cluster id} for `doc_ids`. Documents named in `links` must exist.
@@ -131,11 +89,11 @@ def attach(
         session.execute(update(Document).execution_options(synchronize_session=False), moves)
     if merged:
         session.execute(delete(Cluster).where(Cluster.id.in_(merged)))
-    _elect(session, targets, electorates)
+    _elect(session, targets)
     return placed
 
 
-def rebuild(session: Session, seeds: set[int], electorates: Electorates | None = None) -> None:
+def rebuild(session: Session, seeds: set[int]) -> None:
     """Make clusters equal to the connected components of matches around `seeds` (splits included)."""
     remaining = set(seeds)
     old_clusters: set[int] = set()
@@ -168,13 +126,13 @@ def rebuild(session: Session, seeds: set[int], electorates: Electorates | None =
             .values(cluster_id=cluster.id)
             .execution_options(synchronize_session=False)
         )
-        _elect(session, [cluster], electorates)
+        _elect(session, [cluster])
     for cluster_id in old_clusters:
         if session.scalar(select(func.count()).where(Document.cluster_id == cluster_id)) == 0:
             session.execute(delete(Cluster).where(Cluster.id == cluster_id))
 
 
-def _elect(session: Session, clusters: list[Cluster], electorates: Electorates | None) -> None:
+def _elect(session: Session, clusters: list[Cluster]) -> None:
     """Elect each cluster's canonical and update its size and dates, reading all their members at once."""
     members: dict[int, list[Any]] = {cluster.id: [] for cluster in clusters}
     for row in session.execute(_MEMBERS.where(Document.cluster_id.in_(list(members)))).all():
@@ -190,23 +148,23 @@ def _elect(session: Session, clusters: list[Cluster], electorates: Electorates |
         else:
             lines[member.id] = tuple(member.attributions.splitlines())
     for cluster in clusters:
-        rows = sorted(members[cluster.id], key=lambda m: m.id)  # of members sharing a URL, the last is credited
-        candidates = [
-            Candidate(
-                id=m.id,
-                url=m.final_url,
-                host=m.host,
-                sitename=m.sitename,
-                canonical_url=m.canonical_url,
-                published=m.published,
-                published_source=m.published_source,
-                attributions=lines.get(m.id, ()),
-                arrival=m.id,
-            )
-            for m in rows
-        ]
-        electorate = electorates.of(cluster.id, candidates) if electorates else Electorate(candidates)
-        election = electorate.election()
+        rows = members[cluster.id]
+        election = elect(
+            [
+                Candidate(
+                    id=m.id,
+                    url=m.final_url,
+                    host=m.host,
+                    sitename=m.sitename,
+                    canonical_url=m.canonical_url,
+                    published=m.published,
+                    published_source=m.published_source,
+                    attributions=lines.get(m.id, ()),
+                    arrival=m.id,
+                )
+                for m in rows
+            ]
+        )
         cluster.canonical_id = election.winner
         cluster.canonical_reason = election.reason
         cluster.size = len(rows)

@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import gzip
-import itertools
 import unicodedata
 from datetime import UTC, datetime
 
 import pytest
 from datasketch import MinHash
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from ingest import canonical
-from ingest.canonical import Candidate, Electorate, attribution_lines, elect
+from ingest.canonical import Candidate, attribution_lines, elect
 from ingest.document import Article, FingerprintParams
 from ingest.extract import ExtractionError, decode_html, extract
 from ingest.fingerprint import fingerprint
@@ -149,95 +148,39 @@ def test_the_name_index_finds_every_name_a_text_holds(
     names = [(prefix + rest, member) for (prefix, rest), member in zip(patterns, members, strict=True)]
     held = [names[pick % len(names)][0] for pick in picks]  # some of the names, between random text
     text = "".join(part for pair in zip(filler, [*held, "", "", "", "", ""], strict=False) for part in pair)
-    for indexed_from in (0, 5, canonical._INDEXED_FROM):  # indexed from the first, the fifth, or not at all
-        with pytest.MonkeyPatch.context() as patch:
-            patch.setattr(canonical, "_INDEXED_FROM", indexed_from)
-            found = {member.id for member in canonical._Patterns(names).found_in(text)}
-        assert found == {member.id for name, member in names if name in text}
-
-
-_HOSTS = ["abba.tt", "the-abba.tt", "tabba.be", "ab.be", "batt.ab", "abbatt.tt"]
-_SITES = [None, "The Abba", "Tabba", "abba", "Ab Ba Tt", "b a t"]
+    found = {member.id for member in canonical._Patterns(names).found_in(text)}
+    assert found == {member.id for name, member in names if name in text}
 
 
 @given(
-    members=st.lists(
-        st.tuples(
-            st.sampled_from(_HOSTS),
-            st.sampled_from(_SITES),
-            st.integers(0, 3),  # the URL's path: members may share a URL
-            st.none() | st.integers(0, 40),  # rel=canonical: the URL of the member this picks
-            st.lists(st.tuples(st.integers(0, 40), st.sampled_from(["host", "site", "url", "noise"])), max_size=2),
-            st.none() | st.integers(1, 28),
-        ),
-        min_size=1,
-        max_size=25,
-    ),
-    cuts=st.lists(st.integers(1, 24), min_size=1, max_size=5),
+    members=st.lists(st.tuples(_NAME, st.none() | _NAME), min_size=1, max_size=40),
+    lines=st.lists(st.text(alphabet="abt e.-:/", max_size=40), max_size=6),
+    dates=st.lists(st.none() | st.integers(1, 28), min_size=40, max_size=40),
 )
-@settings(max_examples=300)
-def test_an_electorate_grown_by_joins_elects_as_one_built_at_once(
-    members: list[tuple[str, str | None, int, int | None, list[tuple[int, str]], int | None]], cuts: list[int]
+def test_a_large_cluster_finds_the_names_a_small_one_does(
+    members: list[tuple[str, str | None]], lines: list[str], dates: list[int | None]
 ) -> None:
-    """A cluster's Electorate kept between joins (ingest/canonical.py) finds the same credits and elects
-    the same member as one built from all the members at once; when a newcomer shares a URL with a member
-    it refuses, and the caller builds a new one, as storage/clustering.py does."""
-
-    def url(pick: int) -> str:
-        host, _, path, *_ = members[pick % len(members)]
-        return f"https://{host}/p{path}"
-
-    def line(pick: int, how: str) -> str:  # an attribution line naming a member (maybe a later one)
-        host, site, *_ = members[pick % len(members)]
-        named = {"host": host.split(".")[0], "site": site or "", "url": url(pick), "noise": "tt ab"}[how]
-        return f"Originally published at {named}"
-
+    """The index that spares a large cluster's election a search of every line for every name
+    (ingest/canonical.py, _Patterns) names the same members, so the election is the same."""
     cluster = [
         Candidate(
             id=number,
-            url=f"https://{host}/p{path}",
+            url=f"https://{host}/story",
             host=host,
-            sitename=site,
-            canonical_url=None if canonical is None else url(canonical),
+            sitename=sitename,
+            canonical_url=None,
             published=datetime(2020, 1, day, tzinfo=UTC) if day else None,
             published_source="meta" if day else None,
-            attributions=tuple(line(pick, how) for pick, how in credits),
+            attributions=tuple(f"via {line}" for line in lines if number % 3 == 0),
             arrival=number,
         )
-        for number, (host, site, path, canonical, credits, day) in enumerate(members)
+        for number, ((host, sitename), day) in enumerate(zip(members, dates, strict=False))
     ]
-    bounds = sorted({0, len(cluster), *(cut for cut in cuts if cut < len(cluster))})
-    for indexed_from in (canonical._INDEXED_FROM, 0):  # names looked for one by one, and indexed
-        with pytest.MonkeyPatch.context() as patch:
-            patch.setattr(canonical, "_INDEXED_FROM", indexed_from)
-            grown = Electorate(cluster[: bounds[1]])
-            for start, end in itertools.pairwise(bounds[1:]):
-                if not grown.add(cluster[start:end]):
-                    grown = Electorate(cluster[:end])
-            whole = Electorate(cluster)
-        assert {member: sorted(votes) for member, votes in grown.votes.items()} == {
-            member: sorted(votes) for member, votes in whole.votes.items()
-        }
-        assert grown.credits_other == whole.credits_other
-        assert grown.election() == whole.election()
-
-
-def test_a_name_is_not_found_across_two_lines() -> None:
-    """A join looks for the newcomers' names in the concatenation of the members' lines: a name must not be
-    found where one line ends and the next begins."""
-    member = Candidate(**{**_candidate(1, "a.example", 3).__dict__, "attributions": ("Source: xx ab", "ba yy")})
-    newcomer = Candidate(**{**_candidate(2, "n.example", 5).__dict__, "sitename": "Abba"})
-    grown = Electorate([member])
-    assert grown.add([newcomer])
-    assert grown.credits_other == Electorate([member, newcomer]).credits_other == set()
-
-
-def test_a_member_without_rel_canonical_credits_nobody() -> None:
-    """A member whose URL cannot be read (url_key None) is not what every member without rel=canonical names."""
-    unreadable = Candidate(**{**_candidate(1, "a.example", 5).__dict__, "url": "http://[bad/"})
-    election = elect([unreadable, _candidate(2, "b.example", 1)])
-    assert election.winner == 2  # the older: b did not credit a, whatever a's URL
-    assert "rel=canonical" not in election.reason
+    searched = elect(cluster)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(canonical, "_INDEXED_FROM", 0)  # index even the smallest cluster
+        indexed = elect(cluster)
+    assert indexed == searched
 
 
 def test_canonical_falls_back_to_earliest_date_then_arrival() -> None:
