@@ -163,12 +163,12 @@ def elect(members: list[Candidate]) -> Election:
     """Pick the original among a cluster's members and say why."""
     if len(members) == 1:
         return Election(members[0].id, "only member")
-    by_url = {url_key(m.url): m for m in members if m.url}
+    by_url = {key: m for m in members if (key := url_key(m.url))}  # an unreadable URL names no member
     names = _Names(members)
     votes: dict[int, list[str]] = {m.id: [] for m in members}
     credits_other: set[int] = set()
     for member in members:
-        target = by_url.get(url_key(member.canonical_url))
+        target = by_url.get(key) if (key := url_key(member.canonical_url)) else None
         if target is not None and target.id != member.id:
             votes[target.id].append(f"rel=canonical of #{member.id}")
             credits_other.add(member.id)

@@ -129,6 +129,14 @@ def test_a_credit_means_upstream_not_original() -> None:
     assert elect([_candidate(1, "a.example", None), copy_of_copy, intermediate]).winner == 3
 
 
+def test_a_member_without_rel_canonical_credits_nobody() -> None:
+    """A member whose URL cannot be read (url_key None) is not what every member without rel=canonical names."""
+    unreadable = Candidate(**{**_candidate(1, "a.example", 5).__dict__, "url": "http://[bad/"})
+    election = elect([unreadable, _candidate(2, "b.example", 1)])
+    assert election.winner == 2  # the older: b did not credit a, whatever a's URL
+    assert "rel=canonical" not in election.reason
+
+
 # Names and lines from a small alphabet, so that names overlap, share prefixes and occur in lines.
 _NAME = st.text(alphabet="abt e.-", min_size=1, max_size=9)
 _NAME_PART = st.text(alphabet="abt e.-", max_size=9)
