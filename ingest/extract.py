@@ -10,7 +10,7 @@ from urllib.parse import urljoin, urlsplit
 
 import lxml.html
 import trafilatura
-from lxml.etree import ElementDefaultClassLookup, ParserError
+from lxml.etree import ElementDefaultClassLookup, ParserError, strip_elements
 from trafilatura.metadata import examine_meta, extract_meta_json, extract_sitename, extract_title
 from trafilatura.settings import Document as PageMetadata
 
@@ -258,7 +258,22 @@ def _covered(part: str, whole: str) -> float:
     return len(mine & trigrams(whole)) / len(mine) if mine else 0.0
 
 
+def _drop_inert(tree: lxml.html.HtmlElement) -> None:
+    """Remove the page's scripts (but JSON-LD), styles and SVG drawings, keeping the text after them.
+
+    Every stage of trafilatura discards these (its tree cleaning and its baseline's basic cleaning
+    alike), but only after its first XPath prunes have run over them: removed here, in C, they cost
+    trafilatura's fast pass 6% less, with the same text on all 435 dev and Zyte pages
+    (bench/README.md). JSON-LD stays: trafilatura reads forum posts and article bodies from it.
+    """
+    for script in tree.iter("script"):
+        if script.get("type") != "application/ld+json":  # as trafilatura reads it
+            script.tag = "copydesk-inert"
+    strip_elements(tree, "copydesk-inert", "style", "svg", with_tail=False)
+
+
 def _trafilatura_text(tree: lxml.html.HtmlElement, url: str | None, fast: bool) -> str:
+    _drop_inert(tree)
     doc = trafilatura.bare_extraction(tree, url=url, fast=fast, include_comments=False, include_tables=True)
     return _CONTROL.sub("", getattr(doc, "text", None) or "")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import json
 import unicodedata
 from datetime import UTC, datetime
 
@@ -225,6 +226,29 @@ def test_a_short_excerpt_is_not_padded_with_the_page_teasers() -> None:
     # An excerpt ending in "Continue reading at TechCrunch", followed on its page by other stories' teasers.
     text = extract(_dev_page("f82bf2d25e3a.html.gz")).text
     assert "Continue reading at TechCrunch" in text and "Carlos Ghosn" not in text
+
+
+def test_text_after_a_script_or_drawing_in_a_paragraph_is_kept() -> None:
+    # Scripts and SVG are dropped before trafilatura runs: the words after them must stay.
+    paragraphs = "".join(
+        f"<p>Paragraph {i} opens here<script>track({i})</script> and goes on<svg><text>icon</text></svg> "
+        "after the drawing, as wire copy does.</p>"
+        for i in range(6)
+    )
+    text = extract(f"<html><body><article><h1>Vote</h1>{paragraphs}</article></body></html>").text
+    assert "Paragraph 5 opens here and goes on after the drawing, as wire copy does." in text
+    assert "track" not in text and "icon" not in text
+
+
+def test_an_article_only_in_json_ld_is_still_found() -> None:
+    # An app shell whose article is only in its JSON-LD: trafilatura's baseline reads it from the script.
+    body = " ".join(f"Sentence {i} of the wire report says what the council decided on Tuesday." for i in range(12))
+    ld = json.dumps({"@context": "https://schema.org", "@type": "NewsArticle", "articleBody": body})
+    page = (
+        f'<html><head><script type="application/ld+json">{ld}</script><script>var app = 1;</script></head>'
+        '<body><div id="app">Loading</div></body></html>'
+    )
+    assert extract(page).text.startswith("Sentence 0 of the wire report says what the council decided")
 
 
 def test_signature_is_datasketchs_own(seeds: dict[str, Article]) -> None:
