@@ -17,10 +17,11 @@ So, in order:
 from __future__ import annotations
 
 import re
-from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlsplit
+
+import ahocorasick
 
 _ATTRIBUTION = re.compile(
     r"\b(original(ly)?\s+(source|published|appeared|posted|ran)|first\s+(published|appeared|posted)"
@@ -28,7 +29,6 @@ _ATTRIBUTION = re.compile(
     r"|this\s+(article|story|post)\s+(was|is|first)|appeared\s+(first\s+)?(on|in|at))",
     re.I,
 )
-_URL_HOST = re.compile(r"(?:https?://)?(?:www\.)?((?:[a-z0-9-]+\.)+[a-z]{2,})", re.I)
 _MAX_ATTRIBUTION_LINE = 400  # attribution is a line, not a paragraph of prose
 
 
@@ -81,82 +81,50 @@ def _names(candidate: Candidate) -> set[str]:
 class _Line:
     """An attribution line in the forms a name is looked for in."""
 
-    lowered: str
+    lowered: str  # hosts are found here too, as names: "https://www.southfront.org/..."
     squashed: str  # letters, digits and dots only: "South Front" is found in "southfront.org"
-    hosts: frozenset[str]
 
     @classmethod
     def of(cls, line: str) -> _Line:
         lowered = line.lower()
-        return cls(lowered, re.sub(r"[^a-z0-9.]", "", lowered), frozenset(h.lower() for h in _URL_HOST.findall(line)))
+        return cls(lowered, re.sub(r"[^a-z0-9.]", "", lowered))
 
 
 class _Names:
     """Every member's names, to find which members a line names.
 
-    A large cluster's lines are read once, position by position, rather than searched once for every
-    name: searching made the election quadratic in the cluster's size, and a cluster holds one whenever
-    a copy joins it. A story copied 1,000 times cost 0.24 s an election, 3,000 times 2.1 s; with the
-    index 0.06 s and 0.19 s (bench/election.py).
+    Each line is read once, by an Aho-Corasick automaton of all the names, rather than searched once for
+    every name: searching made the election quadratic in the cluster's size, and a cluster holds one
+    whenever a copy joins it (a story copied 1,000 times cost 0.24 s an election, bench/election.py).
     """
 
     def __init__(self, members: list[Candidate]) -> None:
-        self.by_host: dict[str, list[Candidate]] = {}
-        for member in members:
-            if member.host:
-                self.by_host.setdefault(member.host.lower(), []).append(member)
-        self.names = [(name, name.replace(" ", ""), member) for member in members for name in _names(member)]
-        self.indexed: tuple[_Patterns, _Patterns] | None = None
-        if len(self.names) >= _INDEXED_FROM:
-            self.indexed = (
-                _Patterns([(name, member) for name, _, member in self.names]),  # found in line.lowered
-                _Patterns([(squashed, member) for _, squashed, member in self.names]),  # in line.squashed
-            )
+        named = [(name, member) for member in members for name in _names(member)]
+        self.plain = _automaton(named)  # found in _Line.lowered
+        self.squashed = _automaton([(name.replace(" ", ""), member) for name, member in named])  # in .squashed
 
     def credited(self, line: _Line) -> dict[int, Candidate]:
-        """{id: member} of the members the line names, by host or by name."""
-        found = {member.id: member for host in line.hosts for member in self.by_host.get(host, ())}
-        if self.indexed is None:
-            found.update(
-                (member.id, member)
-                for name, squashed, member in self.names
-                if name in line.lowered or squashed in line.squashed
-            )
-        else:
-            plain, squashed = self.indexed
-            found.update((member.id, member) for member in plain.found_in(line.lowered))
-            found.update((member.id, member) for member in squashed.found_in(line.squashed))
+        """{id: member} of the members the line names."""
+        found: dict[int, Candidate] = {}
+        for automaton, text in ((self.plain, line.lowered), (self.squashed, line.squashed)):
+            if automaton is not None:
+                found.update((member.id, member) for _, named in automaton.iter(text) for member in named)
         return found
 
 
-# Below this many names (~130 members), searching a line for each costs less than indexing them.
-_INDEXED_FROM = 400
-_GRAM = 4  # names are at least this long (`_names`); without their spaces they may be shorter
-
-
-class _Patterns:
-    """Strings to look for, each standing for a member: which of them occur in a text.
-
-    Each string is filed under its rarest run of _GRAM characters among all the strings' runs, so
-    that a run a text holds points at few strings to check, even when many share a prefix ("the ").
-    """
-
-    def __init__(self, patterns: list[tuple[str, Candidate]]) -> None:
-        self.short = [(pattern, member) for pattern, member in patterns if len(pattern) < _GRAM]
-        long = [(pattern, member) for pattern, member in patterns if len(pattern) >= _GRAM]
-        runs = Counter(pattern[i : i + _GRAM] for pattern, _ in long for i in range(len(pattern) - _GRAM + 1))
-        self.by_run: dict[str, list[tuple[str, int, Candidate]]] = {}
-        for pattern, member in long:
-            at = min(range(len(pattern) - _GRAM + 1), key=lambda i: runs[pattern[i : i + _GRAM]])
-            self.by_run.setdefault(pattern[at : at + _GRAM], []).append((pattern, at, member))
-
-    def found_in(self, text: str) -> list[Candidate]:
-        found = [member for pattern, member in self.short if pattern in text]
-        for start in range(len(text) - _GRAM + 1):
-            for pattern, at, member in self.by_run.get(text[start : start + _GRAM], ()):
-                if start >= at and text.startswith(pattern, start - at):
-                    found.append(member)
-        return found
+def _automaton(names: list[tuple[str, Candidate]]) -> ahocorasick.Automaton | None:
+    """An automaton finding every occurrence of every name, with the members it names; None if no names."""
+    members: dict[str, list[Candidate]] = {}
+    for name, member in names:
+        members.setdefault(name, []).append(member)
+    members.pop("", None)  # an empty name would be found everywhere; it names nobody
+    if not members:
+        return None  # pyahocorasick cannot search with an automaton of no words
+    automaton = ahocorasick.Automaton()
+    for name, named in members.items():
+        automaton.add_word(name, named)
+    automaton.make_automaton()
+    return automaton
 
 
 def elect(members: list[Candidate]) -> Election:

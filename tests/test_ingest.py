@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 import pytest
 from datasketch import MinHash
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from ingest import canonical
@@ -138,39 +138,22 @@ def test_a_member_without_rel_canonical_credits_nobody() -> None:
     assert "rel=canonical" not in election.reason
 
 
-# Names and lines from a small alphabet, so that names overlap, share prefixes and occur in lines.
-_NAME = st.text(alphabet="abt e.-", min_size=1, max_size=9)
-_NAME_PART = st.text(alphabet="abt e.-", max_size=9)
-
-
-@given(
-    patterns=st.lists(st.tuples(st.sampled_from(["", "the ", "tttt", "a"]), _NAME_PART), min_size=1, max_size=30),
-    picks=st.lists(st.integers(0, 29), max_size=4),
-    filler=st.lists(st.text(alphabet="abt e.-", max_size=5), min_size=5, max_size=5),
-)
-def test_the_name_index_finds_every_name_a_text_holds(
-    patterns: list[tuple[str, str]], picks: list[int], filler: list[str]
-) -> None:
-    """`_Patterns` files a name under its rarest run of characters, wherever that run is in the name: it
-    finds exactly the names a text holds, also when many names share a prefix."""
-    members = [_candidate(number, "x.example", None) for number in range(len(patterns))]
-    names = [(prefix + rest, member) for (prefix, rest), member in zip(patterns, members, strict=True)]
-    held = [names[pick % len(names)][0] for pick in picks]  # some of the names, between random text
-    text = "".join(part for pair in zip(filler, [*held, "", "", "", "", ""], strict=False) for part in pair)
-    found = {member.id for member in canonical._Patterns(names).found_in(text)}
-    assert found == {member.id for name, member in names if name in text}
+# Names and lines from a small alphabet, so that names overlap, share prefixes and are shared by members.
+_NAME = st.sampled_from(["the ab.be", "the ab", "tttt.ee", "tt t", "a.be", "    "]) | st.text("abt e.-", max_size=9)
 
 
 @given(
     members=st.lists(st.tuples(_NAME, st.none() | _NAME), min_size=1, max_size=40),
-    lines=st.lists(st.text(alphabet="abt e.-:/", max_size=40), max_size=6),
-    dates=st.lists(st.none() | st.integers(1, 28), min_size=40, max_size=40),
+    lines=st.lists(
+        st.lists(st.tuples(st.text(alphabet="abt e.-:/", max_size=6), st.integers(0, 39), st.integers(0, 3))),
+        max_size=6,
+    ),
 )
-def test_a_large_cluster_finds_the_names_a_small_one_does(
-    members: list[tuple[str, str | None]], lines: list[str], dates: list[int | None]
+@example(members=[("    ", None)], lines=[[("", 0, 0)]])  # names that are only spaces: none squashed
+def test_a_line_names_exactly_the_members_whose_names_it_holds(
+    members: list[tuple[str, str | None]], lines: list[list[tuple[str, int, int]]]
 ) -> None:
-    """The index that spares a large cluster's election a search of every line for every name
-    (ingest/canonical.py, _Patterns) names the same members, so the election is the same."""
+    """The automaton that reads each line once names the same members as searching the line for each name."""
     cluster = [
         Candidate(
             id=number,
@@ -178,18 +161,31 @@ def test_a_large_cluster_finds_the_names_a_small_one_does(
             host=host,
             sitename=sitename,
             canonical_url=None,
-            published=datetime(2020, 1, day, tzinfo=UTC) if day else None,
-            published_source="meta" if day else None,
-            attributions=tuple(f"via {line}" for line in lines if number % 3 == 0),
+            published=None,
+            published_source=None,
+            attributions=(),
             arrival=number,
         )
-        for number, ((host, sitename), day) in enumerate(zip(members, dates, strict=False))
+        for number, (host, sitename) in enumerate(members)
     ]
-    searched = elect(cluster)
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(canonical, "_INDEXED_FROM", 0)  # index even the smallest cluster
-        indexed = elect(cluster)
-    assert indexed == searched
+
+    def quoted(pick: int, form: int) -> str:  # one of a member's names, as a line may give it
+        host, sitename = members[pick % len(members)]
+        return [host, host.split(".")[0], sitename or "", (sitename or "").replace(" ", "")][form]
+
+    names = canonical._Names(cluster)
+    for parts in lines:
+        line = canonical._Line.of("via " + "".join(filler + quoted(pick, form) for filler, pick, form in parts))
+        searched = {
+            member.id
+            for member in cluster
+            if any(
+                name in line.lowered or (squashed and squashed in line.squashed)
+                for name in canonical._names(member)
+                for squashed in [name.replace(" ", "")]
+            )
+        }
+        assert set(names.credited(line)) == searched
 
 
 def test_canonical_falls_back_to_earliest_date_then_arrival() -> None:
