@@ -123,7 +123,8 @@ class Archive:
 
     def add_many(self, arrivals: Sequence[Arrival]) -> list[Stored]:
         """Store and cluster articles, in three transactions for the lot. A key is stored once: one
-        already in the archive, or repeated in `arrivals`, comes back with created=False."""
+        already in the archive, or repeated in `arrivals`, comes back with created=False; one stored by an
+        earlier call that stopped before clustering it (a crash, Redis lost the index) with created=True."""
         keys = [arrival.storage_key for arrival in arrivals]
         prepared = self._prepare(arrivals, keys)
         batch = None
@@ -306,6 +307,8 @@ class Archive:
                     batch.clusters[doc_id] = cluster_id
                 else:
                     batch.pending.append(doc_id)
+                    if cluster_id is None:  # never settled: its first store stopped short, this call completes it
+                        batch.created.add(doc_id)
             if batch.pending:
                 # An earlier attempt stored these and stopped before settling them (a crash, Redis lost):
                 # the older documents it marked stale (below) carry their paragraphs, and are still unsettled.

@@ -96,7 +96,7 @@ def test_requeueing_a_half_done_document_finishes_it(archive: Archive) -> None:
     keys = [arrival.storage_key]
     doc_id = archive._store([arrival], keys, archive._prepare([arrival], keys)).ids[keys[0]]  # the crash: no settle
     again = archive.add_html(html, key="file:blog-repost.html")  # the task delivered again
-    assert not again.created and again.document_id == doc_id
+    assert again.created and again.document_id == doc_id  # the crashed delivery reported nothing: stored now
     assert frozenset({"southfront-original.html", "blog-repost.html"}) in clusters_by_name(archive)
     assert archive.repair() == 0
 
@@ -354,11 +354,25 @@ def test_a_batch_stopped_after_storing_leaves_its_stale_documents_to_its_retry(a
     archive.index = LosesItsEntriesOnce(archive.index)
     with pytest.raises(IndexIncomplete):
         archive.add(promo, key="other")
-    archive.add(promo, key="other")  # the task's retry
+    retried = archive.add(promo, key="other")  # the task's retry
+    assert retried.created, "the retry completed the first store: the page is stored, not known"
+    assert not archive.add(promo, key="other").created  # from now on the URL is known
     assert_fingerprint_is_current(archive, older.document_id)
     with reading(archive.sessions) as session:
         assert session.scalar(select(func.count()).where(Document.clustered.is_(False))) == 0
     assert archive.repair() == 0
+
+
+def test_a_page_queued_again_while_stale_is_known(archive: Archive) -> None:
+    """An older page left unsettled because new chrome made it stale was stored and clustered once: queued
+    again, it is known, not stored."""
+    page, promo = page_and_promo()
+    archive.add(page, key="story")
+    archive.index = LosesItsEntriesOnce(archive.index)
+    with pytest.raises(IndexIncomplete):
+        archive.add(promo, key="other")  # makes "story" stale, then stops
+    again = archive.add(page, key="story")
+    assert not again.created and again.cluster_id is not None
 
 
 def test_an_index_that_lost_its_entries_is_filled_again_from_storage(archive: Archive) -> None:
