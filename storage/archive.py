@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import time
 from collections import Counter, OrderedDict
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -181,17 +182,21 @@ class Archive:
         if pending:
             self.refingerprint([doc_id])
 
-    def repair(self) -> int:
+    def repair(self, until: float | None = None) -> int:
         """Settle every document left unclustered (by a crash, or stale and not yet re-fingerprinted).
         Returns how many were settled.
 
-        One document that cannot be settled is logged and left for the next run; it does not
-        hold up the others.
+        Each chunk of CHUNK documents is committed on its own; with `until` (time.monotonic()), no chunk
+        starts after it, and the next call settles the rest. One document that cannot be settled is
+        logged and left for the next run; it does not hold up the others.
         """
         with reading(self.sessions) as session:
             pending = list(session.scalars(select(Document.id).where(Document.clustered.is_(False))))
         settled = 0
         for start in range(0, len(pending), CHUNK):
+            if until is not None and time.monotonic() >= until:
+                log.info("repair: %d documents left for the next run", len(pending) - start)
+                break
             chunk = pending[start : start + CHUNK]
             try:
                 self.refingerprint(chunk)

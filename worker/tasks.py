@@ -316,14 +316,18 @@ def ingest_text(
 def repair(self: ArchiveTask) -> int:
     """Refill the index if Redis lost it, and settle documents left unclustered by a crash (scheduled by
     beat, run when a worker starts, and safe to run any time)."""
+    until = time.monotonic() + settings.task_time_limit * 0.5
+    settled = 0
     try:
-        if self.refill_index(time.monotonic() + settings.task_time_limit * 0.5):
-            return self.archive.repair()
+        if self.refill_index(until):
+            settled = self.archive.repair(until)
+            if time.monotonic() < until:
+                return settled
     except IndexIncomplete:  # Redis lost the index again meanwhile
         pass
-    # More to file, or another process is filling: go on soon rather than at beat's next tick.
+    # More to file or settle, or another process is filling: go on soon rather than at beat's next tick.
     repair.apply_async(countdown=5)
-    return 0
+    return settled
 
 
 @worker_ready.connect
