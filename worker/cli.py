@@ -17,7 +17,7 @@ from typing import Any
 import click
 
 from worker.cli_sources import sources, status
-from worker.config import Settings
+from worker.config import PUSH_BATCH_SIZE, Settings
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
@@ -259,7 +259,9 @@ def enqueue(urls: tuple[str, ...], file: Path | None, refresh: bool) -> None:
 
 @main.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
-@click.option("--batch", default=32, show_default=True, type=click.IntRange(1, 500), help="Pages per task.")
+@click.option(
+    "--batch", default=PUSH_BATCH_SIZE, show_default=True, type=click.IntRange(1, 500), help="Pages per task."
+)
 def push(paths: tuple[Path, ...], batch: int) -> None:
     """Queue saved pages for the worker: files (*.html, *.htm, *.html.gz) and folders of them.
 

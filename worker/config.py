@@ -8,6 +8,8 @@ from pathlib import Path
 
 from ingest.fetch import FetchPolicy
 
+PUSH_BATCH_SIZE = 32  # pushed pages a task (worker.push): a few seconds of work, well inside the task time limit
+
 
 def _float(name: str, default: float) -> float:
     value = os.environ.get(name)

@@ -16,18 +16,18 @@ import redis
 from celery import Celery
 
 from worker.app import INGEST_PAGES
+from worker.config import PUSH_BATCH_SIZE
 
 PUSHED_PREFIX = "copydesk:pushed:"
 # A pushed page waits this long for a worker; one still queued after that is recorded as `expired`.
 PUSHED_TTL = 7 * 24 * 3600
-BATCH_SIZE = 32  # pages a task: a few seconds of work, well inside the task time limit
 
 
 def push_pages(
     app: Celery,
     client: redis.Redis,
     pages: Iterable[tuple[str, str | None]],
-    batch_size: int = BATCH_SIZE,
+    batch_size: int = PUSH_BATCH_SIZE,
     queue: str = "copydesk",
 ) -> list[str]:
     """Queue (html, url or None) pages for ingestion, `batch_size` to a task; the ids of the tasks sent."""
