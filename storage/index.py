@@ -52,11 +52,10 @@ _OLD_LAYOUTS = ("ix",)  # cleared by clear()
 # limit, how many ids a full key returns, TTL seconds (0: none), the buckets' fields (3 bytes each)
 # and their modes (a byte each; 1: file the document there, 2: look it up, 3: both), concatenated:
 # two arguments rather than 160 halve the cost of sending a call; then "1" to refuse (UNFILLED)
-# while the marker is missing. One
-# round trip, and atomic: Redis runs scripts one at a time. string.find(..., true) is a plain
-# memchr/memcmp search; a hit off a record boundary is part of another record and is skipped. The
-# bucket is rewritten with SET rather than grown with APPEND, which would leave up to as much again
-# allocated (+28% memory a document in bench/index_scale.py).
+# while the marker is missing. One round trip, and atomic: Redis runs scripts one at a time.
+# string.find(..., true) is a plain memchr/memcmp search; a hit off a record boundary is part of
+# another record and is skipped. The bucket is rewritten with SET rather than grown with APPEND,
+# which would leave up to as much again allocated (+28% memory a document in bench/index_scale.py).
 _ADD_AND_QUERY = """
 local id = ARGV[1]
 local limit = tonumber(ARGV[2])

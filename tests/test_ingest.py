@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import json
 import unicodedata
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
@@ -155,18 +156,7 @@ def test_a_line_names_exactly_the_members_whose_names_it_holds(
 ) -> None:
     """The automaton that reads each line once names the same members as searching the line for each name."""
     cluster = [
-        Candidate(
-            id=number,
-            url=f"https://{host}/story",
-            host=host,
-            sitename=sitename,
-            canonical_url=None,
-            published=None,
-            published_source=None,
-            attributions=(),
-            arrival=number,
-        )
-        for number, (host, sitename) in enumerate(members)
+        replace(_candidate(number, host, None), sitename=sitename) for number, (host, sitename) in enumerate(members)
     ]
 
     def quoted(pick: int, form: int) -> str:  # one of a member's names, as a line may give it
