@@ -9,6 +9,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
+import trafilatura
 from datasketch import MinHash
 from hypothesis import example, given
 from hypothesis import strategies as st
@@ -16,11 +17,12 @@ from hypothesis import strategies as st
 from ingest import canonical
 from ingest.canonical import Candidate, attribution_lines, elect
 from ingest.document import Article, FingerprintParams
-from ingest.extract import ExtractionError, decode_html, extract
+from ingest.extract import ExtractionError, _drop_discarded, _drop_inert, decode_html, extract, parse
 from ingest.fingerprint import fingerprint
 from ingest.similarity import compare, is_copy
 from ingest.text import _FOLD, normalise
 from tests.conftest import CORPUS, SEEDS
+from tests.devsubset import hard_slice
 
 CHROME = ["Disclaimer: The contents of this article", "Leave a Reply", "Region:", "Theme:"]
 
@@ -235,6 +237,55 @@ def test_an_article_only_in_json_ld_is_still_found() -> None:
         '<body><div id="app">Loading</div></body></html>'
     )
     assert extract(page).text.startswith("Sentence 0 of the wire report says what the council decided")
+
+
+def _fast_text(html: bytes | str, drop_discarded: bool) -> tuple[str, int]:
+    """trafilatura's fast pass as copydesk runs it, with or without `_drop_discarded`; and how many
+    elements the tree it was given holds."""
+    tree = parse(html)
+    _drop_inert(tree)
+    if drop_discarded:
+        _drop_discarded(tree)
+    elements = sum(1 for _ in tree.iter())
+    doc = trafilatura.bare_extraction(tree, fast=True, include_comments=False, include_tables=True)
+    return getattr(doc, "text", None) or "", elements
+
+
+def test_dropping_what_the_fast_pass_discards_keeps_its_text() -> None:
+    # The head, asides and footers are removed before the fast pass only because it deletes them
+    # itself: the text must be the same, on real pages, and the trees smaller.
+    pages = [*hard_slice().pages.values(), *(path.read_bytes() for path in sorted(SEEDS.glob("*.html")))]
+    shrunk = 0
+    for html in pages:
+        (kept, whole), (dropped, smaller) = _fast_text(html, False), _fast_text(html, True)
+        assert dropped == kept
+        shrunk += smaller < whole
+    assert len(pages) > 20 and shrunk > 0.8 * len(pages)
+
+
+def test_asides_holding_the_headline_or_json_ld_are_kept() -> None:
+    ld = '<script type="application/ld+json">{"@type": "NewsArticle"}</script>'
+    page = (
+        f"<html><head><title>T</title>{ld}</head><body><p>The story.</p>"
+        f"<aside id='a'><h1>Headline</h1></aside><aside id='b'>{ld}</aside><aside id='c'>More</aside>"
+        "<footer id='d'>Contact</footer></body></html>"
+    )
+    tree = parse(page)
+    _drop_discarded(tree)
+    assert [a.get("id") for a in tree.iter("aside", "footer")] == ["a", "b"]
+    assert tree.find("head/title") is None and tree.find("head/script") is not None
+
+
+def test_a_page_whose_paragraphs_all_sit_in_asides_is_left_whole() -> None:
+    # trafilatura's recall retry restores the whole tree when its cleaning leaves no paragraph.
+    words = " ".join(["Council report words here."] * 20)
+    body = f"<aside><p>{words}</p></aside><footer><p>{words}</p></footer>"
+    page = f"<html><head><title>T</title></head><body>{body}</body></html>"
+    tree = parse(page)
+    before = sum(1 for _ in tree.iter())
+    _drop_discarded(tree)
+    assert sum(1 for _ in tree.iter()) == before
+    assert _fast_text(page, True) == _fast_text(page, False)
 
 
 def test_signature_is_datasketchs_own(seeds: dict[str, Article]) -> None:
