@@ -124,12 +124,18 @@ class ArchiveTask(Task):
         self.began = time.monotonic()
 
     def into_archive(self, call: Callable[[], T]) -> T:
-        """call(), an archive write, once the shared index holds the archive.
+        """call(), an archive write: patiently (through an outage of Redis or the database), and once the
+        shared index holds the archive (see _once_indexed). Only call() is repeated, not the page's fetch
+        or extraction."""
+        return self._patiently(functools.partial(self._once_indexed, call))
+
+    def _once_indexed(self, call: Callable[[], T]) -> T:
+        """call(), once the shared index holds the archive.
 
         If Redis lost the index, the look-up refuses (IndexIncomplete) before anything is compared with
         it: fill it first (a resumable step of it) or wait for whoever is filling it, then call() again.
-        Only call() is repeated, not the page's fetch or extraction. Past INDEX_PATIENCE of the task time
-        limit the task goes back to the queue; what it stored is settled when it comes back.
+        Past INDEX_PATIENCE of the task time limit the task goes back to the queue; what it stored is
+        settled when it comes back.
         """
         deadline = self.began + settings.task_time_limit * INDEX_PATIENCE
         delay = 0.1
@@ -164,8 +170,7 @@ class ArchiveTask(Task):
         if not arrivals:
             return
         try:
-            add_many = functools.partial(self.into_archive, functools.partial(self.archive.add_many, arrivals))
-            for stored in self._patiently(add_many):
+            for stored in self.into_archive(functools.partial(self.archive.add_many, arrivals)):
                 counts[outcome_of(stored)["status"]] += 1
             return
         except (Retry, Reject):
@@ -209,8 +214,7 @@ def ingest_url(self: ArchiveTask, url: str, refresh: bool = False) -> dict[str, 
         return self._failed(str(url)[:2048] or "(empty)", err.reason, err.message)
     known = self._patiently(functools.partial(self.archive.find, url))
     if known is not None and not refresh:
-        finish = functools.partial(self.into_archive, functools.partial(self.archive.finish, known))
-        self._patiently(finish)  # settles it if a crash left it half-way
+        self.into_archive(functools.partial(self.archive.finish, known))  # settles it if a crash left it half-way
         return {"status": "known", "document": known}
 
     def work() -> Stored:
