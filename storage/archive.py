@@ -29,7 +29,7 @@ from datetime import datetime
 from typing import Generic, TypeVar
 
 import numpy as np
-from sqlalchemy import bindparam, delete, func, insert, or_, select, update
+from sqlalchemy import bindparam, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -39,7 +39,7 @@ from ingest.extract import extract
 from ingest.fingerprint import fingerprint
 from ingest.similarity import MatchPolicy, Similarity, compare, is_copy
 from storage import clustering
-from storage.db import cluster_lock, reading
+from storage.db import cluster_lock, insert_rows, reading, update_rows
 from storage.index import IndexIncomplete, NearDupIndex
 from storage.models import Cluster, Document, Failure, HostParagraph, Match, utcnow
 
@@ -335,16 +335,16 @@ class Archive:
             session.flush()
             hashes = {doc.id: prepared[key].hashes for key, (doc, _) in new.items()}
             carried = Counter((doc.host, h) for doc, _ in new.values() if doc.host for h in hashes[doc.id])
-            if carried:
-                session.execute(
-                    insert(HostParagraph),
-                    [
-                        {"host": host, "paragraph_hash": h, "document_id": doc.id}
-                        for doc, _ in new.values()
-                        if (host := doc.host)
-                        for h in hashes[doc.id]
-                    ],
-                )
+            insert_rows(
+                session,
+                HostParagraph,
+                [
+                    {"host": host, "paragraph_hash": h, "document_id": doc.id}
+                    for doc, _ in new.values()
+                    if (host := doc.host)
+                    for h in hashes[doc.id]
+                ],
+            )
             chrome = self._chrome_counts(session, set(carried))
             # Paragraphs that became chrome with this batch were not chrome for the documents before it.
             newly = {pair for pair, n in chrome.items() if n - carried[pair] < CHROME_MIN_DOCUMENTS}
@@ -497,21 +497,12 @@ class Archive:
                 rows.append({"low_id": low, "high_id": high, "jaccard": sim.jaccard, "containment": sim.containment})
             else:
                 match.jaccard, match.containment = sim.jaccard, sim.containment
-        if rows:
-            session.execute(insert(Match), rows)
-        if ids:
-            session.execute(
-                update(Document),
-                [
-                    {
-                        "id": i,
-                        "signature": _packed(fps[i]),
-                        "index_keys": " ".join(fps[i].index_keys),
-                        "clustered": True,
-                    }
-                    for i in ids
-                ],
-            )
+        insert_rows(session, Match, rows)
+        settled = [
+            {"id": i, "signature": _packed(fps[i]), "index_keys": " ".join(fps[i].index_keys), "clustered": True}
+            for i in ids
+        ]
+        update_rows(session, Document, settled)
         return clustering.attach(session, ids, links)
 
     # ---- helpers ------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from ingest.canonical import Candidate, attribution_lines, elect
+from storage.db import update_rows
 from storage.models import Cluster, Document, Match
 
 
@@ -85,8 +86,7 @@ def attach(session: Session, doc_ids: Iterable[int], links: Iterable[tuple[int, 
             merged += others
         moves += [{"id": doc, "cluster_id": cluster.id} for doc in docs if current.get(doc) != cluster.id]
         placed.update((doc, cluster.id) for doc in docs & doc_ids)
-    if moves:
-        session.execute(update(Document).execution_options(synchronize_session=False), moves)
+    update_rows(session, Document, moves)
     if merged:
         session.execute(delete(Cluster).where(Cluster.id.in_(merged)))
     _elect(session, targets)

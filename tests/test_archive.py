@@ -18,7 +18,7 @@ from sqlalchemy import delete, func, or_, select, update
 from ingest.document import Article
 from ingest.extract import extract
 from storage.archive import TRIES_PER_CLUSTER, Archive, Arrival
-from storage.db import make_engine, make_sessionmaker, reading, upgrade
+from storage.db import insert_rows, make_engine, make_sessionmaker, reading, update_rows, upgrade
 from storage.index import Filing, IndexIncomplete, NearDupIndex, RedisIndex
 from storage.models import Cluster, Document, Match
 from tests.conftest import SEEDS
@@ -440,3 +440,36 @@ def test_reads_do_not_wait_for_a_writer_on_sqlite(tmp_path: Path) -> None:
         with pytest.raises(sqlite3.OperationalError, match="locked"):
             blocked.execute("BEGIN IMMEDIATE")  # a second writer still waits: the lock was really held
         blocked.close()
+
+
+def test_rows_are_inserted_and_updated_many_at_once(database_url: str) -> None:
+    # On PostgreSQL these go as one statement of column arrays: NULLs, bytes and booleans must come through.
+    sessions = make_sessionmaker(make_engine(database_url))
+    with sessions() as session, session.begin():
+        docs = [
+            Document(url=f"https://s{i}.example/a", text="t", content_hash=str(i), fp_params="p", signature=b"")
+            for i in range(3)
+        ]
+        session.add_all(docs)
+        session.flush()
+        ids = [doc.id for doc in docs]
+        insert_rows(session, Match, [{"low_id": ids[0], "high_id": ids[1], "jaccard": 0.5, "containment": 0.75}])
+        update_rows(
+            session,
+            Document,
+            [
+                {"id": ids[0], "title": None, "signature": b"\x00\x01", "clustered": True},
+                {"id": ids[2], "title": "Vote", "signature": b"", "clustered": False},
+            ],
+        )
+        insert_rows(session, Match, [])
+        update_rows(session, Document, [])
+    with sessions() as session:
+        rows = session.execute(select(Document.id, Document.title, Document.signature, Document.clustered)).all()
+        assert sorted(tuple(row) for row in rows) == [
+            (ids[0], None, b"\x00\x01", True),
+            (ids[1], None, b"", False),
+            (ids[2], "Vote", b"", False),
+        ]
+        match = session.scalars(select(Match)).one()
+        assert (match.low_id, match.high_id, match.jaccard, match.containment) == (ids[0], ids[1], 0.5, 0.75)
