@@ -288,7 +288,8 @@ def _drop_discarded(tree: lxml.html.HtmlElement) -> None:
     Kept where trafilatura would read them first: an aside or footer holding an <h1> (its
     infinite-scroll prune keeps a container with the headline) or JSON-LD (its forum check and
     baseline read it); and everything on a page whose every paragraph sits in something its cleaning
-    deletes, where its recall retry restores the whole tree.
+    deletes, where its recall retry restores the whole tree. (Not caught: a page whose only other
+    paragraphs are in a comment section, which trafilatura prunes before that check.)
     """
     if not any(next(p.iterancestors(*_CLEANED_TAGS), None) is None for p in tree.iter("p")):
         return
