@@ -273,8 +273,11 @@ def _drop_inert(tree: lxml.html.HtmlElement) -> None:
     strip_elements(tree, "copydesk-inert", "style", "svg", with_tail=False)
 
 
-# What trafilatura's tree cleaning deletes outright (forms it judges one by one).
-_CLEANED_TAGS = tuple(tag for tag in MANUALLY_CLEANED if tag != "form")
+# What trafilatura's tree cleaning deletes outright (forms it judges one by one), and a superset of the
+# containers its first prunes delete before that (comment sections, infinite scroll, share buttons).
+_CLEANED_TAGS = frozenset(tag for tag in MANUALLY_CLEANED if tag != "form")
+_PRUNED_TAGS = frozenset({"div", "section", "aside", "details", "ol", "ul"})
+_PRUNED_FIRST = re.compile(r"omment|comol|disqus|dsq-|infinite|mvp-post-add|elementor-share", re.I)
 _JSON_LD = './/script[@type="application/ld+json"]'
 
 
@@ -288,10 +291,9 @@ def _drop_discarded(tree: lxml.html.HtmlElement) -> None:
     Kept where trafilatura would read them first: an aside or footer holding an <h1> (its
     infinite-scroll prune keeps a container with the headline) or JSON-LD (its forum check and
     baseline read it); and everything on a page whose every paragraph sits in something its cleaning
-    deletes, where its recall retry restores the whole tree. (Not caught: a page whose only other
-    paragraphs are in a comment section, which trafilatura prunes before that check.)
+    deletes or prunes, where its recall retry restores the whole tree.
     """
-    if not any(next(p.iterancestors(*_CLEANED_TAGS), None) is None for p in tree.iter("p")):
+    if not _a_paragraph_survives(tree):
         return
     head = tree.find("head")
     for child in head if head is not None else ():
@@ -301,6 +303,28 @@ def _drop_discarded(tree: lxml.html.HtmlElement) -> None:
         if element.find(".//h1") is None and element.find(_JSON_LD) is None:
             element.tag = "copydesk-discarded"
     strip_elements(tree, "copydesk-discarded", with_tail=False)
+
+
+def _a_paragraph_survives(tree: lxml.html.HtmlElement) -> bool:
+    """Whether a <p> is outside everything trafilatura's cleaning deletes and its first prunes remove."""
+    doomed: set[lxml.html.HtmlElement] = set()  # inside a deleted element: their other paragraphs need no look
+    for paragraph in tree.iter("p"):
+        path: list[lxml.html.HtmlElement] = []
+        for ancestor in paragraph.iterancestors():
+            if ancestor in doomed or ancestor.tag in _CLEANED_TAGS or _pruned_first(ancestor):
+                doomed.update(path)
+                break
+            path.append(ancestor)
+        else:
+            return True
+    return False
+
+
+def _pruned_first(element: lxml.html.HtmlElement) -> bool:
+    if element.tag not in _PRUNED_TAGS:
+        return False
+    marks = (element.get("class") or "") + (element.get("id") or "")
+    return bool(marks) and _PRUNED_FIRST.search(marks) is not None
 
 
 def _trafilatura_text(tree: lxml.html.HtmlElement, url: str | None, fast: bool) -> str:

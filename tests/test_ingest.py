@@ -276,10 +276,12 @@ def test_asides_holding_the_headline_or_json_ld_are_kept() -> None:
     assert tree.find("head/title") is None and tree.find("head/script") is not None
 
 
-def test_a_page_whose_paragraphs_all_sit_in_asides_is_left_whole() -> None:
-    # trafilatura's recall retry restores the whole tree when its cleaning leaves no paragraph.
+@pytest.mark.parametrize("elsewhere", ["", "<div class='comment-list'><p>First!</p></div>"])
+def test_a_page_whose_paragraphs_all_sit_in_asides_is_left_whole(elsewhere: str) -> None:
+    # trafilatura's recall retry restores the whole tree when its cleaning leaves no paragraph, and
+    # its comment prune runs before that check.
     words = " ".join(["Council report words here."] * 20)
-    body = f"<aside><p>{words}</p></aside><footer><p>{words}</p></footer>"
+    body = f"<aside><p>{words}</p></aside><footer><p>{words}</p></footer>{elsewhere}"
     page = f"<html><head><title>T</title></head><body>{body}</body></html>"
     tree = parse(page)
     before = sum(1 for _ in tree.iter())
