@@ -58,6 +58,7 @@ class Fingerprint:
     anchors: tuple[int, ...]  # hashes of the sentences chosen as index anchors
     sentences: frozenset[int]  # hashes of every sentence (what a look-up queries with)
     band_keys: tuple[int, ...] = field(default=())  # one hash per LSH band
+    chrome: frozenset[int] = frozenset()  # paragraph hashes of the host's chrome left out of it
 
     @property
     def index_keys(self) -> list[str]:

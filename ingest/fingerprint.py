@@ -68,6 +68,7 @@ def fingerprint(article: Article, params: FingerprintParams | None = None, chrom
         raise ValueError(
             f"params ask for normalisation v{params.normalisation}, this code does v{textlib.NORMALISATION_VERSION}"
         )
+    chrome = frozenset(chrome)
     words, sentence_hashes = _words_and_sentences(article, chrome)
     shingles = textlib.shingle_hashes(words, params.shingle_size)
     minhash = MinHash(
@@ -87,4 +88,5 @@ def fingerprint(article: Article, params: FingerprintParams | None = None, chrom
         anchors=tuple(sorted(sentence_hashes)[: params.anchors]),
         sentences=frozenset(sentence_hashes),
         band_keys=band_keys(signature, params.bands) if shingles else (),
+        chrome=chrome,
     )

@@ -265,7 +265,7 @@ class Archive:
                 if doc.cluster_id is not None:
                     old_clusters.add(doc.cluster_id)
                 session.execute(delete(Match).where(or_(Match.low_id == doc.id, Match.high_id == doc.id)))
-                doc.signature = _packed(fp)
+                doc.signature, doc.chrome = _packed(fp), _chrome_text(fp)
                 doc.index_keys = new_keys
                 doc.clustered = False
                 changed.append(doc.id)
@@ -354,7 +354,7 @@ class Archive:
                 # repair) re-fingerprints them, even if this call stops before it does.
                 # A blank signature makes a settle of theirs already under way drop them (see _record).
                 stale = update(Document).where(Document.id.in_(batch.stale))
-                session.execute(stale.values(clustered=False, signature=b""))
+                session.execute(stale.values(clustered=False, signature=b"", chrome=None))
             for key, (doc, _) in new.items():
                 self._paragraphs.put((doc.id, doc.content_hash), hashes[doc.id])
                 found = frozenset(h for h in hashes[doc.id] if (doc.host, h) in chrome)
@@ -362,7 +362,7 @@ class Archive:
                 if found == prepared[key].chrome:  # as guessed before the lock: nothing to redo
                     self._fingerprints.put((doc.id, doc.content_hash, doc.title, doc_chrome), prepared[key].fingerprint)
                 fp = batch.fingerprints[doc.id] = self._fingerprint(doc, doc_chrome)
-                doc.signature = _packed(fp)
+                doc.signature, doc.chrome = _packed(fp), _chrome_text(fp)
                 doc.index_keys = " ".join(fp.index_keys)
                 batch.ids[key] = doc.id
                 batch.created.add(doc.id)
@@ -465,7 +465,10 @@ class Archive:
                 for other in session.scalars(select(Document).where(Document.id.in_(ordered[start : start + CHUNK])))
                 if other.fp_params == self.params.key  # made with other fingerprint parameters: never compared
             ]
-            chrome = self._chrome_of(session, others)
+            # A settled document's chrome is the one its signature was made with: chrome new on its host
+            # unsettles it (_store). So only the others' chrome is counted, one statement per host.
+            known = {o.id: _chrome_set(o.chrome) for o in others if o.clustered and o.chrome is not None}
+            chrome = {**self._chrome_of(session, [o for o in others if o.id not in known]), **known}
             into.update((other.id, self._fingerprint(other, chrome[other.id])) for other in others)
 
     def _record(
@@ -499,7 +502,13 @@ class Archive:
                 match.jaccard, match.containment = sim.jaccard, sim.containment
         insert_rows(session, Match, rows)
         settled = [
-            {"id": i, "signature": _packed(fps[i]), "index_keys": " ".join(fps[i].index_keys), "clustered": True}
+            {
+                "id": i,
+                "signature": _packed(fps[i]),
+                "chrome": _chrome_text(fps[i]),
+                "index_keys": " ".join(fps[i].index_keys),
+                "clustered": True,
+            }
             for i in ids
         ]
         update_rows(session, Document, settled)
@@ -623,6 +632,14 @@ def _fingerprint_article(article: Article, params: FingerprintParams, chrome: fr
 
 def _packed(fp: Fingerprint) -> bytes:
     return np.asarray(fp.signature, dtype=np.uint32).tobytes()
+
+
+def _chrome_text(fp: Fingerprint) -> str:
+    return " ".join(map(str, sorted(fp.chrome)))
+
+
+def _chrome_set(text: str) -> frozenset[int]:
+    return frozenset(map(int, text.split()))
 
 
 class LRU(Generic[K, V]):

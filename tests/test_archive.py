@@ -17,7 +17,7 @@ from sqlalchemy import delete, func, or_, select, update
 
 from ingest.document import Article
 from ingest.extract import extract
-from storage.archive import TRIES_PER_CLUSTER, Archive, Arrival
+from storage.archive import TRIES_PER_CLUSTER, Archive, Arrival, _fingerprint_article, _packed, to_article
 from storage.db import insert_rows, make_engine, make_sessionmaker, reading, update_rows, upgrade
 from storage.index import Filing, IndexIncomplete, NearDupIndex, RedisIndex
 from storage.models import Cluster, Document, Match
@@ -473,3 +473,25 @@ def test_rows_are_inserted_and_updated_many_at_once(database_url: str) -> None:
         ]
         match = session.scalars(select(Match)).one()
         assert (match.low_id, match.high_id, match.jaccard, match.containment) == (ids[0], ids[1], 0.5, 0.75)
+
+
+def test_a_settled_documents_stored_chrome_gives_its_signature(database_url: str, redis_client: redis.Redis) -> None:
+    # Verification reads a settled candidate's chrome from the document instead of counting its host's
+    # paragraphs: both must give the signature it was settled with. The hard slice has hosts whose
+    # disclaimers become chrome as their pages arrive, which unsettles the pages before them.
+    corpus = hard_slice()
+    archive = Archive(make_sessionmaker(make_engine(database_url)), RedisIndex(redis_client, "chrome"))
+    order = sorted(corpus.pages)
+    random.Random(3).shuffle(order)
+    for start in range(0, len(order), 7):
+        archive.add_many([Arrival(extract(corpus.pages[name]), key=name) for name in order[start : start + 7]])
+    with archive.sessions() as session:
+        docs = list(session.scalars(select(Document)))
+        counted = archive._chrome_of(session, docs)
+    assert all(doc.clustered and doc.chrome is not None for doc in docs)
+    assert sum(bool(doc.chrome) for doc in docs) >= 3
+    for doc in docs:
+        stored = frozenset(map(int, (doc.chrome or "").split()))
+        for chrome in (stored, counted[doc.id]):
+            fp = _fingerprint_article(to_article(doc), archive.params, chrome)
+            assert _packed(fp) == doc.signature, doc.url
