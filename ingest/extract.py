@@ -15,6 +15,7 @@ from trafilatura.metadata import examine_meta, extract_meta_json, extract_sitena
 from trafilatura.settings import MANUALLY_CLEANED
 from trafilatura.settings import Document as PageMetadata
 
+from ingest import fast_xpaths
 from ingest.document import Article
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -331,7 +332,8 @@ def _trafilatura_text(tree: lxml.html.HtmlElement, url: str | None, fast: bool) 
     _drop_inert(tree)
     if fast:
         _drop_discarded(tree)
-    doc = trafilatura.bare_extraction(tree, url=url, fast=fast, include_comments=False, include_tables=True)
+    with fast_xpaths.in_place():
+        doc = trafilatura.bare_extraction(tree, url=url, fast=fast, include_comments=False, include_tables=True)
     return _CONTROL.sub("", getattr(doc, "text", None) or "")
 
 

@@ -1,0 +1,273 @@
+"""Stand-ins for trafilatura's costliest XPath expressions: the same elements, found faster.
+
+trafilatura prunes a page with XPath expressions whose `re:test(...)` tests libxml2 runs by calling back into
+Python, for every element an expression visits and once per test: on news pages, five expressions are about
+half of trafilatura's fast pass (bench/README.md). A stand-in finds the candidate elements by tag in C and runs
+the same regular expressions once per candidate.
+
+Each stand-in is written for one expression's exact text and is used only when trafilatura's expression still
+has that text (a digest of it), so a trafilatura release that changes an expression keeps its own. The patterns
+and literals are read from that text, not copied. Stand-ins are in place only while copydesk's own extraction
+runs (`in_place`): any other caller of trafilatura in the process (bench/pipeline.py's baseline) gets
+trafilatura as released.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from importlib import import_module
+from types import ModuleType
+from typing import Any
+
+from lxml.etree import Element, XPath, _Element
+
+Select = Callable[[_Element], list[_Element]]
+
+_LITERAL = re.compile(r"'([^']*)'")  # trafilatura's expressions quote every string with '
+
+
+def _first(element: _Element, name: str, other: str) -> str:
+    """XPath's string value of `@name|@other`: the attribute written first on the element."""
+    value, other_value = element.get(name), element.get(other)
+    if value is None or other_value is None:
+        return value or other_value or ""
+    keys = element.keys()
+    return value if keys.index(name) < keys.index(other) else other_value
+
+
+def _first_per_parent(elements: Iterator[_Element]) -> list[_Element]:
+    """What XPath's `.//*[...][1]` keeps of matches in document order: the first match among each one's siblings."""
+    parents: set[_Element | None] = set()
+    kept = []
+    for element in elements:
+        parent = element.getparent()
+        if parent not in parents:
+            parents.add(parent)
+            kept.append(element)
+    return kept
+
+
+def _infinite_scroll(lit: Sequence[str]) -> Select:
+    # .//*[self::div or self::section or self::aside][re:test(@id, 0) or re:test(@class, 1)]
+    #     [not(.//h1) or re:test(@id, 2) or re:test(@class, 3)]
+    scroll_id, scroll_class, theme_id, theme_class = (re.compile(pattern) for pattern in lit)
+
+    def select(tree: _Element) -> list[_Element]:
+        return [
+            element
+            for element in tree.iterdescendants("div", "section", "aside")
+            if (scroll_id.search(element.get("id", "")) or scroll_class.search(element.get("class", "")))
+            and (
+                element.find(".//h1") is None
+                or theme_id.search(element.get("id", ""))
+                or theme_class.search(element.get("class", ""))
+            )
+        ]
+
+    return select
+
+
+def _share_buttons(lit: Sequence[str]) -> Select:
+    # .//*[self::div or self::section or self::aside][contains(@class, 0)]
+    (buttons,) = lit
+    return lambda tree: [
+        element for element in tree.iterdescendants("div", "section", "aside") if buttons in element.get("class", "")
+    ]
+
+
+def _comments_and_lists(lit: Sequence[str]) -> Select:
+    # .//*[self::div or self::list or self::section or self::details or self::ol or self::ul]
+    #     [re:test(@id, 0) or re:test(@class, 1)][not(self::ol or self::ul) or re:test(@id, 2) or re:test(@class, 3)]
+    any_id, any_class, list_id, list_class = (re.compile(pattern) for pattern in lit)
+
+    def select(tree: _Element) -> list[_Element]:
+        found = []
+        for element in tree.iterdescendants("div", "list", "section", "details", "ol", "ul"):
+            id_, class_ = element.get("id", ""), element.get("class", "")
+            if (any_id.search(id_) or any_class.search(class_)) and (
+                element.tag not in ("ol", "ul") or list_id.search(id_) or list_class.search(class_)
+            ):
+                found.append(element)
+        return found
+
+    return select
+
+
+def _article_body(lit: Sequence[str]) -> Select:
+    # .//*[self::article or self::div or self::main or self::section][@class=0 or @class=1 or
+    #     @itemprop=2 or @id=3 or re:test(@id, 4) or re:test(@class, 5)][1]
+    post, entry, item_prop, content_id = lit[:4]
+    body_id, body_class = re.compile(lit[4]), re.compile(lit[5])
+
+    def matches(element: _Element) -> bool:
+        id_, class_ = element.get("id", ""), element.get("class", "")
+        return bool(
+            class_ in (post, entry)
+            or element.get("itemprop") == item_prop
+            or id_ == content_id
+            or body_id.search(id_)
+            or body_class.search(class_)
+        )
+
+    return lambda tree: _first_per_parent(
+        element for element in tree.iterdescendants("article", "div", "main", "section") if matches(element)
+    )
+
+
+def _boilerplate(lit: Sequence[str]) -> Select:
+    # .//*[self::div or self::item or self::list or self::p or self::section or self::span][
+    #     @data-lp-replacement-content or contains(translate(@role, 0, 1), 2) or contains(@data-component, 3) or
+    #     re:test(@id|@class, 4) or re:test(@id, 5) or re:test(@class, 6)]
+    upper, lower, nav, popular = lit[:4]
+    consent, chrome_id, chrome_class = (re.compile(pattern) for pattern in lit[4:])
+
+    def matches(element: _Element) -> bool:
+        return bool(
+            element.get("data-lp-replacement-content") is not None
+            or nav in element.get("role", "").replace(upper, lower)
+            or popular in element.get("data-component", "")
+            or consent.search(_first(element, "id", "class"))
+            or chrome_id.search(element.get("id", ""))
+            or chrome_class.search(element.get("class", ""))
+        )
+
+    return lambda tree: [
+        element for element in tree.iterdescendants("div", "item", "list", "p", "section", "span") if matches(element)
+    ]
+
+
+def _hidden(lit: Sequence[str]) -> Select:
+    # .//*[@class=0 or starts-with(@id|@class, 1) or re:test(@id|@style, 2) or contains(@style, 3) or
+    #     contains(@style, 4) or re:test(@id, 5) or re:test(@class, 6) or @aria-hidden=7]
+    title, reply, display_none, display_space_none, true = lit[0], lit[1], lit[3], lit[4], lit[7]
+    hidden, hidden_id, hidden_class = re.compile(lit[2]), re.compile(lit[5]), re.compile(lit[6])
+
+    def matches(element: _Element) -> bool:
+        class_, style = element.get("class", ""), element.get("style", "")
+        return bool(
+            class_ == title
+            or _first(element, "id", "class").startswith(reply)
+            or hidden.search(_first(element, "id", "style"))
+            or display_none in style
+            or display_space_none in style
+            or hidden_id.search(element.get("id", ""))
+            or hidden_class.search(class_)
+            or element.get("aria-hidden") == true
+        )
+
+    return lambda tree: [element for element in tree.iterdescendants(Element) if matches(element)]
+
+
+def _basic_clean(lit: Sequence[str]) -> Select:
+    # .//aside|.//div[contains(@class|@id, 0)]|.//fencedframe|.//footer|.//script|.//style|.//svg|.//template
+    #     |.//*[re:test(@class, 1, 2) or re:test(@id, 3, 4)]
+    footer = lit[0]
+    consent_class = re.compile(lit[1], re.IGNORECASE if "i" in lit[2] else 0)
+    consent_id = re.compile(lit[3], re.IGNORECASE if "i" in lit[4] else 0)
+    dropped = frozenset({"aside", "fencedframe", "footer", "script", "style", "svg", "template"})
+
+    def matches(element: _Element) -> bool:
+        return bool(
+            element.tag in dropped
+            or (element.tag == "div" and footer in _first(element, "class", "id"))
+            or consent_class.search(element.get("class", ""))
+            or consent_id.search(element.get("id", ""))
+        )
+
+    return lambda tree: [element for element in tree.iterdescendants(Element) if matches(element)]
+
+
+class StandIn:
+    """Called like the XPath it stands in for; anything but a plain element goes to the XPath itself."""
+
+    def __init__(self, original: XPath, select: Callable[[Sequence[str]], Select]) -> None:
+        self.original = original
+        self.path = original.path
+        self.select = select(_LITERAL.findall(original.path))
+
+    def __call__(self, tree: Any, **variables: Any) -> Any:
+        if variables or not isinstance(tree, _Element):
+            return self.original(tree, **variables)
+        return self.select(tree)
+
+
+@dataclass(frozen=True)
+class Slot:
+    """Where trafilatura keeps an expression: a module attribute, or an item of a list every module shares."""
+
+    module: ModuleType
+    name: str
+    index: int | None
+    digest: str  # sha256 of the expression's text, first 16 hex digits: what the stand-in was written for
+    select: Callable[[Sequence[str]], Select]
+
+    def get(self) -> Any:
+        held = getattr(self.module, self.name)
+        return held if self.index is None else held[self.index]
+
+    def put(self, value: Any) -> None:
+        if self.index is None:
+            setattr(self.module, self.name, value)
+        else:
+            getattr(self.module, self.name)[self.index] = value
+
+
+_XPATHS = import_module("trafilatura.xpaths")
+_WRITTEN_FOR = (
+    Slot(_XPATHS, "RAW_TREE_PRUNE_XPATH", 0, "01e7c660fd6406f2", _infinite_scroll),
+    Slot(_XPATHS, "RAW_TREE_PRUNE_XPATH", 1, "3c7afe92279543d5", _share_buttons),
+    Slot(_XPATHS, "REMOVE_COMMENTS_AND_LISTS_XPATH", 0, "9cc18d34e6e2d258", _comments_and_lists),
+    Slot(_XPATHS, "BODY_XPATH", 0, "caaa561ceca17064", _article_body),
+    Slot(_XPATHS, "OVERALL_DISCARD_XPATH", 0, "a837e58a1b1ea116", _boilerplate),
+    Slot(_XPATHS, "OVERALL_DISCARD_XPATH", 1, "c1d5b70b8cd03783", _hidden),
+    # baseline.py holds its own reference (imported by name from settings.py), and calls it from there.
+    # (import_module: the package's `baseline` attribute is the function of that name, not the module.)
+    Slot(import_module("trafilatura.baseline"), "BASIC_CLEAN_XPATH", None, "db6c25acd08aef99", _basic_clean),
+)
+
+
+def digest(expression: XPath) -> str:
+    return hashlib.sha256(expression.path.encode()).hexdigest()[:16]
+
+
+def usable(slots: Sequence[Slot]) -> list[tuple[Slot, XPath, StandIn]]:
+    """The slots whose expression is still the one its stand-in was written for, with both."""
+    usable = []
+    for slot in slots:
+        try:
+            original = slot.get()
+        except (AttributeError, IndexError):  # trafilatura moved it
+            continue
+        if isinstance(original, XPath) and digest(original) == slot.digest:
+            usable.append((slot, original, StandIn(original, slot.select)))
+    return usable
+
+
+STAND_INS = usable(_WRITTEN_FOR)
+_lock = threading.Lock()
+_users = 0
+
+
+@contextmanager
+def in_place() -> Iterator[None]:
+    """Put the stand-ins in trafilatura's place for the duration (reentrant, and safe across threads:
+    a stand-in selects what its expression selects, so a thread that sees either gets the same result)."""
+    global _users
+    with _lock:
+        _users += 1
+        if _users == 1:
+            for slot, _, stand_in in STAND_INS:
+                slot.put(stand_in)
+    try:
+        yield
+    finally:
+        with _lock:
+            _users -= 1
+            if _users == 0:
+                for slot, original, _ in STAND_INS:
+                    slot.put(original)

@@ -1,0 +1,99 @@
+"""ingest/fast_xpaths.py: every stand-in selects exactly what trafilatura's expression selects."""
+
+from __future__ import annotations
+
+import contextlib
+from collections import Counter
+from typing import Any
+
+import pytest
+from lxml.etree import XPath
+
+from ingest import extract as extract_module
+from ingest import fast_xpaths
+from ingest.extract import ExtractionError, parse
+from ingest.fast_xpaths import STAND_INS, Slot, StandIn, in_place, usable
+from tests.conftest import SEEDS
+from tests.devsubset import hard_slice
+
+# One page with something for each expression to find, and its near misses: attributes in both orders,
+# matching siblings (BODY_XPATH keeps the first of each), case differences, empty and absent attributes.
+PAGE = """<html><head><style>p {}</style><script>var a;</script></head><body>
+<div class="infinite-scroll"><p>Next story</p></div><section id="infinitescroll"><h1>Kept</h1></section>
+<aside class="mvp-post-add-box"><h1>Gone anyway</h1></aside><div class="elementor-share-buttons x">Share</div>
+<div id="comments"><p>First!</p></div><div id="commentary">An essay</div><ol class="comment-list"><li>Hi</li></ol>
+<ul id="disqus_thread"><li>Kept: a list</li></ul><details class="article-comments">More</details>
+<main><div class="post">One</div><div class="entry">Two</div><div itemprop="articleBody">Three</div></main>
+<article><div id="articleContent"><div class="article-body">Nested</div></div>
+<div class="post-body">Sibling</div></article>
+<section class="Post">Case</section><span role="Navigation">Menu</span><p data-component="MostPopularStories">Top</p>
+<div class="x" id="cookie-notice">Consent</div><div id="x" class="cookie-bar">Consent</div>
+<p data-lp-replacement-content="">Swap</p><span class="social-links">Follow</span><div id="ad-top">Ad</div>
+<div class="comments-title">Comments</div><div id="reply-1">Re</div><div class="x" id="reply-2">Re</div>
+<div style="display:none">Hidden</div><div style="color: red" id="hidden-box">Hidden</div>
+<div id="y" style="hidden">Style second</div><div aria-hidden="true">Icon</div><div class="" id="">Empty</div>
+<footer>Contact</footer><div class="page-footer">Footer</div><div id="site-footer" class="x">Footer</div>
+<fencedframe>Frame</fencedframe><template>T</template><svg><text>S</text></svg><div id="Cookie-Banner">C</div>
+<!-- a comment --><?pi x?></body></html>"""
+
+
+@pytest.mark.parametrize(
+    ("slot", "original", "stand_in"), STAND_INS, ids=[f"{slot.name}-{slot.index}" for slot, _, _ in STAND_INS]
+)
+def test_a_stand_in_selects_what_its_expression_selects(slot: Slot, original: XPath, stand_in: StandIn) -> None:
+    tree = parse(PAGE)
+    selected = original(tree)
+    assert selected, "the page must give the expression something to find"
+    assert stand_in(tree) == selected
+    for element in tree.iter("body", "main", "article"):  # from inner context nodes too
+        assert stand_in(element) == original(element)
+
+
+def test_all_written_stand_ins_are_in_use() -> None:
+    # The installed trafilatura is the one they were written for: a mismatch means a release changed them.
+    assert len(STAND_INS) == len(fast_xpaths._WRITTEN_FOR) == 7
+
+
+def test_a_changed_expression_keeps_trafilaturas_own() -> None:
+    slot, _, _ = STAND_INS[0]
+    changed = Slot(slot.module, slot.name, slot.index, "0" * 16, slot.select)
+    missing = Slot(slot.module, "NO_SUCH_XPATH", 0, slot.digest, slot.select)
+    assert usable([changed, missing]) == []
+    assert [entry[0] for entry in usable([slot])] == [slot]
+
+
+def test_stand_ins_are_in_place_only_while_extraction_runs() -> None:
+    before = [slot.get() for slot, _, _ in STAND_INS]
+    assert before == [original for _, original, _ in STAND_INS]
+    with pytest.raises(RuntimeError), in_place():
+        with in_place():
+            assert [slot.get() for slot, _, _ in STAND_INS] == [stand_in for _, _, stand_in in STAND_INS]
+        assert [slot.get() for slot, _, _ in STAND_INS] == [stand_in for _, _, stand_in in STAND_INS]
+        raise RuntimeError
+    assert [slot.get() for slot, _, _ in STAND_INS] == before
+
+
+def test_on_real_pages_every_call_gets_what_the_expression_gives() -> None:
+    # Checked where trafilatura calls them, in the fast and the thorough pass, on the trees it builds.
+    calls: Counter[str] = Counter()
+    wrong: list[str] = []
+
+    def checked(slot: Slot, original: XPath, stand_in: StandIn) -> Any:
+        def call(tree: Any, **variables: Any) -> Any:
+            expected = original(tree, **variables)
+            calls[slot.name] += 1
+            if stand_in(tree, **variables) != expected:
+                wrong.append(slot.name)
+            return expected
+
+        return call
+
+    pages = [*hard_slice().pages.values(), *(path.read_bytes() for path in sorted(SEEDS.glob("*.html")))]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(fast_xpaths, "STAND_INS", [(s, o, checked(s, o, i)) for s, o, i in STAND_INS])
+        for html in pages:
+            for fast in (True, False):
+                with contextlib.suppress(ExtractionError):
+                    extract_module._trafilatura_text(parse(html), None, fast=fast)
+    assert wrong == []
+    assert set(calls) == {slot.name for slot, _, _ in STAND_INS}
