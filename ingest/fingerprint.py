@@ -20,15 +20,15 @@ def _identity(value: int) -> int:
     return value
 
 
-def content_paragraphs(article: Article, chrome: Iterable[int] = ()) -> list[str]:
+def content_paragraphs(article: Article, chrome: Iterable[int] = ()) -> list[textlib.Paragraph]:
     """The paragraphs that carry the story: minus the known chrome of the page's host and the headline."""
     chrome = set(chrome)
     title = textlib.normalise(article.title or "").strip()
     kept = []
-    for paragraph in article.paragraphs:
-        if title and textlib.normalise(paragraph).strip() == title:
+    for paragraph in map(textlib.read_paragraph, article.paragraphs):
+        if title and paragraph.normalised == title:
             continue  # headlines are rewritten by syndicators; the body is what identifies a story
-        if chrome and textlib.paragraph_hash(paragraph) in chrome:
+        if paragraph.hash in chrome:
             continue
         kept.append(paragraph)
     return kept
@@ -46,8 +46,7 @@ def _words_and_sentences(article: Article, chrome: Iterable[int]) -> tuple[list[
     words: list[str] = []
     sentence_hashes: set[int] = set()
     for paragraph in content_paragraphs(article, chrome):
-        for sentence in textlib.sentences(textlib.normalise(paragraph)):
-            sentence_words = textlib.tokens(sentence)
+        for sentence_words in paragraph.sentences:
             if len(sentence_words) >= MIN_ANCHOR_WORDS:
                 sentence_hashes.add(textlib.hash64(sentence_words))
             words.extend(sentence_words)

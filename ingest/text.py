@@ -6,10 +6,13 @@ Changing anything here changes every fingerprint: bump NORMALISATION_VERSION
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import unicodedata
 import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 NORMALISATION_VERSION = 1
 
@@ -63,7 +66,7 @@ def sentences(paragraph: str) -> list[str]:
     return [s for s in _SENTENCE_END.split(paragraph) if s.strip()]
 
 
-def hash64(words: list[str]) -> int:
+def hash64(words: Sequence[str]) -> int:
     """A stable 64-bit hash of a token sequence (Python's hash() differs per process)."""
     return int.from_bytes(hashlib.blake2b(" ".join(words).encode(), digest_size=8).digest(), "big")
 
@@ -77,4 +80,22 @@ def shingle_hashes(words: list[str], size: int) -> set[int]:
 
 def paragraph_hash(paragraph: str) -> int:
     """Identity of a paragraph for boilerplate learning: same words, same hash."""
-    return hash64(tokens(normalise(paragraph)))
+    return read_paragraph(paragraph).hash
+
+
+@dataclass(frozen=True)
+class Paragraph:
+    """A paragraph as fingerprinting reads it."""
+
+    normalised: str  # normalise()d, stripped
+    sentences: tuple[tuple[str, ...], ...]  # the tokens of each sentence
+    hash: int  # paragraph_hash(): of all its tokens, which are its sentences' tokens end to end
+
+
+@functools.lru_cache(maxsize=4096)
+def read_paragraph(paragraph: str) -> Paragraph:
+    """Normalised, split and hashed once: a document's paragraphs are hashed to learn its host's chrome,
+    then fingerprinted, often again when the chrome changes. Cached: the same few thousand recur."""
+    normalised = normalise(paragraph).strip()
+    words = tuple(tuple(tokens(sentence)) for sentence in sentences(normalised))
+    return Paragraph(normalised, words, hash64([word for sentence in words for word in sentence]))

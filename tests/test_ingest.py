@@ -20,7 +20,7 @@ from ingest.document import Article, FingerprintParams
 from ingest.extract import ExtractionError, _drop_discarded, decode_html, extract, parse
 from ingest.fingerprint import fingerprint
 from ingest.similarity import compare, is_copy
-from ingest.text import _FOLD, normalise
+from ingest.text import _FOLD, hash64, normalise, paragraph_hash, tokens
 from tests.conftest import CORPUS, SEEDS
 from tests.devsubset import hard_slice
 
@@ -74,6 +74,14 @@ def test_fingerprint_ignores_quotes_case_and_headline(seeds: dict[str, Article])
 def test_normalise_folds_as_the_version_1_table(text: str) -> None:
     """normalise's quick path must give what NORMALISATION_VERSION 1 defines: NFKC, the fold table, casefold."""
     assert normalise(text) == unicodedata.normalize("NFKC", text).translate(_FOLD).casefold()
+
+
+@given(st.text(alphabet=st.sampled_from([*"ab é'’\".!?。！？)]-漢あ", "\n", "\t", "\u00a0", "\u200b"])) | st.text())
+@example("Il a dit « non. » Puis : 'fin.' Ok。次の文！終わり")
+def test_a_paragraphs_hash_is_of_its_words_whatever_its_sentences(paragraph: str) -> None:
+    """read_paragraph hashes its sentences' tokens end to end; a paragraph's hash must stay that of the
+    normalised paragraph's tokens, as stored host chrome was hashed."""
+    assert paragraph_hash(paragraph) == hash64(tokens(normalise(paragraph)))
 
 
 def test_fingerprints_with_other_params_are_never_compared(seeds: dict[str, Article]) -> None:
