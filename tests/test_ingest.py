@@ -54,6 +54,22 @@ def test_extract_rejects_pages_without_article(html: bytes | str) -> None:
         extract(html)
 
 
+@pytest.mark.parametrize(
+    ("html", "reason"),
+    [
+        (b"", "empty_page"),
+        (b"\x00 \x01\n\x1f", "empty_page"),
+        ("\u00a0\u3000 \u2003", "empty_page"),
+        (' \x00{"a": [1, "é"]}\n', "not_html"),
+        ("\u00a0{}", "no_article"),  # JSON allows no such space before it: HTML text, too short
+    ],
+)
+def test_empty_pages_and_json_bodies_are_told_apart(html: bytes | str, reason: str) -> None:
+    with pytest.raises(ExtractionError) as raised:
+        extract(html)
+    assert raised.value.reason == reason
+
+
 def test_decode_trusts_a_charset_only_when_the_bytes_agree() -> None:
     text = "café “quoted”"
     assert decode_html(text.encode("windows-1252"), "utf-8") == text  # wrong header: falls back
