@@ -6,6 +6,7 @@ import contextlib
 import json
 import re
 from datetime import UTC, datetime
+from itertools import islice
 from urllib.parse import urljoin, urlsplit
 
 import lxml.html
@@ -216,7 +217,7 @@ def extract(html: str | bytes, url: str | None = None, *, charset: str | None = 
     language = tree.get("lang") or None
     links = _link_texts(tree)
     text = _article_text(tree, url, html, charset, links)
-    if len(_WORD.findall(text)) < MIN_WORDS:
+    if _fewer_words(text, MIN_WORDS):
         raise ExtractionError("no_article", f"extraction found no article text (fewer than {MIN_WORDS} words)")
     if _link_share(text, links) > LISTING_LINK_SHARE:
         raise ExtractionError("no_article", "the page is a list of links (a listing or index page), not an article")
@@ -246,11 +247,16 @@ def _article_text(
     # (which costs three fast passes), and replaced only when the thorough pass found other text:
     # when it merely adds to it (teasers, "more stories"), fast was right.
     text = _trafilatura_text(tree, url, fast=True)
-    if len(_WORD.findall(text)) < THOROUGH_BELOW_WORDS and _link_share(text, links) >= HEADLINES_SUSPECT:
+    if _fewer_words(text, THOROUGH_BELOW_WORDS) and _link_share(text, links) >= HEADLINES_SUSPECT:
         thorough = _trafilatura_text(parse(html, charset), url, fast=False)
-        if len(_WORD.findall(thorough)) >= MIN_WORDS and _covered(text, thorough) < 0.8:
+        if not _fewer_words(thorough, MIN_WORDS) and _covered(text, thorough) < 0.8:
             text = thorough
     return text
+
+
+def _fewer_words(text: str, count: int) -> bool:
+    """Whether `text` has fewer than `count` words (read no further than that)."""
+    return next(islice(_WORD.finditer(text), count - 1, None), None) is None
 
 
 def _covered(part: str, whole: str) -> float:
@@ -355,19 +361,29 @@ def _link_share(text: str, links: set[str]) -> float:
     """The share of the text's words in headline-sized lines that are the page's links."""
     if not links:
         return 0.0
+    # Words that start and end a link: only a run of words between two such can be one, which spares
+    # joining every run of every line.
+    starts = {link.partition(" ")[0] for link in links}
+    ends = {link.rpartition(" ")[2] for link in links}
     linked = total = 0
     for line in text.splitlines():
         words = _WORD.findall(line.lower())
         total += len(words)
-        if len(words) > 40:  # a paragraph, not a headline
+        if not words or len(words) > 40:  # a paragraph, not a headline
             continue
         # A headline line is its link, perhaps followed or preceded by a date or a section name.
         half = (len(words) - 1) // 2  # only a link covering at least half the line counts
+        head, tail = words[0] in starts, words[-1] in ends
         covered = next(
-            (k for k in range(len(words), half, -1) if " ".join(words[:k]) in links or " ".join(words[-k:]) in links),
+            (
+                k
+                for k in range(len(words), half, -1)
+                if (head and words[k - 1] in ends and " ".join(words[:k]) in links)
+                or (tail and words[-k] in starts and " ".join(words[-k:]) in links)
+            ),
             0,
         )
-        if words and covered >= 0.5 * len(words):
+        if covered >= 0.5 * len(words):
             linked += len(words)
     return linked / total if total else 0.0
 

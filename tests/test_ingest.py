@@ -274,6 +274,21 @@ def _fast_text(html: bytes | str, drop_discarded: bool) -> tuple[str, int]:
     return text, sum(1 for _ in tree.iter())
 
 
+_LINK_WORDS = st.lists(st.sampled_from(["the", "vote", "city", "3", "news"]), min_size=1, max_size=6)
+
+
+@given(st.sets(_LINK_WORDS.map(" ".join), max_size=8), st.lists(_LINK_WORDS.map(" ".join), max_size=12))
+def test_link_share_is_the_share_of_words_in_lines_mostly_one_link(links: set[str], lines: list[str]) -> None:
+    # The plain definition, which _link_share reaches without joining every run of words.
+    linked = total = 0
+    for words in (line.split() for line in lines):
+        total += len(words)
+        runs = [words[:k] for k in range(1, len(words) + 1)] + [words[-k:] for k in range(1, len(words) + 1)]
+        if len(words) <= 40 and any(len(run) >= 0.5 * len(words) and " ".join(run) in links for run in runs):
+            linked += len(words)
+    assert extract_module._link_share("\n".join(lines), links) == (linked / total if total and links else 0.0)
+
+
 def test_dropping_what_the_fast_pass_discards_keeps_its_text() -> None:
     # The head, asides and footers are removed before the fast pass only because it deletes them
     # itself: the text must be the same, on real pages, and the trees smaller.
