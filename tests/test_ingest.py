@@ -70,6 +70,18 @@ def test_empty_pages_and_json_bodies_are_told_apart(html: bytes | str, reason: s
     assert raised.value.reason == reason
 
 
+def test_the_first_declared_canonical_and_og_url_are_taken() -> None:
+    head = (
+        '<link rel="alternate" href="/amp"><link rel="Canonical"><link rel="CANONICAL" href="/story">'
+        '<link rel="canonical" href="/other"><meta property="og:url"><meta property="og:url" content="/og">'
+    )
+    tree = parse(f"<html><head>{head}</head><body><p>x</p></body></html>")
+    assert extract_module._link(tree, "https://news.example/a/b") == (
+        "https://news.example/story",
+        "https://news.example/og",
+    )
+
+
 def test_decode_trusts_a_charset_only_when_the_bytes_agree() -> None:
     text = "café “quoted”"
     assert decode_html(text.encode("windows-1252"), "utf-8") == text  # wrong header: falls back
