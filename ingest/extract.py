@@ -363,7 +363,9 @@ def _link_texts(tree: lxml.html.HtmlElement) -> set[str]:
     """The texts of the page's links of three words or more, normalised."""
     texts = set()
     for anchor in tree.iter("a"):
-        words = _WORD.findall(anchor.text_content().lower())
+        # Most links hold only their text: text_content() (an XPath call) is for the others.
+        text = anchor.text_content() if len(anchor) else anchor.text or ""
+        words = _WORD.findall(text.lower())
         if len(words) >= 3:
             texts.add(" ".join(words))
     return texts
