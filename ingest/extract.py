@@ -5,8 +5,9 @@ from __future__ import annotations
 import contextlib
 import json
 import re
+from collections.abc import Iterator
 from datetime import UTC, datetime
-from itertools import islice
+from itertools import chain, islice
 from urllib.parse import urljoin, urlsplit
 
 import lxml.html
@@ -115,11 +116,12 @@ def _parse_date(value: str) -> datetime | None:
     return None
 
 
-def _jsonld_dates(tree: lxml.html.HtmlElement) -> list[str]:
-    found: list[str] = []
-    for script in tree.xpath('//script[@type="application/ld+json"]/text()'):
+def _jsonld_dates(tree: lxml.html.HtmlElement) -> Iterator[str]:
+    for script in tree.iter("script"):
+        if script.get("type") != "application/ld+json" or script.text is None:
+            continue
         try:
-            data = json.loads(script)
+            data = json.loads(script.text)
         except ValueError:
             continue
         stack = [data]
@@ -127,11 +129,10 @@ def _jsonld_dates(tree: lxml.html.HtmlElement) -> list[str]:
             item = stack.pop()
             if isinstance(item, dict):
                 if isinstance(item.get("datePublished"), str):
-                    found.append(item["datePublished"])
+                    yield item["datePublished"]
                 stack.extend(item.values())
             elif isinstance(item, list):
                 stack.extend(item)
-    return found
 
 
 def declared_date(tree: lxml.html.HtmlElement) -> datetime | None:
@@ -141,12 +142,9 @@ def declared_date(tree: lxml.html.HtmlElement) -> datetime | None:
         name = (meta.get("property") or meta.get("name") or meta.get("itemprop") or "").strip().lower()
         if name and meta.get("content") and name not in metas:
             metas[name] = meta.get("content", "")
-    values = [metas[name] for name in _DATE_META if name in metas] + _jsonld_dates(tree)
-    for value in values:
-        parsed = _parse_date(value)
-        if parsed:
-            return parsed
-    return None
+    # The JSON-LD is parsed only when no <meta> date reads as one.
+    values = chain((metas[name] for name in _DATE_META if name in metas), _jsonld_dates(tree))
+    return next(filter(None, map(_parse_date, values)), None)
 
 
 def _link(tree: lxml.html.HtmlElement, base: str | None) -> tuple[str | None, str | None]:

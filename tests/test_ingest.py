@@ -17,7 +17,7 @@ from ingest import canonical
 from ingest import extract as extract_module
 from ingest.canonical import Candidate, attribution_lines, elect
 from ingest.document import Article, FingerprintParams
-from ingest.extract import ExtractionError, _drop_discarded, decode_html, extract, parse
+from ingest.extract import ExtractionError, _drop_discarded, declared_date, decode_html, extract, parse
 from ingest.fingerprint import fingerprint
 from ingest.similarity import compare, is_copy
 from ingest.text import _FOLD, hash64, normalise, paragraph_hash, tokens
@@ -80,6 +80,22 @@ def test_the_first_declared_canonical_and_og_url_are_taken() -> None:
         "https://news.example/story",
         "https://news.example/og",
     )
+
+
+@pytest.mark.parametrize(
+    ("metas", "expected"),
+    [
+        ('<meta property="article:published_time" content="2020-05-06T07:08:09Z">', "2020-05-06T07:08:09+00:00"),
+        ('<meta name="date" content="2020-05-06"><meta name="pubdate" content="never">', "2020-05-06T00:00:00+00:00"),
+        ('<meta name="pubdate" content="never">', "2019-01-02T00:00:00+00:00"),  # then JSON-LD's
+        ("", "2019-01-02T00:00:00+00:00"),
+    ],
+)
+def test_the_declared_date_is_the_first_that_reads_as_one(metas: str, expected: str) -> None:
+    ld = [{"@type": "WebPage"}, {"@graph": [{"datePublished": "someday"}, {"datePublished": "2019-01-02"}]}]
+    scripts = "".join(f'<script type="application/ld+json">{body}</script>' for body in ("{broken", json.dumps(ld)))
+    published = declared_date(parse(f"<html><head>{metas}{scripts}</head><body><p>x</p></body></html>"))
+    assert published is not None and published.isoformat() == expected
 
 
 def test_decode_trusts_a_charset_only_when_the_bytes_agree() -> None:
