@@ -11,13 +11,12 @@ from itertools import chain, islice
 from urllib.parse import urljoin, urlsplit
 
 import lxml.html
-import trafilatura
 from lxml.etree import ElementDefaultClassLookup, ParserError, strip_elements
 from trafilatura.metadata import examine_meta, extract_meta_json, extract_sitename, extract_title
 from trafilatura.settings import MANUALLY_CLEANED
 from trafilatura.settings import Document as PageMetadata
 
-from ingest import fast_xpaths
+from ingest import fast_trafilatura
 from ingest.document import Article
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -352,9 +351,7 @@ def _trafilatura_text(tree: lxml.html.HtmlElement, url: str | None, fast: bool) 
     _drop_inert(tree)
     if fast:
         _drop_discarded(tree)
-    with fast_xpaths.in_place():
-        doc = trafilatura.bare_extraction(tree, url=url, fast=fast, include_comments=False, include_tables=True)
-    return _CONTROL.sub("", getattr(doc, "text", None) or "")
+    return _CONTROL.sub("", fast_trafilatura.text(tree, url, fast))
 
 
 def _link_texts(tree: lxml.html.HtmlElement) -> set[str]:

@@ -12,8 +12,9 @@ import pytest
 from datasketch import MinHash
 from hypothesis import example, given
 from hypothesis import strategies as st
+from lxml.html import HtmlElement
 
-from ingest import canonical
+from ingest import canonical, fast_trafilatura
 from ingest import extract as extract_module
 from ingest.canonical import Candidate, attribution_lines, elect
 from ingest.document import Article, FingerprintParams
@@ -293,13 +294,20 @@ def test_an_article_only_in_json_ld_is_still_found() -> None:
 
 def _fast_text(html: bytes | str, drop_discarded: bool) -> tuple[str, int]:
     """copydesk's fast pass, with or without `_drop_discarded`; and how many elements the tree it handed
-    to trafilatura held (trafilatura works on a copy)."""
-    tree = parse(html)
+    to trafilatura held."""
+    handed: list[int] = []
+    trafilatura_text = fast_trafilatura.text
+
+    def counted(tree: HtmlElement, url: str | None, fast: bool) -> str:
+        handed.append(sum(1 for _ in tree.iter()))
+        return trafilatura_text(tree, url, fast)
+
     with pytest.MonkeyPatch.context() as patch:
         if not drop_discarded:
             patch.setattr(extract_module, "_drop_discarded", lambda tree: None)
-        text = extract_module._trafilatura_text(tree, None, fast=True)
-    return text, sum(1 for _ in tree.iter())
+        patch.setattr(fast_trafilatura, "text", counted)
+        text = extract_module._trafilatura_text(parse(html), None, fast=True)
+    return text, handed[0]
 
 
 _LINK_WORDS = st.lists(st.sampled_from(["the", "vote", "city", "3", "news"]), min_size=1, max_size=6)

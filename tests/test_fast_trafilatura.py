@@ -1,4 +1,5 @@
-"""ingest/fast_xpaths.py: every stand-in selects exactly what trafilatura's expression selects."""
+"""ingest/fast_trafilatura.py: every stand-in selects exactly what trafilatura's expression selects, and the
+text is bare_extraction's."""
 
 from __future__ import annotations
 
@@ -10,9 +11,9 @@ import pytest
 from lxml.etree import XPath
 
 from ingest import extract as extract_module
-from ingest import fast_xpaths
+from ingest import fast_trafilatura
 from ingest.extract import ExtractionError, parse
-from ingest.fast_xpaths import STAND_INS, Slot, StandIn, in_place, usable
+from ingest.fast_trafilatura import STAND_INS, Slot, StandIn, in_place, usable
 from tests.conftest import SEEDS
 from tests.devsubset import hard_slice
 
@@ -51,7 +52,7 @@ def test_a_stand_in_selects_what_its_expression_selects(slot: Slot, original: XP
 
 def test_all_written_stand_ins_are_in_use() -> None:
     # The installed trafilatura is the one they were written for: a mismatch means a release changed them.
-    assert len(STAND_INS) == len(fast_xpaths._WRITTEN_FOR) == 7
+    assert len(STAND_INS) == len(fast_trafilatura._WRITTEN_FOR) == 7
 
 
 def test_a_changed_expression_keeps_trafilaturas_own() -> None:
@@ -90,10 +91,25 @@ def test_on_real_pages_every_call_gets_what_the_expression_gives() -> None:
 
     pages = [*hard_slice().pages.values(), *(path.read_bytes() for path in sorted(SEEDS.glob("*.html")))]
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(fast_xpaths, "STAND_INS", [(s, o, checked(s, o, i)) for s, o, i in STAND_INS])
+        patch.setattr(fast_trafilatura, "STAND_INS", [(s, o, checked(s, o, i)) for s, o, i in STAND_INS])
         for html in pages:
             for fast in (True, False):
                 with contextlib.suppress(ExtractionError):
                     extract_module._trafilatura_text(parse(html), None, fast=fast)
     assert wrong == []
     assert set(calls) == {slot.name for slot, _, _ in STAND_INS}
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_the_direct_pass_gives_bare_extractions_text(fast: bool) -> None:
+    assert fast_trafilatura.DIRECT, "bare_extraction changed: check `text` against it and pin the new digest"
+    pages = [*hard_slice().pages.values(), *(path.read_bytes() for path in sorted(SEEDS.glob("*.html")))]
+    pages += [b"<html><body><p>Too short.</p></body></html>", b"<html><body></body></html>"]
+    texts = []
+    for html in pages:
+        direct = fast_trafilatura.text(parse(html), "https://example.org/a", fast)
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(fast_trafilatura, "DIRECT", False)
+            assert fast_trafilatura.text(parse(html), "https://example.org/a", fast) == direct
+        texts.append(direct)
+    assert sum(bool(text) for text in texts) >= len(pages) - 3 and "" in texts

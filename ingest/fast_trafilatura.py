@@ -1,20 +1,25 @@
-"""Stand-ins for trafilatura's costliest XPath expressions: the same elements, found faster.
+"""trafilatura's pass as copydesk runs it, made faster without changing what it finds.
 
-trafilatura prunes a page with XPath expressions whose `re:test(...)` tests libxml2 runs by calling back into
-Python, for every element an expression visits and once per test: on news pages, five expressions are about
-half of trafilatura's fast pass (bench/README.md). A stand-in finds the candidate elements by tag in C and runs
-the same regular expressions once per candidate.
+1. Stand-ins for its costliest XPath expressions: the same elements, found faster. trafilatura prunes a page
+with XPath expressions whose `re:test(...)` tests libxml2 runs by calling back into Python, for every element
+an expression visits and once per test: on news pages, five expressions were about half of trafilatura's fast
+pass (bench/README.md). A stand-in finds the candidate elements by tag in C and runs the same regular
+expressions once per candidate. Stand-ins are in place only while copydesk's own extraction runs (`in_place`):
+any other caller of trafilatura in the process (bench/pipeline.py's baseline) gets trafilatura as released.
 
-Each stand-in is written for one expression's exact text and is used only when trafilatura's expression still
-has that text (a digest of it), so a trafilatura release that changes an expression keeps its own. The patterns
-and literals are read from that text, not copied. Stand-ins are in place only while copydesk's own extraction
-runs (`in_place`): any other caller of trafilatura in the process (bench/pipeline.py's baseline) gets
-trafilatura as released.
+2. `text`: trafilatura's extraction pipeline run on copydesk's tree itself. `bare_extraction` first copies the
+tree it is given, to leave the caller's alone; copydesk parses a tree for it alone, and the copy was 2% of a
+page's time.
+
+Both use trafilatura's internals, so each is written for one exact version of what it replaces: an expression's
+text, `bare_extraction`'s source (digests of them). A trafilatura release that changes one gets its own code
+back. The patterns and literals of the stand-ins are read from the expressions, not copied.
 """
 
 from __future__ import annotations
 
 import hashlib
+import inspect
 import re
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -25,6 +30,10 @@ from types import ModuleType
 from typing import Any
 
 from lxml.etree import Element, XPath, _Element
+from trafilatura import bare_extraction
+from trafilatura.core import trafilatura_sequence
+from trafilatura.settings import Extractor
+from trafilatura.xml import xmltotxt
 
 Select = Callable[[_Element], list[_Element]]
 
@@ -271,3 +280,31 @@ def in_place() -> Iterator[None]:
             if _users == 0:
                 for slot, original, _ in STAND_INS:
                     slot.put(original)
+
+
+def _source_digest(function: Callable[..., Any]) -> str | None:
+    try:
+        return hashlib.sha256(inspect.getsource(function).encode()).hexdigest()[:16]
+    except (OSError, TypeError):  # no source to read (a frozen or compiled-only install)
+        return None
+
+
+# `text` does what this bare_extraction does with copydesk's arguments, but for the copy.
+_WRITTEN_FOR_BARE_EXTRACTION = "2e57adb3062086f9"
+DIRECT = _source_digest(bare_extraction) == _WRITTEN_FOR_BARE_EXTRACTION
+
+
+def text(tree: _Element, url: str | None, fast: bool) -> str:
+    """The text of `tree` as `bare_extraction(tree, url=url, fast=fast, include_comments=False)` gives it,
+    stand-ins in place. Prunes `tree` itself."""
+    with in_place():
+        if not DIRECT:
+            document = bare_extraction(tree, url=url, fast=fast, include_comments=False, include_tables=True)
+            return getattr(document, "text", None) or ""
+        options = Extractor(output_format="python", fast=fast, comments=False, tables=True, url=url)
+        try:
+            body, body_text, _, _ = trafilatura_sequence(tree, options, url)
+        except (TypeError, ValueError):  # as bare_extraction discards a page
+            return ""
+        # With comments off there are none, and bare_extraction's other checks are off by default.
+        return xmltotxt(body, options.formatting) if len(body_text) >= options.min_output_size else ""
