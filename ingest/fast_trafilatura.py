@@ -2,10 +2,11 @@
 
 1. Stand-ins for its costliest XPath expressions: the same elements, found faster. trafilatura prunes a page
 with XPath expressions whose `re:test(...)` tests libxml2 runs by calling back into Python, for every element
-an expression visits and once per test: on news pages, five expressions were about half of trafilatura's fast
-pass (bench/README.md). A stand-in finds the candidate elements by tag in C and runs the same regular
-expressions once per candidate. Stand-ins are in place only while copydesk's own extraction runs (`in_place`):
-any other caller of trafilatura in the process (bench/pipeline.py's baseline) gets trafilatura as released.
+an expression visits and once per test: on news pages, XPath prunes were over half of trafilatura's fast pass,
+most of it in the seven expressions that have stand-ins here (bench/README.md). A stand-in finds the candidate
+elements by tag in C and runs the same regular expressions once per candidate. Stand-ins are in place only
+while copydesk's own extraction runs (`in_place`): any other caller of trafilatura in the process
+(bench/pipeline.py's baseline) gets trafilatura as released.
 
 2. `text`: trafilatura's extraction pipeline run on copydesk's tree itself. `bare_extraction` first copies the
 tree it is given, to leave the caller's alone; copydesk parses a tree for it alone, and the copy was 2% of a
@@ -212,7 +213,7 @@ class Slot:
     module: ModuleType
     name: str
     index: int | None
-    digest: str  # sha256 of the expression's text, first 16 hex digits: what the stand-in was written for
+    digest: str  # digest() of the expression's text the stand-in was written for
     select: Callable[[Sequence[str]], Select]
 
     def get(self) -> Any:
@@ -240,8 +241,9 @@ _WRITTEN_FOR = (
 )
 
 
-def digest(expression: XPath) -> str:
-    return hashlib.sha256(expression.path.encode()).hexdigest()[:16]
+def digest(text: str) -> str:
+    """What a stand-in is pinned to: the first 16 hex digits of the sha256 of an expression's text or a source."""
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def usable(slots: Sequence[Slot]) -> list[tuple[Slot, XPath, StandIn]]:
@@ -252,7 +254,7 @@ def usable(slots: Sequence[Slot]) -> list[tuple[Slot, XPath, StandIn]]:
             original = slot.get()
         except (AttributeError, IndexError):  # trafilatura moved it
             continue
-        if isinstance(original, XPath) and digest(original) == slot.digest:
+        if isinstance(original, XPath) and digest(original.path) == slot.digest:
             usable.append((slot, original, StandIn(original, slot.select)))
     return usable
 
@@ -284,7 +286,7 @@ def in_place() -> Iterator[None]:
 
 def _source_digest(function: Callable[..., Any]) -> str | None:
     try:
-        return hashlib.sha256(inspect.getsource(function).encode()).hexdigest()[:16]
+        return digest(inspect.getsource(function))
     except (OSError, TypeError):  # no source to read (a frozen or compiled-only install)
         return None
 
