@@ -19,8 +19,10 @@ from trafilatura.settings import Document as PageMetadata
 from ingest import fast_trafilatura
 from ingest.document import Article
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-_CONTROL_BYTES = bytes([*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F])  # in UTF-8, never in a sequence
+# Control characters but tab and line breaks: dropped from pages (as bytes: in UTF-8 they are never part of
+# a sequence) and from what extraction returns.
+_CONTROL_BYTES = bytes([*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F])
+_CONTROL = re.compile(f"[{re.escape(_CONTROL_BYTES.decode('ascii'))}]")
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_:.-]+)""", re.I)
 # Declared publication dates, most specific first. Heuristic date finders read
 # stale dates out of a syndicator's chrome, so these come before trafilatura's guess.

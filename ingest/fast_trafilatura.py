@@ -197,7 +197,6 @@ class StandIn:
 
     def __init__(self, original: XPath, select: Callable[[Sequence[str]], Select]) -> None:
         self.original = original
-        self.path = original.path
         self.select = select(_LITERAL.findall(original.path))
 
     def __call__(self, tree: Any, **variables: Any) -> Any:
