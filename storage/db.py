@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import fcntl
+import os
+import sqlite3
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -11,6 +15,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, Table, bindparam, create_engine, event, insert, text, update
 from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -18,9 +23,80 @@ _CLUSTER_LOCK_KEY = 0x636F7079  # any constant shared by every process: "copy"
 _READ_ONLY = "copydesk_read_only"
 
 
-def make_engine(url: str) -> Engine:
+# How long a writer waits for SQLite's write lock (its turn, then BEGIN IMMEDIATE) before it fails.
+SQLITE_TIMEOUT = 60.0
+# How often a writer waiting for its turn looks again: SQLite's own busy handler sleeps 1, 2, 5 ... 100 ms
+# between looks, so a waiting writer slept on well past the other's commit (bench/README.md).
+_TURN_POLL = 0.0005
+
+
+class _TurnTakingConnection(sqlite3.Connection):
+    """A pysqlite connection whose write transactions take turns through a lock file beside the database.
+
+    SQLite lets one writer in at a time and makes the others poll with sleeps that grow to 100 ms, so with
+    two worker processes the one waiting idled for most of a sleep after the other had committed. The
+    lock file (`<database>-writers`, flock) is looked at every half millisecond instead. SQLite's own
+    lock still excludes writers that do not take turns (another program, the sqlite3 shell); this only
+    shortens the wait. A process that dies releases its turn with its file descriptors.
+    """
+
+    def __init__(self, database: str, timeout: float = 5.0, **kwargs: Any) -> None:
+        super().__init__(database, timeout, **kwargs)
+        # Only a plain file: a "file:" URI or an in-memory database is left to SQLite's busy handler.
+        plain_file = not kwargs.get("uri") and os.fspath(database) not in ("", ":memory:")
+        self.turn_path = os.path.abspath(database) + "-writers" if plain_file else None
+        self.timeout = timeout
+        self.turn: int | None = None  # the lock file's descriptor while this connection's turn lasts
+
+    def take_turn(self) -> None:
+        """Wait until no other connection's write transaction is under way; raise sqlite3.OperationalError
+        after `timeout` seconds, as SQLite would."""
+        if self.turn_path is None or self.turn is not None:
+            return
+        # A descriptor of its own each turn: flock is held per open file, so two connections of one
+        # process (threads) exclude each other too.
+        turn = os.open(self.turn_path, os.O_RDWR | os.O_CREAT, 0o644)
+        deadline = time.monotonic() + self.timeout
+        while True:
+            try:
+                fcntl.flock(turn, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                self.turn = turn
+                return
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    os.close(turn)
+                    raise sqlite3.OperationalError(
+                        f"database is locked: another writer held {self.turn_path} for {self.timeout:.0f} s"
+                    ) from None
+                time.sleep(_TURN_POLL)
+
+    def end_turn(self) -> None:
+        if self.turn is not None:
+            os.close(self.turn)  # closing releases the flock
+            self.turn = None
+
+    def commit(self) -> None:
+        try:
+            super().commit()
+        finally:
+            self.end_turn()
+
+    def rollback(self) -> None:
+        try:
+            super().rollback()
+        finally:
+            self.end_turn()
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self.end_turn()
+
+
+def make_engine(url: str, sqlite_timeout: float = SQLITE_TIMEOUT) -> Engine:
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 60})
+        engine = create_engine(url, connect_args={"timeout": sqlite_timeout, "factory": _TurnTakingConnection})
 
         @event.listens_for(engine, "connect")
         def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -30,13 +106,25 @@ def make_engine(url: str) -> Engine:
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.execute("PRAGMA busy_timeout=60000")
+            cursor.execute(f"PRAGMA busy_timeout={int(sqlite_timeout * 1000)}")
             cursor.close()
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn: Any) -> None:
             # A session that only reads (see `reading`) takes no write lock, so it runs beside a writer.
-            conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(_READ_ONLY) else "BEGIN IMMEDIATE")
+            if conn.get_execution_options().get(_READ_ONLY):
+                conn.exec_driver_sql("BEGIN")
+                return
+            dbapi_connection: _TurnTakingConnection = conn.connection.dbapi_connection
+            try:
+                dbapi_connection.take_turn()
+            except sqlite3.OperationalError as err:  # as SQLAlchemy raises SQLite's own "database is locked"
+                raise OperationalError("BEGIN IMMEDIATE", None, err) from err
+            try:
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+            except BaseException:
+                dbapi_connection.end_turn()
+                raise
 
         return engine
     return create_engine(url, pool_pre_ping=True)
