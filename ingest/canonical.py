@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 import ahocorasick
@@ -51,6 +52,7 @@ class Election:
     reason: str
 
 
+@lru_cache(maxsize=8192)  # a cluster's URLs are read again at each election, when a copy joins it
 def url_key(url: str | None) -> str | None:
     """Compare URLs without scheme, www., trailing slash, query or fragment."""
     if not url:
@@ -132,7 +134,8 @@ def elect(members: list[Candidate]) -> Election:
     if len(members) == 1:
         return Election(members[0].id, "only member")
     by_url = {key: m for m in members if (key := url_key(m.url))}  # an unreadable URL names no member
-    names = _Names(members)
+    # Most clusters hold no attribution line: no names to look for then.
+    names = _Names(members) if any(m.attributions for m in members) else None
     votes: dict[int, list[str]] = {m.id: [] for m in members}
     credits_other: set[int] = set()
     for member in members:
@@ -140,6 +143,8 @@ def elect(members: list[Candidate]) -> Election:
         if target is not None and target.id != member.id:
             votes[target.id].append(f"rel=canonical of #{member.id}")
             credits_other.add(member.id)
+        if names is None:
+            continue
         for line in map(_Line.of, member.attributions):
             for other in names.credited(line).values():
                 if other.id != member.id and other.host != member.host:

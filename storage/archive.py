@@ -84,6 +84,8 @@ class _Prepared:
     hashes: frozenset[int]  # its paragraphs' hashes (signed, as stored)
     chrome: frozenset[int]  # those that were its host's chrome, counting this batch
     fingerprint: Fingerprint  # made without them
+    content_hash: str
+    attributions: str  # its attribution lines, as documents.attributions holds them
 
 
 @dataclass
@@ -295,7 +297,8 @@ class Archive:
                 h for h in hashes[key] if host and before.get((host, h), 0) + carried[(host, h)] >= CHROME_MIN_DOCUMENTS
             )
             fp = _fingerprint_article(arrival.article, self.params, frozenset(to_unsigned(h) for h in chrome))
-            prepared[key] = _Prepared(hashes[key], chrome, fp)
+            text = arrival.article.text
+            prepared[key] = _Prepared(hashes[key], chrome, fp, content_hash(text), clustering.join_attributions(text))
         return prepared
 
     def _store(self, arrivals: Sequence[Arrival], keys: list[str], prepared: dict[str, _Prepared]) -> _Batch:
@@ -328,7 +331,7 @@ class Archive:
             new: dict[str, tuple[Document, Article]] = {}
             for arrival, key in zip(arrivals, keys, strict=True):
                 if key not in batch.ids and key not in new:
-                    new[key] = (self._document(arrival, key), arrival.article)
+                    new[key] = (self._document(arrival, key, prepared[key]), arrival.article)
             if not new:
                 return batch
             session.add_all(doc for doc, _ in new.values())
@@ -516,7 +519,7 @@ class Archive:
 
     # ---- helpers ------------------------------------------------------------------------------
 
-    def _document(self, arrival: Arrival, key: str) -> Document:
+    def _document(self, arrival: Arrival, key: str, prepared: _Prepared) -> Document:
         article = arrival.article
         return Document(
             url=key,
@@ -530,8 +533,8 @@ class Archive:
             published=article.published,
             published_source=article.published_source,
             canonical_url=article.canonical_url,
-            attributions=clustering.join_attributions(article.text),
-            content_hash=content_hash(article.text),
+            attributions=prepared.attributions,
+            content_hash=prepared.content_hash,
             fp_params=self.params.key,
             signature=b"",
             clustered=False,
