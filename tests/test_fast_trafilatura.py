@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from lxml.etree import XPath
+from trafilatura import core as trafilatura_core
 
 from ingest import extract as extract_module
 from ingest import fast_trafilatura
@@ -113,3 +114,28 @@ def test_the_direct_pass_gives_bare_extractions_text(fast: bool) -> None:
             assert fast_trafilatura.text(parse(html), "https://example.org/a", fast) == direct
         texts.append(direct)
     assert sum(bool(text) for text in texts) >= len(pages) - 3 and "" in texts
+
+
+def test_the_fast_pass_without_the_backup_gives_the_same_text() -> None:
+    assert fast_trafilatura.WITHOUT_BACKUP, "trafilatura changed where it reads its backup tree: check and re-pin"
+    original, stand_in = fast_trafilatura._ORIGINAL_PREPARE_TREE, fast_trafilatura._prepare_tree
+    assert trafilatura_core._prepare_tree is original
+    calls: Counter[bool] = Counter()  # by options.fast: the first pass, and the recall retry, of each page
+
+    def counted(tree: Any, options: Any, url: str | None) -> Any:
+        calls[options.fast] += 1
+        prepared = stand_in(tree, options, url)
+        assert (prepared[1] is None) == options.fast  # the backup is skipped in the fast pass only
+        return prepared
+
+    pages = [*hard_slice().pages.values(), *(path.read_bytes() for path in sorted(SEEDS.glob("*.html")))]
+    for html in pages:
+        for fast in (True, False):
+            with pytest.MonkeyPatch.context() as patch:
+                patch.setattr(fast_trafilatura, "_prepare_tree", counted)
+                with_stand_in = fast_trafilatura.text(parse(html), "https://example.org/a", fast)
+            with pytest.MonkeyPatch.context() as patch:
+                patch.setattr(fast_trafilatura, "WITHOUT_BACKUP", False)
+                assert fast_trafilatura.text(parse(html), "https://example.org/a", fast) == with_stand_in
+    assert calls[True] > len(pages) and calls[False] >= len(pages)  # recall retries ran too
+    assert trafilatura_core._prepare_tree is original  # back once extraction is over
