@@ -253,7 +253,7 @@ class Archive:
 
     def refingerprint(self, doc_ids: Collection[int]) -> None:
         """Fingerprint documents again with what is now known of their hosts' chrome, and settle them again."""
-        changed: list[int] = []
+        changed: dict[int, Fingerprint] = {}
         with self.sessions() as session, session.begin(), cluster_lock(session):
             docs = list(session.scalars(select(Document).where(Document.id.in_(doc_ids)).order_by(Document.id)))
             chrome = self._chrome_of(session, docs)
@@ -270,12 +270,12 @@ class Archive:
                 doc.signature, doc.chrome = _packed(fp), _chrome_text(fp)
                 doc.index_keys = new_keys
                 doc.clustered = False
-                changed.append(doc.id)
+                changed[doc.id] = fp
             session.flush()
             if old_clusters:  # without their matches they may have held their clusters together
                 members = set(session.scalars(select(Document.id).where(Document.cluster_id.in_(old_clusters))))
                 clustering.rebuild(session, members)
-        self._settle(changed)
+        self._settle(list(changed), changed)  # filed under none of their keys now, as new documents are
 
     # ---- steps --------------------------------------------------------------------------------
 
@@ -375,8 +375,9 @@ class Archive:
     def _settle(self, doc_ids: Sequence[int], fresh: Mapping[int, Fingerprint] | None = None) -> dict[int, int]:
         """Steps 2-4 for stored documents; safe to repeat. Returns {document id: cluster id}.
 
-        `fresh`: fingerprints step 1 just made, inside the lock, of documents never filed yet; the
-        others are read again with their host's chrome as it is now.
+        `fresh`: fingerprints just made inside the lock, of documents filed under none of their index keys
+        (new ones, or ones just taken out of the index to be fingerprinted again); the others are read again
+        with their host's chrome as it is now.
         """
         if not doc_ids:
             return {}
