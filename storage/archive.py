@@ -362,11 +362,13 @@ class Archive:
                 self._paragraphs.put((doc.id, doc.content_hash), hashes[doc.id])
                 found = frozenset(h for h in hashes[doc.id] if (doc.host, h) in chrome)
                 doc_chrome = frozenset(to_unsigned(h) for h in found)
-                if found == prepared[key].chrome:  # as guessed before the lock: nothing to redo
-                    self._fingerprints.put((doc.id, doc.content_hash, doc.title, doc_chrome), prepared[key].fingerprint)
-                fp = batch.fingerprints[doc.id] = self._fingerprint(doc, doc_chrome)
-                doc.signature, doc.chrome = _packed(fp), _chrome_text(fp)
-                doc.index_keys = " ".join(fp.index_keys)
+                if found == prepared[key].chrome:  # as guessed before the lock: stored with the row already
+                    fp = prepared[key].fingerprint
+                    self._fingerprints.put((doc.id, doc.content_hash, doc.title, doc_chrome), fp)
+                else:
+                    fp = self._fingerprint(doc, doc_chrome)
+                    doc.signature, doc.chrome, doc.index_keys = _packed(fp), _chrome_text(fp), " ".join(fp.index_keys)
+                batch.fingerprints[doc.id] = fp
                 batch.ids[key] = doc.id
                 batch.created.add(doc.id)
                 batch.pending.append(doc.id)
@@ -537,7 +539,11 @@ class Archive:
             attributions=prepared.attributions,
             content_hash=prepared.content_hash,
             fp_params=self.params.key,
-            signature=b"",
+            # Made with the chrome as it stood before the lock: the store step checks it, and redoes the few
+            # that chrome found meanwhile changes (an UPDATE a row, which on PostgreSQL is a statement a row).
+            signature=_packed(prepared.fingerprint),
+            chrome=_chrome_text(prepared.fingerprint),
+            index_keys=" ".join(prepared.fingerprint.index_keys),
             clustered=False,
         )
 
