@@ -52,7 +52,7 @@ class Election:
     reason: str
 
 
-@lru_cache(maxsize=8192)  # a cluster's URLs are read again at each election, when a copy joins it
+@lru_cache(maxsize=2048)  # a cluster's URLs are read again at each election, when a copy joins it
 def url_key(url: str | None) -> str | None:
     """Compare URLs without scheme, www., trailing slash, query or fragment."""
     if not url:
