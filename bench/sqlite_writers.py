@@ -38,11 +38,10 @@ def _archive(conn: Connection, database: str, redis_url: str, part: int, parts: 
     import redis
     import sqlalchemy.engine.base
     from sqlalchemy import event
-    from through_worker import chunks, pages
+    from through_worker import archive_pages, pages
 
-    from ingest.extract import ExtractionError, extract
     from storage import db
-    from storage.archive import Archive, Arrival
+    from storage.archive import Archive
     from storage.index import RedisIndex
 
     if not turns:
@@ -69,22 +68,12 @@ def _archive(conn: Connection, database: str, redis_url: str, part: int, parts: 
     warm, work = pages(total, 8)
     warm = [(url.replace("://warm.", f"://warm{part}.", 1), html) for url, html in warm]
 
-    def add(batch: list[tuple[str, str]]) -> None:
-        for chunk in chunks(batch, 32):
-            arrivals = []
-            for url, html in chunk:
-                try:
-                    arrivals.append(Arrival(extract(html, url), url, url))
-                except ExtractionError as err:
-                    archive.record_failure(url, err.reason, err.message)
-            archive.add_many(arrivals)
-
-    add(warm)
+    archive_pages(archive, warm, 32)
     conn.send("ready")
     conn.recv()
     spent[0] = 0.0
     began = time.perf_counter()
-    add(work[part::parts])
+    archive_pages(archive, work[part::parts], 32)
     conn.send((began, time.perf_counter(), len(work[part::parts]), spent[0]))
     engine.dispose()
 

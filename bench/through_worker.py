@@ -411,21 +411,11 @@ def _in_process(
     engine = make_engine(database)
     archive = Archive(make_sessionmaker(engine), RedisIndex(redis.Redis.from_url(redis_url), "default"))
 
-    def add(pages: list[Page]) -> None:
-        for chunk in chunks(pages, batch):
-            arrivals = []
-            for url, html in chunk:
-                try:
-                    arrivals.append(Arrival(extract(html, url), url, url))
-                except ExtractionError as err:
-                    archive.record_failure(url, err.reason, err.message)
-            archive.add_many(arrivals)
-
-    add(warm)
+    archive_pages(archive, warm, batch)
     conn.send("ready")
     conn.recv()
     began = time.perf_counter()  # CLOCK_MONOTONIC: the same clock in every process
-    add(work)
+    archive_pages(archive, work, batch)
     finished = time.perf_counter()
     conn.send((began, finished, len(work)))
     conn.recv()  # the parent has read the CPU counters
@@ -435,6 +425,18 @@ def _in_process(
 SUCCEEDED = re.compile(
     rf"Task (?:{re.escape(INGEST_HTML)}|{re.escape(INGEST_PAGES)})\[([0-9a-f-]+)\] succeeded in ([0-9.e+-]+)s"
 )
+
+
+def archive_pages(archive: Archive, pages: list[Page], batch: int) -> None:
+    """Extract and archive `pages`, `batch` at a time, as the ingest_pages task does."""
+    for chunk in chunks(pages, batch):
+        arrivals = []
+        for url, html in chunk:
+            try:
+                arrivals.append(Arrival(extract(html, url), url, url))
+            except ExtractionError as err:
+                archive.record_failure(url, err.reason, err.message)
+        archive.add_many(arrivals)
 
 
 def chunks(pages: list[Page], size: int) -> list[list[Page]]:
