@@ -52,7 +52,7 @@ def _archive(conn: Connection, database: str, redis_url: str, part: int, parts: 
 
     @event.listens_for(engine, "begin", insert=True)
     def _began(connection: sqlalchemy.engine.Connection) -> None:
-        if not connection.get_execution_options().get("copydesk_read_only"):
+        if not connection.get_execution_options().get(db._READ_ONLY):
             writing[id(connection)] = time.perf_counter()
 
     commit = sqlalchemy.engine.base.Connection._commit_impl
