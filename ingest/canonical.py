@@ -65,8 +65,13 @@ def url_key(url: str | None) -> str | None:
     return f"{host}{parts.path.rstrip('/')}".lower() or None
 
 
+def is_attribution(line: str) -> bool:
+    """Whether a line credits a source ("Via X:", "originally published at X")."""
+    return len(line) <= _MAX_ATTRIBUTION_LINE and _ATTRIBUTION.search(line) is not None
+
+
 def attribution_lines(text: str) -> list[str]:
-    return [line for line in text.splitlines() if len(line) <= _MAX_ATTRIBUTION_LINE and _ATTRIBUTION.search(line)]
+    return [line for line in text.splitlines() if is_attribution(line)]
 
 
 def _names(candidate: Candidate) -> set[str]:

@@ -49,6 +49,15 @@ class FingerprintParams:
 
 
 @dataclass(frozen=True)
+class Unit:
+    """One sentence of a document's story text, as relations read it."""
+
+    words: int
+    shingles: frozenset[int]  # the shingles starting in this sentence
+    prose: bool  # a sentence of running text, not a heading, teaser, link line or attribution line
+
+
+@dataclass(frozen=True)
 class Fingerprint:
     """A document's content fingerprint, made from its text minus known chrome."""
 
@@ -59,6 +68,7 @@ class Fingerprint:
     sentences: frozenset[int]  # hashes of every sentence (what a look-up queries with)
     band_keys: tuple[int, ...] = field(default=())  # one hash per LSH band
     chrome: frozenset[int] = frozenset()  # paragraph hashes of the host's chrome left out of it
+    units: tuple[Unit, ...] = ()  # its sentences in order, for the passage evidence of ingest.relation
 
     @property
     def index_keys(self) -> list[str]:

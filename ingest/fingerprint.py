@@ -10,9 +10,12 @@ import numpy as np
 from datasketch import MinHash
 
 from ingest import text as textlib
-from ingest.document import Article, Fingerprint, FingerprintParams
+from ingest.canonical import is_attribution
+from ingest.document import Article, Fingerprint, FingerprintParams, Unit
 
 MIN_ANCHOR_WORDS = 6  # shorter sentences ("Read more.") are too common to identify a story
+# Running text ends its paragraph as a sentence does; headings, teasers and link lines do not.
+_SENTENCE_END = tuple('.!?:;"\')…。！？')
 
 
 def _identity(value: int) -> int:
@@ -42,15 +45,32 @@ def band_keys(signature: np.ndarray, bands: int) -> tuple[int, ...]:
     )
 
 
-def _words_and_sentences(article: Article, chrome: Iterable[int]) -> tuple[list[str], set[int]]:
+def _words_and_sentences(
+    article: Article, chrome: Iterable[int]
+) -> tuple[list[str], set[int], list[tuple[int, bool]]]:
+    """The story's words; the hashes of its sentences long enough to be anchors; and for each sentence
+    (in order) how many words it has and whether it is prose."""
     words: list[str] = []
     sentence_hashes: set[int] = set()
+    sentences: list[tuple[int, bool]] = []
     for paragraph in content_paragraphs(article, chrome):
+        running = paragraph.normalised.endswith(_SENTENCE_END) and not is_attribution(paragraph.normalised)
         for sentence_words in paragraph.sentences:
             if len(sentence_words) >= MIN_ANCHOR_WORDS:
                 sentence_hashes.add(textlib.hash64(sentence_words))
             words.extend(sentence_words)
-    return words, sentence_hashes
+            sentences.append((len(sentence_words), running and len(sentence_words) >= MIN_ANCHOR_WORDS))
+    return words, sentence_hashes, sentences
+
+
+def _units(shingles: list[int], sentences: list[tuple[int, bool]]) -> tuple[Unit, ...]:
+    """Each sentence with the shingles that start in it: a shingle belongs to the sentence of its first word."""
+    units = []
+    start = 0
+    for count, prose in sentences:
+        units.append(Unit(count, frozenset(shingles[start : start + count]), prose))
+        start += count
+    return tuple(units)
 
 
 @functools.cache
@@ -68,8 +88,9 @@ def fingerprint(article: Article, params: FingerprintParams | None = None, chrom
             f"params ask for normalisation v{params.normalisation}, this code does v{textlib.NORMALISATION_VERSION}"
         )
     chrome = frozenset(chrome)
-    words, sentence_hashes = _words_and_sentences(article, chrome)
-    shingles = textlib.shingle_hashes(words, params.shingle_size)
+    words, sentence_hashes, sentences = _words_and_sentences(article, chrome)
+    sequence = textlib.shingle_sequence(words, params.shingle_size)
+    shingles = set(sequence)
     minhash = MinHash(
         num_perm=params.num_perm,
         seed=params.seed,
@@ -88,4 +109,5 @@ def fingerprint(article: Article, params: FingerprintParams | None = None, chrom
         sentences=frozenset(sentence_hashes),
         band_keys=band_keys(signature, params.bands) if shingles else (),
         chrome=chrome,
+        units=_units(sequence, sentences),
     )

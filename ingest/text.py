@@ -71,11 +71,13 @@ def hash64(words: Sequence[str]) -> int:
     return int.from_bytes(hashlib.blake2b(" ".join(words).encode(), digest_size=8).digest(), "big")
 
 
-def shingle_hashes(words: list[str], size: int) -> set[int]:
-    """32-bit hashes of every run of `size` words (the whole text if it is shorter)."""
+def shingle_sequence(words: list[str], size: int) -> list[int]:
+    """32-bit hashes of every run of `size` words (the whole text if it is shorter), in text order, one a
+    word: the runs that would start past the end repeat the last, so a sentence's words own its shingles."""
     if len(words) < size:
-        return {zlib.crc32(" ".join(words).encode())} if words else set()
-    return {zlib.crc32(" ".join(words[i : i + size]).encode()) for i in range(len(words) - size + 1)}
+        return [zlib.crc32(" ".join(words).encode())] * len(words)
+    hashes = [zlib.crc32(" ".join(words[i : i + size]).encode()) for i in range(len(words) - size + 1)]
+    return hashes + hashes[-1:] * (size - 1)
 
 
 def paragraph_hash(paragraph: str) -> int:

@@ -22,14 +22,14 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from collections import Counter, OrderedDict
+from collections import OrderedDict
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Generic, TypeVar
 
 import numpy as np
-from sqlalchemy import bindparam, delete, func, or_, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -37,8 +37,9 @@ from ingest import text as textlib
 from ingest.document import Article, Fingerprint, FingerprintParams
 from ingest.extract import extract
 from ingest.fingerprint import fingerprint
-from ingest.similarity import MatchPolicy, Similarity, compare, is_copy
+from ingest.relation import CONTAINED, CONTAINS, DUPLICATE, Relation, RelationPolicy, relate
 from storage import clustering
+from storage.boilerplate import CARRIERS, by_host, host_chrome, paragraphs, to_unsigned
 from storage.db import cluster_lock, insert_rows, reading, update_rows
 from storage.index import IndexIncomplete, NearDupIndex
 from storage.models import Cluster, Document, Failure, HostParagraph, Match, utcnow
@@ -47,8 +48,6 @@ log = logging.getLogger(__name__)
 K = TypeVar("K")
 V = TypeVar("V")
 
-# A paragraph carried by this many documents of one host is that host's chrome.
-CHROME_MIN_DOCUMENTS = 2
 # Fewer shingles than this left once the chrome is gone means the chrome guess was wrong for this page.
 MIN_CONTENT_SHINGLES = 25
 # Documents per query when loading candidates, and per settle when repairing.
@@ -81,7 +80,7 @@ class Arrival:
 class _Prepared:
     """What `_prepare` worked out for one arrival before the lock."""
 
-    hashes: frozenset[int]  # its paragraphs' hashes (signed, as stored)
+    paragraphs: dict[int, int]  # {paragraph hash (signed, as stored): words}
     chrome: frozenset[int]  # those that were its host's chrome, counting this batch
     fingerprint: Fingerprint  # made without them
     content_hash: str
@@ -105,14 +104,14 @@ class Archive:
     sessions: sessionmaker[Session]
     index: NearDupIndex
     params: FingerprintParams = field(default_factory=FingerprintParams)
-    policy: MatchPolicy = field(default_factory=MatchPolicy)
+    policy: RelationPolicy = field(default_factory=RelationPolicy)
     # Recent fingerprints and paragraph hashes: verification compares each new document with its
     # candidates, which are mostly the same few recent documents. Bounded, so memory stays flat.
     cache_size: int = 1024
 
     def __post_init__(self) -> None:
         self._fingerprints: LRU[tuple[object, ...], Fingerprint] = LRU(self.cache_size)
-        self._paragraphs: LRU[tuple[int, str], frozenset[int]] = LRU(self.cache_size)
+        self._paragraphs: LRU[tuple[int, str], dict[int, int]] = LRU(self.cache_size)
 
     # ---- public API -------------------------------------------------------------------------
 
@@ -274,7 +273,7 @@ class Archive:
             session.flush()
             if old_clusters:  # without their matches they may have held their clusters together
                 members = set(session.scalars(select(Document.id).where(Document.cluster_id.in_(old_clusters))))
-                clustering.rebuild(session, members)
+                clustering.regroup(session, members)
         self._settle(list(changed), changed)  # filed under none of their keys now, as new documents are
 
     # ---- steps --------------------------------------------------------------------------------
@@ -282,23 +281,18 @@ class Archive:
     def _prepare(self, arrivals: Sequence[Arrival], keys: list[str]) -> dict[str, _Prepared]:
         """Before step 1, outside the lock: paragraph hashes, and the fingerprint with the chrome as it
         stands now. Chrome rarely changes between here and the lock, so step 1 mostly only checks it."""
-        hashes = {
-            key: frozenset(to_signed(textlib.paragraph_hash(p)) for p in arrival.article.paragraphs)
-            for arrival, key in zip(arrivals, keys, strict=True)
-        }
+        paras = {key: paragraphs(arrival.article.paragraphs) for arrival, key in zip(arrivals, keys, strict=True)}
         first = dict(zip(keys, arrivals, strict=True))  # a key repeated in the batch is stored once
-        carried = Counter((a.article.host, h) for key, a in first.items() if a.article.host for h in hashes[key])
+        pages = {key: (host, paras[key]) for key, a in first.items() if (host := a.article.host)}
         with reading(self.sessions) as session:
-            before = self._host_counts(session, set(carried), at_least=1)
+            chrome = host_chrome(session, {(host, h) for host, page in pages.values() for h in page}, pages)
         prepared = {}
         for key, arrival in first.items():
             host = arrival.article.host
-            chrome = frozenset(
-                h for h in hashes[key] if host and before.get((host, h), 0) + carried[(host, h)] >= CHROME_MIN_DOCUMENTS
-            )
-            fp = _fingerprint_article(arrival.article, self.params, frozenset(to_unsigned(h) for h in chrome))
+            found = frozenset(h for h in paras[key] if (host, h) in chrome)
+            fp = _fingerprint_article(arrival.article, self.params, frozenset(to_unsigned(h) for h in found))
             text = arrival.article.text
-            prepared[key] = _Prepared(hashes[key], chrome, fp, content_hash(text), clustering.join_attributions(text))
+            prepared[key] = _Prepared(paras[key], found, fp, content_hash(text), clustering.join_attributions(text))
         return prepared
 
     def _store(self, arrivals: Sequence[Arrival], keys: list[str], prepared: dict[str, _Prepared]) -> _Batch:
@@ -325,7 +319,7 @@ class Archive:
                     (host, h)
                     for arrival, key in zip(arrivals, keys, strict=True)
                     if batch.ids.get(key) in left and (host := arrival.article.host)
-                    for h in prepared[key].hashes
+                    for h in prepared[key].paragraphs
                 }
                 batch.stale = self._unsettled_carriers(session, pairs) - left
             new: dict[str, tuple[Document, Article]] = {}
@@ -336,21 +330,22 @@ class Archive:
                 return batch
             session.add_all(doc for doc, _ in new.values())
             session.flush()
-            hashes = {doc.id: prepared[key].hashes for key, (doc, _) in new.items()}
-            carried = Counter((doc.host, h) for doc, _ in new.values() if doc.host for h in hashes[doc.id])
+            paras = {doc.id: prepared[key].paragraphs for key, (doc, _) in new.items()}
+            pairs = {(host, h) for doc, _ in new.values() if (host := doc.host) for h in paras[doc.id]}
+            before = host_chrome(session, pairs)
             insert_rows(
                 session,
                 HostParagraph,
                 [
-                    {"host": host, "paragraph_hash": h, "document_id": doc.id}
+                    {"host": host, "paragraph_hash": h, "document_id": doc.id, "words": words}
                     for doc, _ in new.values()
                     if (host := doc.host)
-                    for h in hashes[doc.id]
+                    for h, words in paras[doc.id].items()
                 ],
             )
-            chrome = self._chrome_counts(session, set(carried))
+            chrome = host_chrome(session, pairs)
             # Paragraphs that became chrome with this batch were not chrome for the documents before it.
-            newly = {pair for pair, n in chrome.items() if n - carried[pair] < CHROME_MIN_DOCUMENTS}
+            newly = chrome - before
             if newly:
                 batch.stale |= self._carriers(session, newly) - {doc.id for doc, _ in new.values()}
                 # Unsettled until re-fingerprinted: whoever settles them next (this call, its retry, the
@@ -359,8 +354,8 @@ class Archive:
                 stale = update(Document).where(Document.id.in_(batch.stale))
                 session.execute(stale.values(clustered=False, signature=b"", chrome=None))
             for key, (doc, _) in new.items():
-                self._paragraphs.put((doc.id, doc.content_hash), hashes[doc.id])
-                found = frozenset(h for h in hashes[doc.id] if (doc.host, h) in chrome)
+                self._paragraphs.put((doc.id, doc.content_hash), paras[doc.id])
+                found = frozenset(h for h in paras[doc.id] if (doc.host, h) in chrome)
                 doc_chrome = frozenset(to_unsigned(h) for h in found)
                 if found == prepared[key].chrome:  # as guessed before the lock: stored with the row already
                     fp = prepared[key].fingerprint
@@ -406,13 +401,13 @@ class Archive:
 
     def _verify(
         self, session: Session, fps: dict[int, Fingerprint], candidates: dict[int, set[int]]
-    ) -> dict[int, dict[int, Similarity]]:
-        """Step 3: {document id: {candidate id: similarity}} for the candidates that are copies.
+    ) -> dict[int, dict[int, Relation]]:
+        """Step 3: {document id: {candidate id: relation}} for the candidates it has a relation with.
 
-        One verified match with a cluster is enough to join it, so the candidates of one cluster are
-        tried in turn (its canonical first, the fullest text) and the rest skipped after a match, at
-        most TRIES_PER_CLUSTER of them: a story copied a thousand times costs a new copy a few
-        comparisons, not a thousand. Candidates not settled yet are each tried.
+        One duplicate in a cluster is enough to join it, so the candidates of one cluster are tried in
+        turn (its canonical first, the fullest text) and the rest skipped after a duplicate, at most
+        TRIES_PER_CLUSTER of them: a story copied a thousand times costs a new copy a few comparisons,
+        not a thousand. Candidates not settled yet are each tried.
         """
         wanted = set().union(*candidates.values()) - set(fps)
         cluster_of, canonical = self._clusters_of_candidates(session, wanted)
@@ -428,7 +423,7 @@ class Archive:
                 members.reverse()  # tried from the end
             queues[doc_id] = groups
         known = dict(fps)
-        matches: dict[int, dict[int, Similarity]] = {doc_id: {} for doc_id in fps}
+        matches: dict[int, dict[int, Relation]] = {doc_id: {} for doc_id in fps}
         while any(queues.values()):
             tried = {
                 doc_id: {key: members.pop() for key, members in groups.items()} for doc_id, groups in queues.items()
@@ -437,11 +432,10 @@ class Archive:
             for doc_id, turn in tried.items():
                 for key, other_id in turn.items():
                     other_fp = known.get(other_id)  # None: deleted meanwhile, or other fingerprint parameters
-                    sim = compare(fps[doc_id], other_fp) if other_fp is not None else None
-                    if sim is not None and is_copy(sim, self.policy):
-                        matches[doc_id][other_id] = sim
-                        del queues[doc_id][key]
-                    elif not queues[doc_id][key]:
+                    relation = relate(fps[doc_id], other_fp, self.policy) if other_fp is not None else None
+                    if relation is not None and relation.kind is not None:
+                        matches[doc_id][other_id] = relation
+                    if (relation is not None and relation.kind == DUPLICATE) or not queues[doc_id][key]:
                         del queues[doc_id][key]
         return matches
 
@@ -481,7 +475,7 @@ class Archive:
         self,
         session: Session,
         fps: dict[int, Fingerprint],
-        matches: dict[int, dict[int, Similarity]],
+        matches: dict[int, dict[int, Relation]],
         basis: dict[int, bytes],
     ) -> dict[int, int]:
         """Step 4, inside the cluster transaction."""
@@ -494,18 +488,25 @@ class Archive:
             (m.low_id, m.high_id): m
             for m in session.scalars(select(Match).where(or_(Match.low_id.in_(ids), Match.high_id.in_(ids))))
         }
-        links: dict[tuple[int, int], Similarity] = {}
+        links: dict[tuple[int, int], dict[str, object]] = {}
         for doc_id in ids:
-            for other_id, sim in matches[doc_id].items():
+            for other_id, relation in matches[doc_id].items():
                 if other_id in alive:
-                    links[(min(doc_id, other_id), max(doc_id, other_id))] = sim
+                    low, high = min(doc_id, other_id), max(doc_id, other_id)
+                    links[(low, high)] = {
+                        "jaccard": relation.jaccard,
+                        "containment": relation.containment,
+                        "relation": stored_relation(relation.kind, first_is_low=doc_id == low),
+                        "score": relation.score,
+                    }
         rows = []
-        for (low, high), sim in links.items():
+        for (low, high), values in links.items():
             match = recorded.get((low, high))
             if match is None:
-                rows.append({"low_id": low, "high_id": high, "jaccard": sim.jaccard, "containment": sim.containment})
+                rows.append({"low_id": low, "high_id": high, **values})
             else:
-                match.jaccard, match.containment = sim.jaccard, sim.containment
+                for name, value in values.items():
+                    setattr(match, name, value)
         insert_rows(session, Match, rows)
         settled = [
             {
@@ -518,7 +519,7 @@ class Archive:
             for i in ids
         ]
         update_rows(session, Document, settled)
-        return clustering.attach(session, ids, links)
+        return clustering.regroup(session, set(ids) | {doc for link in links for doc in link}, ids)
 
     # ---- helpers ------------------------------------------------------------------------------
 
@@ -547,53 +548,41 @@ class Archive:
             clustered=False,
         )
 
-    def _chrome_counts(self, session: Session, pairs: set[tuple[str, int]]) -> dict[tuple[str, int], int]:
-        """{(host, paragraph hash): documents of that host carrying it}, for the given pairs that are chrome."""
-        return self._host_counts(session, pairs, at_least=CHROME_MIN_DOCUMENTS)
-
-    def _host_counts(self, session: Session, pairs: set[tuple[str, int]], at_least: int) -> dict[tuple[str, int], int]:
-        """{(host, paragraph hash): documents of that host carrying it}, for the pairs carried at_least times."""
-        counts: dict[tuple[str, int], int] = {}
-        for host, hashes in _by_host(pairs).items():
-            rows = session.execute(_HOST_COUNTS, {"host": host, "hashes": hashes, "at_least": at_least})
-            counts.update(((host, h), n) for h, n in rows)
-        return counts
-
     def _carriers(self, session: Session, pairs: set[tuple[str, int]]) -> set[int]:
         """The documents carrying any of the (host, paragraph hash) pairs."""
         found: set[int] = set()
-        for host, hashes in _by_host(pairs).items():
-            found.update(session.scalars(_CARRIERS, {"host": host, "hashes": hashes}))
+        for host, hashes in by_host(pairs).items():
+            found.update(session.scalars(CARRIERS, {"host": host, "hashes": hashes}))
         return found
 
     def _unsettled_carriers(self, session: Session, pairs: set[tuple[str, int]]) -> set[int]:
         """The unsettled documents carrying any of the pairs. From the unsettled documents of those hosts
         (few), not from the carriers: a host's chrome paragraph is carried by all its documents."""
-        by_host = _by_host(pairs)
-        unsettled = select(Document.id).where(Document.clustered.is_(False), Document.host.in_(by_host))
+        hosts = by_host(pairs)
+        unsettled = select(Document.id).where(Document.clustered.is_(False), Document.host.in_(hosts))
         candidates = list(session.scalars(unsettled))
         if not candidates:
             return set()
         found: set[int] = set()
-        for host, hashes in by_host.items():
-            query = _CARRIERS.where(HostParagraph.document_id.in_(candidates))
+        for host, hashes in hosts.items():
+            query = CARRIERS.where(HostParagraph.document_id.in_(candidates))
             found.update(session.scalars(query, {"host": host, "hashes": hashes}))
         return found
 
-    def _paragraph_hashes(self, doc: Document) -> frozenset[int]:
+    def _paragraph_words(self, doc: Document) -> dict[int, int]:
         key = (doc.id, doc.content_hash)
-        hashes = self._paragraphs.get(key)
-        if hashes is None:
-            hashes = frozenset(to_signed(textlib.paragraph_hash(p)) for p in to_article(doc).paragraphs)
-            self._paragraphs.put(key, hashes)
-        return hashes
+        found = self._paragraphs.get(key)
+        if found is None:
+            found = paragraphs(to_article(doc).paragraphs)
+            self._paragraphs.put(key, found)
+        return found
 
     def _chrome_of(self, session: Session, docs: list[Document]) -> dict[int, frozenset[int]]:
-        """{document id: the paragraph hashes of it that are now its host's chrome}, in one query."""
-        hashes = {doc.id: self._paragraph_hashes(doc) for doc in docs if doc.host}
-        chrome = self._chrome_counts(session, {(doc.host, h) for doc in docs if doc.host for h in hashes[doc.id]})
+        """{document id: the paragraph hashes of it that are now its host's chrome}."""
+        paras = {doc.id: self._paragraph_words(doc) for doc in docs if doc.host}
+        chrome = host_chrome(session, {(doc.host, h) for doc in docs if doc.host for h in paras[doc.id]})
         return {
-            doc.id: frozenset(to_unsigned(h) for h in hashes.get(doc.id, ()) if (doc.host, h) in chrome) for doc in docs
+            doc.id: frozenset(to_unsigned(h) for h in paras.get(doc.id, ()) if (doc.host, h) in chrome) for doc in docs
         }
 
     def _fingerprint(self, doc: Document, chrome: frozenset[int]) -> Fingerprint:
@@ -611,24 +600,14 @@ class Archive:
             return dict(session.execute(select(Document.id, Document.cluster_id).where(Document.id.in_(doc_ids))).all())
 
 
-# One statement per host, compiled once: `host IN (...) AND paragraph_hash IN (...)` would probe every
-# host with every hash, and one OR term per host costs more to build than to run.
-_HOST_COUNTS = (
-    select(HostParagraph.paragraph_hash, func.count())
-    .where(HostParagraph.host == bindparam("host"), HostParagraph.paragraph_hash.in_(bindparam("hashes")))
-    .group_by(HostParagraph.paragraph_hash)
-    .having(func.count() >= bindparam("at_least"))
-)
-_CARRIERS = select(HostParagraph.document_id).where(
-    HostParagraph.host == bindparam("host"), HostParagraph.paragraph_hash.in_(bindparam("hashes"))
-)
-
-
-def _by_host(pairs: set[tuple[str, int]]) -> dict[str, list[int]]:
-    by_host: dict[str, list[int]] = {}
-    for host, h in pairs:
-        by_host.setdefault(host, []).append(h)
-    return by_host
+def stored_relation(kind: str | None, first_is_low: bool) -> str:
+    """A relation of (first, second), as matches.relation holds it for (low id, high id)."""
+    if kind == DUPLICATE:
+        return "duplicate"
+    inner_is_low = (kind == CONTAINED) == first_is_low
+    if kind not in (CONTAINED, CONTAINS):
+        raise ValueError(f"no relation to store: {kind!r}")
+    return "low_in_high" if inner_is_low else "high_in_low"
 
 
 def _fingerprint_article(article: Article, params: FingerprintParams, chrome: frozenset[int]) -> Fingerprint:
@@ -674,15 +653,6 @@ class LRU(Generic[K, V]):
 
 def content_hash(text: str) -> str:
     return hashlib.sha256(textlib.normalise(text).encode()).hexdigest()
-
-
-def to_signed(value: int) -> int:
-    """64-bit unsigned hash -> signed, to fit a BIGINT column."""
-    return value - (1 << 64) if value >= (1 << 63) else value
-
-
-def to_unsigned(value: int) -> int:
-    return value + (1 << 64) if value < 0 else value
 
 
 def to_article(doc: Document) -> Article:

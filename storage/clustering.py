@@ -1,8 +1,9 @@
-"""Clusters as the connected components of verified matches, kept up to date under the cluster lock.
+"""Clusters made from verified relations, kept up to date under the cluster lock.
 
-New matches only ever join components, so settling a batch merges the clusters its matches touch
-(`attach`: no graph walk, one election query for all changed clusters). Only removing matches, when
-a document is fingerprinted again, can split one: `rebuild` walks the graph for that.
+Which documents form a cluster is ingest.grouping's decision (duplicates merge; a text contained in
+another joins one cluster, never bridging two). Here it is applied to the documents connected to the
+ones that changed (`regroup`), cluster ids are kept where they can be, and the canonical of each
+changed cluster is elected (ingest.canonical).
 """
 
 from __future__ import annotations
@@ -10,126 +11,86 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from ingest.canonical import Candidate, attribution_lines, elect
+from ingest.grouping import group
 from storage.db import update_rows
 from storage.models import Cluster, Document, Match
 
 
-class _Groups:
-    """Union-find over documents ("d", id) and the clusters they are in ("c", id)."""
+def regroup(session: Session, seeds: Iterable[int], report: Iterable[int] = ()) -> dict[int, int]:
+    """Make the clusters of every document connected to `seeds` by matches what ingest.grouping makes of
+    their relations, reusing cluster ids; elect the canonical of each cluster that changed.
 
-    def __init__(self) -> None:
-        self.parent: dict[tuple[str, int], tuple[str, int]] = {}
-
-    def find(self, node: tuple[str, int]) -> tuple[str, int]:
-        self.parent.setdefault(node, node)
-        while self.parent[node] != node:
-            self.parent[node] = self.parent[self.parent[node]]
-            node = self.parent[node]
-        return node
-
-    def union(self, a: tuple[str, int], b: tuple[str, int]) -> None:
-        self.parent[self.find(a)] = self.find(b)
-
-    def groups(self) -> list[set[tuple[str, int]]]:
-        found: dict[tuple[str, int], set[tuple[str, int]]] = {}
-        for node in list(self.parent):
-            found.setdefault(self.find(node), set()).add(node)
-        return list(found.values())
-
-
-def attach(session: Session, doc_ids: Iterable[int], links: Iterable[tuple[int, int]]) -> dict[int, int]:
-    """Put `doc_ids` in the clusters their new matches (`links`) join; merge those clusters.
-
-    Returns {document id: cluster id} for `doc_ids`. Documents named in `links` must exist.
+    Returns {document id: cluster id} for the documents in `report`.
     """
-    doc_ids = set(doc_ids)
-    links = list(links)
-    involved = doc_ids | {doc for link in links for doc in link}
-    current = dict(session.execute(select(Document.id, Document.cluster_id).where(Document.id.in_(involved))).all())
-    groups = _Groups()
-    for doc in involved:
-        groups.find(("d", doc))
-        if (cluster_id := current.get(doc)) is not None:
-            groups.union(("d", doc), ("c", cluster_id))
-    for a, b in links:
-        groups.union(("d", a), ("d", b))
-    plans = [
-        (
-            sorted(node_id for kind, node_id in group if kind == "c"),
-            {node_id for kind, node_id in group if kind == "d"},
-        )
-        for group in groups.groups()
+    component = _component(session, set(seeds))
+    edges = _edges(session, component)
+    rows = _rows(session, select(Document.id, Document.url, Document.cluster_id), Document.id, component)
+    url = {doc: key for doc, key, _ in rows}
+    current = {doc: cluster for doc, _, cluster in rows}
+    duplicates = [(low, high) for low, high, relation, _ in edges if relation == "duplicate"]
+    contained = [
+        (low, high, score) if relation == "low_in_high" else (high, low, score)
+        for low, high, relation, score in edges
+        if relation != "duplicate"
     ]
-    existing = {
-        c.id: c for c in session.scalars(select(Cluster).where(Cluster.id.in_({c for cs, _ in plans for c in cs})))
-    }
-    # Keep the oldest cluster id of those merged, so a cluster's URL in the CLI stays stable as it grows.
-    targets = [(existing.get(cluster_ids[0]) if cluster_ids else None) or Cluster() for cluster_ids, _ in plans]
-    session.add_all(targets)
-    session.flush()
-    placed: dict[int, int] = {}
-    moves: list[dict[str, int]] = []
-    merged: list[int] = []
-    for (cluster_ids, docs), cluster in zip(plans, targets, strict=True):
-        others = [c for c in cluster_ids if c != cluster.id]
-        if others:
-            session.execute(
-                update(Document)
-                .where(Document.cluster_id.in_(others))
-                .values(cluster_id=cluster.id)
-                .execution_options(synchronize_session=False)
-            )
-            merged += others
-        moves += [{"id": doc, "cluster_id": cluster.id} for doc in docs if current.get(doc) != cluster.id]
-        placed.update((doc, cluster.id) for doc in docs & doc_ids)
-    update_rows(session, Document, moves)
-    if merged:
-        session.execute(delete(Cluster).where(Cluster.id.in_(merged)))
-    _elect(session, targets)
-    return placed
-
-
-def rebuild(session: Session, seeds: set[int]) -> None:
-    """Make clusters equal to the connected components of matches around `seeds` (splits included)."""
-    remaining = set(seeds)
-    old_clusters: set[int] = set()
-    while remaining:
-        start = remaining.pop()
-        component = {start}
-        frontier = {start}
-        while frontier:
-            rows = session.execute(
-                select(Match.low_id, Match.high_id).where(or_(Match.low_id.in_(frontier), Match.high_id.in_(frontier)))
-            ).all()
-            neighbours = {x for row in rows for x in row} - component
-            component |= neighbours
-            frontier = neighbours
-        remaining -= component
-        previous = {
-            cluster_id
-            for cluster_id in session.scalars(select(Document.cluster_id).where(Document.id.in_(component)))
-            if cluster_id is not None
-        }
-        old_clusters |= previous
-        cluster = session.get(Cluster, min(previous)) if previous else None
-        if cluster is None or _claimed(session, cluster.id, component):
+    groups = group(list(url), duplicates, contained, key=url)
+    # The biggest group keeps its cluster id first, so a cluster's URL in the CLI stays stable as it grows.
+    groups.sort(key=lambda members: (-len(members), min(url[m] for m in members)))
+    old_members: dict[int, set[int]] = {}
+    for doc, cluster_id in current.items():
+        if cluster_id is not None:
+            old_members.setdefault(cluster_id, set()).add(doc)
+    taken: set[int] = set()
+    targets: list[tuple[Cluster, set[int]]] = []
+    for members in groups:
+        held = sorted({c for m in members if (c := current.get(m)) is not None} - taken)
+        cluster = session.get(Cluster, held[0]) if held else None
+        if cluster is None:
             cluster = Cluster()
             session.add(cluster)
             session.flush()
-        session.execute(
-            update(Document)
-            .where(Document.id.in_(component))
-            .values(cluster_id=cluster.id)
-            .execution_options(synchronize_session=False)
-        )
-        _elect(session, [cluster])
-    for cluster_id in old_clusters:
-        if session.scalar(select(func.count()).where(Document.cluster_id == cluster_id)) == 0:
-            session.execute(delete(Cluster).where(Cluster.id == cluster_id))
+        taken.add(cluster.id)
+        targets.append((cluster, members))
+    moves = [
+        {"id": m, "cluster_id": cluster.id} for cluster, members in targets for m in members if current[m] != cluster.id
+    ]
+    update_rows(session, Document, moves)
+    session.flush()
+    gone = set(old_members) - taken
+    if gone:
+        session.execute(delete(Cluster).where(Cluster.id.in_(gone)))
+    _elect(session, [cluster for cluster, members in targets if old_members.get(cluster.id) != members])
+    placed = {m: cluster.id for cluster, members in targets for m in members}
+    return {doc: placed[doc] for doc in report if doc in placed}
+
+
+def _component(session: Session, seeds: set[int]) -> set[int]:
+    """Every document connected to `seeds` by matches, seeds included."""
+    component = set(seeds)
+    frontier = set(seeds)
+    while frontier:
+        found = _rows(session, select(Match.low_id, Match.high_id), Match.low_id, frontier)
+        found += _rows(session, select(Match.low_id, Match.high_id), Match.high_id, frontier)
+        frontier = {doc for row in found for doc in row} - component
+        component |= frontier
+    return component
+
+
+def _edges(session: Session, component: set[int]) -> list[Any]:
+    query = select(Match.low_id, Match.high_id, Match.relation, Match.score)
+    return _rows(session, query, Match.low_id, component)  # both ends are in the component
+
+
+def _rows(session: Session, query: Any, column: Any, ids: set[int], chunk: int = 500) -> list[Any]:
+    ordered = sorted(ids)
+    found: list[Any] = []
+    for start in range(0, len(ordered), chunk):
+        found += session.execute(query.where(column.in_(ordered[start : start + chunk]))).all()
+    return found
 
 
 def _elect(session: Session, clusters: list[Cluster]) -> None:
@@ -190,9 +151,3 @@ _MEMBERS = select(
 def join_attributions(text: str) -> str:
     """What documents.attributions holds for a text."""
     return "\n".join(attribution_lines(text))
-
-
-def _claimed(session: Session, cluster_id: int, component: set[int]) -> bool:
-    """Whether cluster_id has members outside `component`: if so, a split gave it to the other part."""
-    outside = select(Document.id).where(Document.cluster_id == cluster_id, Document.id.not_in(component)).limit(1)
-    return session.scalar(outside) is not None

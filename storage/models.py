@@ -93,7 +93,9 @@ class Cluster(Base):
 
 
 class Match(Base):
-    """A verified copy relation between two documents (low id first). Clusters are its connected components."""
+    """A verified relation between two documents (low id first): `relation` says which (ingest.relation):
+    "duplicate", "low_in_high" or "high_in_low" (one text inside the other). Clusters are made from them
+    by ingest.grouping."""
 
     __tablename__ = "matches"
 
@@ -101,6 +103,8 @@ class Match(Base):
     high_id: Mapped[int] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"), primary_key=True, index=True)
     jaccard: Mapped[float] = mapped_column(Float)
     containment: Mapped[float] = mapped_column(Float)
+    relation: Mapped[str] = mapped_column(String(16), default="duplicate", server_default="duplicate")
+    score: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
 
 
 class HostParagraph(Base):
@@ -111,6 +115,7 @@ class HostParagraph(Base):
     host: Mapped[str] = mapped_column(String(255), primary_key=True)
     paragraph_hash: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     document_id: Mapped[int] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"), primary_key=True)
+    words: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 
     __table_args__ = (Index("ix_host_paragraphs_document", "document_id"),)
 

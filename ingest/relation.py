@@ -1,0 +1,133 @@
+"""What one text is to another: the same story, one inside the other, or two stories sharing a passage.
+
+Set overlap alone cannot tell a copy from two stories that share boilerplate or a quotation: two briefs
+on one network share a disclaimer longer than either, a follow-up quotes most of a short story. What
+tells them apart holds on any site, so the decision reads the passages, sentence by sentence:
+
+* a sentence of one text is *shared* when most of its shingles are in the other, *edited* when some
+  are (a reworded sentence), *new* when none are;
+* only prose counts: a sentence of running text (`Unit.prose`), not a heading, a teaser, a link line or
+  an attribution line, which syndicators add and extraction keeps at will;
+* a copy adds little new prose of its own: what a syndicator adds (an intro line, a credit, its fixed
+  disclaimer once learned as chrome) is short, attribution or boilerplate; a different story adds its
+  own prose, and a story that quotes another starts with its own prose before the quotation.
+
+Relations:
+* `duplicate`: neither text adds much new prose, and both start with what they share: the same story
+  (verbatim, edited, wrapped). Duplicates merge clusters.
+* `contained`: all of the smaller text is in the larger, which starts with it and goes on with more:
+  an excerpt in its original, an original in a copy whose wrapper is not known yet. A contained text
+  joins the cluster of the text that contains it, one cluster at most (`storage.clustering`): it never
+  bridges two stories.
+* anything else (a quotation, shared boilerplate, the same topic) is no relation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ingest.document import Fingerprint, Unit
+
+DUPLICATE = "duplicate"
+CONTAINED = "contained"  # the first text is inside the second
+CONTAINS = "contains"  # the second text is inside the first
+
+
+@dataclass(frozen=True)
+class RelationPolicy:
+    """The thresholds, all relative to the texts' own lengths but the floor on shared words."""
+
+    shared_sentence: float = 0.5  # share of a sentence's shingles found in the other text: shared
+    edited_sentence: float = 0.2  # ... at least this, below shared: an edited sentence (neither new nor shared)
+    min_shared_words: int = 20  # less shared prose than this proves nothing
+    max_new: float = 0.25  # new prose a copy may add, as a share of its prose
+    # New prose allowed before the shared text starts (an intro line or two; a dropped or rewritten first
+    # sentence of a long story): this many words, or this share of the shared words if more.
+    max_lead_words: int = 30
+    max_lead: float = 0.1
+
+
+@dataclass(frozen=True)
+class Side:
+    """One text's prose, as read against the other's."""
+
+    prose: int  # words of prose
+    shared: int  # of those, in shared sentences
+    edited: int  # in edited sentences
+    new: int  # in new sentences
+    lead: int  # new prose words before the first shared sentence
+    first: int  # index of the first shared sentence, -1 if none
+    last: int  # index of the last shared sentence, -1 if none
+
+    @property
+    def adds(self) -> float:
+        """New prose as a share of this text's prose."""
+        return self.new / self.prose if self.prose else 0.0
+
+
+@dataclass(frozen=True)
+class Relation:
+    kind: str | None  # DUPLICATE, CONTAINED, CONTAINS, or None
+    a: Side
+    b: Side
+    jaccard: float  # shingle-set resemblance, reported with the relation
+    containment: float  # shingle-set containment of the smaller set
+
+    @property
+    def score(self) -> float:
+        """How much of both texts is shared: ranks the clusters a contained text could join."""
+        return (self.a.shared + self.b.shared) / max(1, self.a.prose + self.b.prose)
+
+
+def read_side(units: tuple[Unit, ...], other: frozenset[int], policy: RelationPolicy) -> Side:
+    prose = shared = edited = new = lead = 0
+    first = last = -1
+    for i, unit in enumerate(units):
+        if not unit.prose:
+            continue
+        found = len(unit.shingles & other) / len(unit.shingles) if unit.shingles else 0.0
+        prose += unit.words
+        if found >= policy.shared_sentence:
+            shared += unit.words
+            first = i if first < 0 else first
+            last = i
+        elif found >= policy.edited_sentence:
+            edited += unit.words
+        else:
+            new += unit.words
+            if first < 0:
+                lead += unit.words
+    return Side(prose, shared, edited, new, lead, first, last)
+
+
+def relate(a: Fingerprint, b: Fingerprint, policy: RelationPolicy | None = None) -> Relation:
+    if a.params != b.params:
+        raise ValueError("fingerprints made with different parameters cannot be compared")
+    policy = policy or RelationPolicy()
+    both = len(a.shingles & b.shingles)
+    union = len(a.shingles) + len(b.shingles) - both
+    smaller = min(len(a.shingles), len(b.shingles))
+    jaccard = both / union if union else 0.0
+    containment = both / smaller if smaller else 0.0
+    if not both:
+        empty = Side(0, 0, 0, 0, 0, -1, -1)
+        return Relation(None, empty, empty, jaccard, containment)
+    side_a = read_side(a.units, b.shingles, policy)
+    side_b = read_side(b.units, a.shingles, policy)
+    return Relation(_kind(side_a, side_b, policy), side_a, side_b, jaccard, containment)
+
+
+def _kind(a: Side, b: Side, policy: RelationPolicy) -> str | None:
+    if min(a.shared, b.shared) < policy.min_shared_words:
+        return None
+    allowed = max(policy.max_lead_words, policy.max_lead * min(a.shared, b.shared))
+    if a.lead > allowed or b.lead > allowed:
+        return None  # one of them starts with prose of its own: it quotes the other, or they share boilerplate
+    a_copy, b_copy = a.adds <= policy.max_new, b.adds <= policy.max_new
+    if a_copy and b_copy:
+        return DUPLICATE
+    if a_copy:
+        return CONTAINED
+    if b_copy:
+        return CONTAINS
+    return None

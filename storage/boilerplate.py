@@ -1,0 +1,90 @@
+"""Counting a host's chrome in storage: which paragraphs its pages carry, and which of those are chrome.
+
+The rule is ingest.boilerplate's: a paragraph that two pages of one host carry without being copies of
+one another. Storage counts carriers first (one statement per host) and looks at the pages themselves
+only for the paragraphs carried by a few of them, where the rule can go either way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Iterable, Mapping
+
+from sqlalchemy import bindparam, func, select
+from sqlalchemy.orm import Session
+
+from ingest import boilerplate
+from ingest import text as textlib
+from ingest.boilerplate import Paragraphs
+from storage.models import HostParagraph
+
+Pair = tuple[str, int]  # (host, signed paragraph hash)
+
+
+def paragraphs(lines: Iterable[str]) -> dict[int, int]:
+    """{signed paragraph hash: words} of a text's paragraphs."""
+    found: dict[int, int] = {}
+    for line in lines:
+        paragraph = textlib.read_paragraph(line)
+        found[to_signed(paragraph.hash)] = max(1, sum(map(len, paragraph.sentences)))
+    return found
+
+
+def host_chrome(
+    session: Session, pairs: set[Pair], extra: Mapping[str, tuple[str, Paragraphs]] | None = None
+) -> set[Pair]:
+    """Which of `pairs` are chrome, counting the stored pages and `extra` ({name: (host, paragraphs)},
+    pages not stored yet)."""
+    extra = extra or {}
+    found: set[Pair] = set()
+    for host, hashes in by_host(pairs).items():
+        pending = [(name, page) for name, (page_host, page) in extra.items() if page_host == host]
+        counts: dict[int, int] = dict(session.execute(_COUNTS, {"host": host, "hashes": hashes}).tuples().all())
+        wanted = set(hashes)
+        for _, page in pending:
+            for h in page.keys() & wanted:
+                counts[h] = counts.get(h, 0) + 1
+        unsure = []
+        for h, n in counts.items():
+            if n >= boilerplate.SURE_CARRIERS:
+                found.add((host, h))
+            elif n >= 2:
+                unsure.append(h)
+        if not unsure:
+            continue
+        carriers: dict[Hashable, dict[int, int]] = {}
+        stored = list(session.scalars(CARRIERS, {"host": host, "hashes": unsure}))
+        if stored:
+            rows = select(HostParagraph.document_id, HostParagraph.paragraph_hash, HostParagraph.words)
+            for doc, h, words in session.execute(rows.where(HostParagraph.document_id.in_(stored))):
+                carriers.setdefault(("stored", doc), {})[h] = words
+        carriers.update((("new", name), dict(page)) for name, page in pending)
+        found.update((host, h) for h in boilerplate.chrome(carriers, unsure))
+    return found
+
+
+def by_host(pairs: set[Pair]) -> dict[str, list[int]]:
+    grouped: dict[str, list[int]] = {}
+    for host, h in pairs:
+        grouped.setdefault(host, []).append(h)
+    return grouped
+
+
+def to_signed(value: int) -> int:
+    """64-bit unsigned hash -> signed, to fit a BIGINT column."""
+    return value - (1 << 64) if value >= (1 << 63) else value
+
+
+def to_unsigned(value: int) -> int:
+    return value + (1 << 64) if value < 0 else value
+
+
+# One statement per host, compiled once: `host IN (...) AND paragraph_hash IN (...)` would probe every
+# host with every hash, and one OR term per host costs more to build than to run.
+_COUNTS = (
+    select(HostParagraph.paragraph_hash, func.count())
+    .where(HostParagraph.host == bindparam("host"), HostParagraph.paragraph_hash.in_(bindparam("hashes")))
+    .group_by(HostParagraph.paragraph_hash)
+)
+CARRIERS = select(HostParagraph.document_id).where(
+    HostParagraph.host == bindparam("host"), HostParagraph.paragraph_hash.in_(bindparam("hashes"))
+)
