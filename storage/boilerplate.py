@@ -38,7 +38,7 @@ def host_chrome(
     found: set[Pair] = set()
     for host, hashes in by_host(pairs).items():
         pending = [(name, page) for name, (page_host, page) in extra.items() if page_host == host]
-        counts: dict[int, int] = dict(session.execute(_COUNTS, {"host": host, "hashes": hashes}).tuples().all())
+        counts: dict[int, int] = {h: n for h, n in session.execute(_COUNTS, {"host": host, "hashes": hashes})}
         wanted = set(hashes)
         for _, page in pending:
             for h in page.keys() & wanted:

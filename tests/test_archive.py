@@ -216,20 +216,45 @@ def test_a_batch_stores_each_key_once(archive: Archive) -> None:
         assert session.scalar(select(func.count()).select_from(Document)) == 2
 
 
+def _reworded(paragraph: str) -> str:
+    """Every fifth word replaced: most of the sentence's shingles change, some survive (an edit)."""
+    return " ".join(f"w{i}" if i % 5 == 4 else word for i, word in enumerate(paragraph.split()))
+
+
 def test_a_document_joining_two_clusters_merges_them(archive: Archive) -> None:
-    """An excerpt of the first half and one of the second half are two clusters until the whole
-    story arrives: then they are one, under the older cluster id."""
+    """Two copies edited in different halves are not each other's duplicates, so two clusters, until the
+    unedited story arrives, a duplicate of both: then they are one, under the older cluster id."""
     whole = extract((SEEDS / "southfront-original.html").read_bytes())
     paragraphs = whole.paragraphs
     half = len(paragraphs) // 2
-    first = archive.add(Article(text="\n".join(paragraphs[:half]), host="a.example"), key="first-half")
-    second = archive.add(Article(text="\n".join(paragraphs[half:]), host="b.example"), key="second-half")
+    first_edit = [_reworded(p) for p in paragraphs[:half]] + paragraphs[half:]
+    second_edit = paragraphs[:half] + [_reworded(p) for p in paragraphs[half:]]
+    first = archive.add(Article(text="\n".join(first_edit), host="a.example"), key="first-edit")
+    second = archive.add(Article(text="\n".join(second_edit), host="b.example"), key="second-edit")
     assert first.cluster_id != second.cluster_id
     joined = archive.add(whole, key="whole")
     assert joined.cluster_id == min(first.cluster_id or 0, second.cluster_id or 0)
     with archive.sessions() as session:
         assert session.scalar(select(func.count()).select_from(Cluster)) == 1
         assert session.scalar(select(Cluster.size)) == 3
+
+
+def test_the_later_half_of_a_story_is_not_its_copy(archive: Archive) -> None:
+    """A text that starts with prose of its own before the shared passage quotes it: an excerpt is the
+    first part of a story, so the second half stays apart, and does not pull the first into its cluster."""
+    whole = extract((SEEDS / "southfront-original.html").read_bytes())
+    paragraphs = whole.paragraphs
+    half = len(paragraphs) // 2
+    first = archive.add(Article(text="\n".join(paragraphs[:half]), host="a.example"), key="first-half")
+    second = archive.add(Article(text="\n".join(paragraphs[half:]), host="b.example"), key="second-half")
+    joined = archive.add(whole, key="whole")
+    assert joined.cluster_id == first.cluster_id
+    assert archive_cluster(archive, second.document_id) != joined.cluster_id
+
+
+def archive_cluster(archive: Archive, doc_id: int) -> int | None:
+    with archive.sessions() as session:
+        return session.scalar(select(Document.cluster_id).where(Document.id == doc_id))
 
 
 def matches_of(archive: Archive, doc_id: int) -> list[tuple[int, int]]:
@@ -239,16 +264,17 @@ def matches_of(archive: Archive, doc_id: int) -> list[tuple[int, int]]:
 
 
 def test_a_big_cluster_costs_a_new_copy_few_comparisons(archive: Archive) -> None:
-    """Nine excerpts of the story's start, then one of its end: only the original holds the end. It is
-    compared with the canonical first and joins. A whole copy then, which matches all ten, is compared
-    with the canonical only: one match is recorded, not ten."""
+    """Nine excerpts of the story's start, then a copy whose start is reworded: only the original holds
+    the rest. It is compared with the canonical first and joins. A whole copy then, which matches all
+    eleven, is compared with the canonical only: one match is recorded, not eleven."""
     original = extract((SEEDS / "southfront-original.html").read_bytes())
     paragraphs = original.paragraphs
     story = archive.add(original, key="original")
     for i in range(TRIES_PER_CLUSTER + 1):
         excerpt = Article(text="\n".join(paragraphs[:4]), host=f"start{i}.example", url=f"https://start{i}.example/")
         assert archive.add(excerpt, key=f"start{i}").cluster_id == story.cluster_id
-    end = archive.add(Article(text="\n".join(paragraphs[-4:]), host="end.example"), key="end")
+    reworded = [_reworded(p) for p in paragraphs[:4]] + paragraphs[4:]
+    end = archive.add(Article(text="\n".join(reworded), host="end.example"), key="end")
     assert end.cluster_id == story.cluster_id
     assert matches_of(archive, end.document_id) == [(story.document_id, end.document_id)]
     copy = archive.add(Article(text=original.text, host="copy.example"), key="copy")
