@@ -63,6 +63,11 @@ def _words_and_sentences(
     return words, sentence_hashes, sentences
 
 
+def unit_sentences(article: Article, chrome: Iterable[int] = ()) -> list[tuple[str, ...]]:
+    """The tokens of each of the fingerprint's units, in the same order: to show a person which words they are."""
+    return [sentence for paragraph in content_paragraphs(article, chrome) for sentence in paragraph.sentences]
+
+
 def _units(shingles: list[int], sentences: list[tuple[int, bool]]) -> tuple[Unit, ...]:
     """Each sentence with the shingles that start in it: a shingle belongs to the sentence of its first word."""
     units = []

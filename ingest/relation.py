@@ -131,3 +131,75 @@ def _kind(a: Side, b: Side, policy: RelationPolicy) -> str | None:
     if b_copy:
         return CONTAINS
     return None
+
+
+# ---- explaining a relation to a person (`copydesk show`) ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A run of consecutive shared sentences of the copy."""
+
+    words: int
+    opening: str  # its first words
+    in_copy: float  # where it starts, as a share of the copy's words before it
+    in_original: float  # where its first sentence is in the original, likewise
+
+
+@dataclass(frozen=True)
+class Explanation:
+    relation: str  # "near-duplicate", "excerpt", "wrapped", or "none"
+    passages: tuple[Passage, ...]
+    added: str  # what the copy has that the original lacks, in one line
+
+
+NAMES = {DUPLICATE: "near-duplicate", CONTAINED: "excerpt", CONTAINS: "wrapped", None: "none"}
+
+
+def explain(copy: Fingerprint, copy_sentences: list[tuple[str, ...]], original: Fingerprint) -> Explanation:
+    """Why `copy` is a copy of `original`: the relation, the shared passages, and what the copy added.
+    `copy_sentences`: the tokens of each of the copy's units (ingest.fingerprint.unit_sentences)."""
+    relation = relate(copy, original)
+    policy = RelationPolicy()
+    found = [_found(unit, original.shingles) for unit in copy.units]
+    runs: list[tuple[int, int]] = []
+    for i, share in enumerate(found):
+        if share >= policy.shared_sentence:
+            if runs and runs[-1][1] == i:
+                runs[-1] = (runs[-1][0], i + 1)
+            else:
+                runs.append((i, i + 1))
+    passages = tuple(
+        Passage(
+            words=sum(copy.units[i].words for i in range(start, end)),
+            opening=" ".join(copy_sentences[start][:8]),
+            in_copy=_position(copy.units, start),
+            in_original=_position(original.units, _best(copy.units[start], original.units)),
+        )
+        for start, end in runs
+    )
+    own = [i for i, share in enumerate(found) if share < policy.edited_sentence]
+    own_prose = [i for i in own if copy.units[i].prose]
+    other = len(own) - len(own_prose)
+    if own_prose:
+        words = sum(copy.units[i].words for i in own_prose)
+        added = f"{words} words of its own prose, from “{' '.join(copy_sentences[own_prose[0]][:8])}…”"
+    else:
+        added = "no prose of its own"
+    if other:
+        added += f"; {other} other line(s) (headings, links, credits)"
+    return Explanation(NAMES[relation.kind], passages, added)
+
+
+def _found(unit: Unit, other: frozenset[int]) -> float:
+    return len(unit.shingles & other) / len(unit.shingles) if unit.shingles else 0.0
+
+
+def _position(units: tuple[Unit, ...], index: int) -> float:
+    total = sum(unit.words for unit in units)
+    return sum(unit.words for unit in units[:index]) / total if total else 0.0
+
+
+def _best(unit: Unit, units: tuple[Unit, ...]) -> int:
+    """The unit of `units` sharing most shingles with `unit`."""
+    return max(range(len(units)), key=lambda i: len(unit.shingles & units[i].shingles), default=0)

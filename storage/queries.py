@@ -11,6 +11,20 @@ from sqlalchemy.orm import Session
 
 from storage.models import Cluster, Document, Failure, Match
 
+# `show` explains at most this many copies of a cluster (each costs a fingerprint and a comparison).
+EXPLAINED = 100
+
+
+def relation_to_canonical(match: Match | None, canonical_id: int) -> str:
+    """What a copy is to its cluster's canonical, by their recorded match."""
+    if match is None:
+        return "copy of a copy"  # joined through another member
+    if match.relation == "duplicate":
+        return "near-duplicate"
+    inner_is_low = match.relation == "low_in_high"
+    copy_is_inner = inner_is_low != (match.low_id == canonical_id)
+    return "excerpt" if copy_is_inner else "wrapped"
+
 
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
@@ -56,22 +70,26 @@ def cluster_detail(session: Session, cluster_id: int) -> dict[str, Any] | None:
         if canonical.id in (match.low_id, match.high_id):
             direct[match.high_id if match.low_id == canonical.id else match.low_id] = match
     copies = []
+    explained = 0
     for member in members:
         if canonical is not None and member.id == canonical.id:
             continue
         link = direct.get(member.id)
-        copies.append(
-            {
-                "id": member.id,
-                "url": _url(member),
-                "host": member.host,
-                "published": _iso(member.published),
-                "fetched": _iso(member.fetched),
-                # Similarity to the canonical when they matched directly; else linked through another copy.
-                "jaccard": round(link.jaccard, 3) if link else None,
-                "containment": round(link.containment, 3) if link else None,
-            }
-        )
+        copy: dict[str, Any] = {
+            "id": member.id,
+            "url": _url(member),
+            "host": member.host,
+            "published": _iso(member.published),
+            "fetched": _iso(member.fetched),
+            "relation": relation_to_canonical(link, canonical.id) if canonical is not None else None,
+            # Similarity to the canonical when they matched directly; else linked through another copy.
+            "jaccard": round(link.jaccard, 3) if link else None,
+            "containment": round(link.containment, 3) if link else None,
+        }
+        if canonical is not None and explained < EXPLAINED:
+            copy["explanation"] = _explain(member, canonical)
+            explained += 1
+        copies.append(copy)
     return {
         "id": cluster.id,
         "size": cluster.size,
@@ -87,6 +105,37 @@ def cluster_detail(session: Session, cluster_id: int) -> dict[str, Any] | None:
             "text": canonical.text,
         },
         "copies": copies,
+    }
+
+
+def _explain(copy: Document, original: Document) -> dict[str, Any]:
+    """The shared passages of a copy and its canonical, and what the copy added (ingest.relation.explain)."""
+    from ingest.fingerprint import fingerprint, unit_sentences
+    from ingest.relation import explain
+    from storage.archive import to_article
+
+    def read(doc: Document) -> tuple[Any, Any]:
+        chrome = frozenset(int(h) for h in (doc.chrome or "").split())
+        article = to_article(doc)
+        return fingerprint(article, chrome=chrome), unit_sentences(article, chrome)
+
+    (copy_fp, copy_sentences), (original_fp, _) = read(copy), read(original)
+    found = explain(copy_fp, copy_sentences, original_fp)
+    return {
+        "relation": found.relation,
+        "passages": [
+            {
+                "words": p.words,
+                "opening": p.opening,
+                "in_copy": round(p.in_copy, 2),
+                "in_canonical": round(p.in_original, 2),
+            }
+            for p in found.passages
+        ],
+        "added": found.added
+        + (
+            f"; {len(chrome)} paragraph(s) of its site's boilerplate" if (chrome := (copy.chrome or "").split()) else ""
+        ),
     }
 
 
@@ -118,6 +167,11 @@ def iter_export(session: Session, batch: int = 500) -> Iterator[dict[str, Any]]:
         if not clusters:
             return
         ids = [c.id for c in clusters]
+        canonicals = [c.canonical_id for c in clusters if c.canonical_id is not None]
+        links: dict[tuple[int, int], Match] = {}
+        query = select(Match).where(or_(Match.low_id.in_(canonicals), Match.high_id.in_(canonicals)))
+        for match in session.scalars(query):
+            links[(match.low_id, match.high_id)] = match
         docs: dict[int, list[Document]] = {}
         for doc in session.scalars(select(Document).where(Document.cluster_id.in_(ids)).order_by(Document.id)):
             docs.setdefault(doc.cluster_id or 0, []).append(doc)
@@ -133,6 +187,11 @@ def iter_export(session: Session, batch: int = 500) -> Iterator[dict[str, Any]]:
                 "published": _iso(canonical.published),
                 "text": canonical.text,
                 "copies": [_url(d) for d in members if d.id != canonical.id],
+                "relations": [
+                    relation_to_canonical(links.get((min(d.id, canonical.id), max(d.id, canonical.id))), canonical.id)
+                    for d in members
+                    if d.id != canonical.id
+                ],
             }
         last = ids[-1]
 

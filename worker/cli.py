@@ -391,8 +391,17 @@ def show(cluster_id: int, as_json: bool) -> None:
         )
         click.echo(
             f"  #{copy['id']} {safe(copy['url'])} ({safe(copy['host'])}, "
-            f"published {copy['published'] or 'unknown'}) {sim}"
+            f"published {copy['published'] or 'unknown'}) {copy['relation']}: {sim}"
         )
+        explanation = copy.get("explanation")
+        if explanation is None:
+            continue
+        for passage in explanation["passages"]:
+            click.echo(
+                f"      shares {passage['words']} words from “{safe(passage['opening'])}…”, "
+                f"at {passage['in_copy']:.0%} of the copy and {passage['in_canonical']:.0%} of the canonical"
+            )
+        click.echo(f"      added: {safe(explanation['added'])}")
 
 
 @main.command()
