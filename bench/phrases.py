@@ -80,8 +80,10 @@ DISCLAIMER: dict[str, list[str]] = {
         "We publish this material in the interest of public education and open debate.",
         "This site contains copyrighted material whose use has not always been specifically authorised by the owner.",
         "We believe this constitutes fair use of such material as provided for in copyright law.",
-        "If you wish to use copyrighted material from this site for purposes of your own that go beyond fair use, you must obtain permission from the copyright owner.",
-        "Material is distributed without profit to those who have expressed a prior interest in receiving it for research and educational purposes.",
+        "If you wish to use copyrighted material from this site for purposes of your own that go"
+        " beyond fair use, you must obtain permission from the copyright owner.",
+        "Material is distributed without profit to those who have expressed a prior interest in"
+        " receiving it for research and educational purposes.",
         "{site} is not responsible for the accuracy of third-party content.",
         "Readers are encouraged to verify information with primary sources before relying on it.",
         "Nothing on this website constitutes legal, medical or financial advice.",
@@ -92,7 +94,8 @@ DISCLAIMER: dict[str, list[str]] = {
         "Reproduction of this article is permitted provided the original source and a live link are credited.",
         "Our republishing policy is available on the About page.",
         "Images may be subject to separate licences; contact the photographers directly for reuse.",
-        "{site} participates in affiliate programmes and may earn a commission on purchases made through links on this page.",
+        "{site} participates in affiliate programmes and may earn a commission on purchases made"
+        " through links on this page.",
         "Articles are selected by volunteer editors and posted as received, with only minor formatting changes.",
         "By continuing to read you agree to our terms of service and privacy notice.",
         "We take no position on any candidate or party and do not accept political advertising.",
@@ -136,7 +139,8 @@ DISCLAIMER: dict[str, list[str]] = {
 
 APPEALS: dict[str, list[str]] = {
     "en": [
-        "If you value this work, please consider a small monthly donation. Every contribution keeps {site} free for everyone.",
+        "If you value this work, please consider a small monthly donation. Every contribution keeps"
+        " {site} free for everyone.",
         "{site} is reader-funded. We take no money from corporations or governments, so we rely on you.",
         "Become a member today: members get early access, an ad-free site and our weekly briefing.",
         "Chip in what you can. Even the price of a coffee helps us keep reporting.",
@@ -161,7 +165,10 @@ APPEALS: dict[str, list[str]] = {
         "Wenn Ihnen unsere Arbeit etwas wert ist, unterstützen Sie {site} mit einer Spende.",
         "Werden Sie Mitglied und sichern Sie unabhängigen Journalismus.",
     ],
-    "pt": ["Se você valoriza este trabalho, apoie {site} com uma doação.", "Torne-se membro e apoie o jornalismo independente."],
+    "pt": [
+        "Se você valoriza este trabalho, apoie {site} com uma doação.",
+        "Torne-se membro e apoie o jornalismo independente.",
+    ],
 }
 
 # Lines of a block that change on every page: a date, a counter, a name.
@@ -197,7 +204,10 @@ READ_MORE: dict[str, list[str]] = {
 }
 
 TEASER_HEADS: dict[str, list[str]] = {
-    "en": ["Related", "Read also", "More from {site}", "You may have missed", "Trending now", "Most read", "Don't miss"],
+    "en": [
+        "Related", "Read also", "More from {site}", "You may have missed", "Trending now", "Most read",
+        "Don't miss",
+    ],
     "es": ["Relacionado", "Te puede interesar", "Lo más leído"],
     "fr": ["À lire aussi", "Les plus lus"],
     "de": ["Mehr zum Thema", "Meistgelesen"],

@@ -21,7 +21,6 @@ corpus"). The same seed gives byte-identical output; all randomness comes from r
 from __future__ import annotations
 
 import argparse
-import copy
 import gzip
 import html
 import json
@@ -30,7 +29,7 @@ import re
 import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -40,7 +39,7 @@ from lxml import etree
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import phrases as ph  # noqa: E402
+import phrases as ph
 
 ROOT = Path(__file__).resolve().parent.parent
 ZYTE = ROOT.parent / "shared" / "corpus" / "raw" / "zyte"
@@ -143,7 +142,7 @@ def page_date(doc: Any, url: str) -> datetime | None:
     m = re.search(r"/((?:19|20)\d\d)[/-](\d\d?)[/-](\d\d?)(?:/|$)", url)
     if m:
         try:
-            return datetime(int(m.group(1)), int(m.group(2)), int(m.group(3)), 9, 0, tzinfo=timezone.utc)
+            return datetime(int(m.group(1)), int(m.group(2)), int(m.group(3)), 9, 0, tzinfo=UTC)
         except ValueError:
             return None
     return None
@@ -157,9 +156,9 @@ def parse_date(s: str) -> datetime | None:
         except ValueError:
             continue
         if d.tzinfo is None:
-            d = d.replace(tzinfo=timezone.utc)
+            d = d.replace(tzinfo=UTC)
         if 1995 <= d.year <= 2030:
-            return d.astimezone(timezone.utc).replace(microsecond=0)
+            return d.astimezone(UTC).replace(microsecond=0)
     return None
 
 
@@ -366,7 +365,8 @@ def truncate_words(paras: list[str], lo: int, hi: int, rng: random.Random) -> li
         w = len(p.split())
         if n + w <= target or not out:
             if n + w > hi:
-                sents, kept = sentences(p), []
+                sents = sentences(p)
+                kept: list[str] = []
                 for s in sents:
                     if n + len(s.split()) > target and kept:
                         break
@@ -670,7 +670,9 @@ class Generator:
             self.profiles[host.host] = Profile(lang, self.pick("intro", lang), self.pick("credit", lang), block)
         return self.profiles[host.host]
 
-    def wrap(self, paras: list[str], host: Source, credited: Page, when: datetime | None, page_tags: list[str]) -> list[str]:
+    def wrap(
+        self, paras: list[str], host: Source, credited: Page, when: datetime | None, page_tags: list[str]
+    ) -> list[str]:
         prof = self.profile(host)
         fmt = {"src": credited.template.site, "site": host.site, "url": credited.url,
                "year": str((when or credited.published or datetime(2019, 1, 1)).year)}
@@ -679,7 +681,7 @@ class Generator:
         blocks.append(f"<p><strong>{html.escape(prof.credit.format(**fmt), quote=False)}</strong></p>")
         lines = list(prof.block)
         if prof.variant:
-            d = when or datetime(2019, 11, 20, tzinfo=timezone.utc)
+            d = when or datetime(2019, 11, 20, tzinfo=UTC)
             vals = {"date": (d + timedelta(days=self.rng.randint(0, 40))).strftime("%B %d, %Y"),
                     "counter": str(self.rng.randrange(1000, 99999)), "name": self.rng.choice(ph.NAMES)}
             lines = [v.format(**vals) for v in prof.variant] + lines
@@ -727,7 +729,7 @@ class Generator:
         base = of.paras
         headline = of.headline
         page_tags = list(tags)
-        when: datetime | None = (of.published or orig.published or datetime(2019, 11, 1, tzinfo=timezone.utc)) + \
+        when: datetime | None = (of.published or orig.published or datetime(2019, 11, 1, tzinfo=UTC)) + \
             timedelta(hours=rng.randint(1, 24 * 6))
         if not same_host and rng.random() < 0.15:
             when = None
@@ -826,7 +828,7 @@ class Generator:
         bridges: list[tuple[Page, Page]] = []
         for src, kind in zip(story_srcs, kinds, strict=False):
             story = self.new_story()
-            when = src.date or datetime(2019, 11, rng.randint(1, 28), rng.randint(6, 20), tzinfo=timezone.utc)
+            when = src.date or datetime(2019, 11, rng.randint(1, 28), rng.randint(6, 20), tzinfo=UTC)
             tags = ["same-event"] if src.sid in same_event else []
             paras = src.paras
             if kind == "short" or (src.words > 2500 and rng.random() < 0.7):
@@ -866,7 +868,7 @@ class Generator:
         for src in brief_srcs:
             story = self.new_story()
             paras = truncate_words(src.paras, 35, 80, rng)
-            when = src.date or datetime(2019, 11, rng.randint(1, 28), 8, tzinfo=timezone.utc)
+            when = src.date or datetime(2019, 11, rng.randint(1, 28), 8, tzinfo=UTC)
             orig = self.original(story, src, paras, when, ["brief"])
             for h in rng.sample(brief_sites, rng.randint(1, min(2, len(brief_srcs), len(brief_sites)))):
                 self.copy(orig, orig, h, "wrapped", ["brief"], extra={"hard_negative": "brief"})
@@ -935,7 +937,7 @@ class Generator:
             url = f"{p.scheme}://{p.netloc}/{cat}{p.path}"
         else:
             transform = "edited"
-            when = (orig.published or datetime(2019, 11, 1, tzinfo=timezone.utc)) + timedelta(hours=rng.randint(2, 30))
+            when = (orig.published or datetime(2019, 11, 1, tzinfo=UTC)) + timedelta(hours=rng.randint(2, 30))
             line = rng.choice(ph.UPDATE_LINES).format(time=when.strftime("%H:%M"))
             if rng.random() < 0.5 and len(paras) > 1:
                 i = rng.randrange(len(paras))
@@ -977,7 +979,7 @@ class Generator:
         rows += [row(html.escape(t)) for t in src.chrome_text[:1]]
         blocks = ['<table width="100%" cellpadding="0" cellspacing="0" border="0"><tr><td align="center">'
                   '<table width="600" cellpadding="0" cellspacing="0">' + "".join(rows) + "</table></td></tr></table>"]
-        when = (orig.published or datetime(2019, 11, 1, tzinfo=timezone.utc)) + timedelta(hours=rng.randint(6, 48))
+        when = (orig.published or datetime(2019, 11, 1, tzinfo=UTC)) + timedelta(hours=rng.randint(6, 48))
         p = urlsplit(orig.url)
         url = f"{p.scheme}://{p.netloc}/newsletter/{when:%Y-%m-%d}/{rng.choice(['daily', 'morning', 'weekly'])}"
         url = self.unique_url(src, orig.headline, when) if url in self.used_urls else url
@@ -997,7 +999,7 @@ class Generator:
         at = rng.randint(1, max(1, min(3, len(own))))
         paras = [*own[:at], lead, *quote, *own[at:]]
         story = self.new_story()
-        when = (quoted.published or datetime(2019, 11, 1, tzinfo=timezone.utc)) + timedelta(days=rng.randint(1, 20))
+        when = (quoted.published or datetime(2019, 11, 1, tzinfo=UTC)) + timedelta(days=rng.randint(1, 20))
         tags = ["follow-up"]
         if bridge:
             tags.append("bridge")
