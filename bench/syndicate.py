@@ -1051,6 +1051,9 @@ def load_sources(raw: list[Path], trafilatura_tests: Path | None, rng: random.Ra
     return out
 
 
+_SOURCES_CACHE: dict[tuple[str, ...], list[Source]] = {}
+
+
 def generate(seed: int, out: Path, stories: int = 90, raw: list[Path] | None = None,
              trafilatura_tests: Path | None = None, quiet: bool = False) -> dict[str, Any]:
     def log(msg: str) -> None:
@@ -1058,7 +1061,10 @@ def generate(seed: int, out: Path, stories: int = 90, raw: list[Path] | None = N
             print(msg, file=sys.stderr)
 
     rng = random.Random(seed)
-    sources = load_sources(raw or [ZYTE], trafilatura_tests, rng, log)
+    key = (*(str(r) for r in raw or [ZYTE]), str(trafilatura_tests), str(seed if trafilatura_tests else ""))
+    if key not in _SOURCES_CACHE:  # (the trafilatura sample depends on the seed; the raw pages do not)
+        _SOURCES_CACHE[key] = load_sources(raw or [ZYTE], trafilatura_tests, rng, log)
+    sources = _SOURCES_CACHE[key]
     gen = Generator(sources, seed, stories)
     gen.build()
     gen.write(out)
@@ -1066,8 +1072,6 @@ def generate(seed: int, out: Path, stories: int = 90, raw: list[Path] | None = N
     log(f"{out}: {len(truth['pages'])} pages, {len(truth['stories'])} stories")
     return truth
 
-
-_SOURCES_CACHE: dict[tuple[str, ...], list[Source]] = {}
 
 
 def main(argv: list[str] | None = None) -> int:
