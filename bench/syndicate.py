@@ -204,14 +204,22 @@ def site_name(doc: Any, host: str) -> str:
     return host
 
 
-def page_title(doc: Any) -> str:
+def page_title(doc: Any, host: str, site: str) -> str:
+    """og:title or <title>, without a " | Site Name" part."""
+    t = ""
     for el in doc.xpath("//meta[@property='og:title']"):
         t = norm(el.get("content") or "")
         if t:
-            return t
-    t = norm(doc.findtext(".//title") or "")
+            break
+    t = t or norm(doc.findtext(".//title") or "")
     parts = re.split(r"\s+[|–—-]\s+", t)
-    return max(parts, key=len) if parts else t
+
+    def squash(x: str) -> str:
+        return re.sub(r"[^a-z0-9]", "", x.lower())
+
+    names = {squash(host.split(".")[0]), squash(site)}
+    kept = [x for x in parts if squash(x) not in names and not any(n and n in squash(x) and len(x) < 30 for n in names)]
+    return " - ".join(kept or parts)
 
 
 def make_source(sid: str, url: str, body: str, raw_html: str) -> Source | None:
@@ -225,9 +233,11 @@ def make_source(sid: str, url: str, body: str, raw_html: str) -> Source | None:
     clean_tree(doc)
     host = (urlsplit(url).hostname or "unknown").removeprefix("www.")
     lang = (doc.get("lang") or "en")[:2].lower()
-    src = Source(sid, url, host, paras, "", page_title(doc), site_name(doc, host), lang, page_date(doc, url))
+    site = site_name(doc, host)
+    src = Source(sid, url, host, paras, "", page_title(doc, host, site), site, lang, page_date(doc, url))
     el = find_body(doc, paras)
     if el is not None:
+        scrub_copies(doc, el, paras)
         src.body_path = doc.getroottree().getpath(el)
         for a in doc.iter("a"):
             t = norm(a.text_content())
@@ -241,6 +251,31 @@ def make_source(sid: str, url: str, body: str, raw_html: str) -> Source | None:
         src.chrome_links = list(dict.fromkeys(src.chrome_links))[:40]
     src.html = lxml.html.tostring(doc, encoding="unicode", method="html")
     return src
+
+
+def scrub_copies(doc: Any, body: Any, paras: list[str]) -> None:
+    """Remove the template's own article text where the page holds it a second time, outside `body`."""
+    keys = [norm(p)[:45] for p in paras if len(norm(p)) >= 45]
+    if not keys:
+        return
+
+    def holds(e: Any) -> bool:
+        t = norm(e.text_content())
+        return any(k in t for k in keys)
+
+    ancestors = list(body.iterancestors())
+    marked = []
+    for e in doc.iter():
+        if not isinstance(e.tag, str) or e.tag in ("html", "head", "body") or is_inside(e, body):
+            continue
+        if any(e is a for a in ancestors):
+            continue
+        if e.tag == "script" and "ld+json" in (e.get("type") or ""):
+            continue  # rewritten by render()
+        if holds(e) and not any(holds(c) for c in e if isinstance(c.tag, str)):
+            marked.append(e)
+    for e in marked:
+        e.drop_tree()
 
 
 def is_inside(el: Any, anc: Any) -> bool:
@@ -453,18 +488,20 @@ def fix_ld_dates(obj: Any, value: str | None) -> Any:
     return obj
 
 
-def fix_ld_headline(obj: Any, headline: str, url: str) -> Any:
+def fix_ld_headline(obj: Any, headline: str, url: str, text: str) -> Any:
     if isinstance(obj, dict):
         return {
-            k: (headline if k in ("headline", "name") and isinstance(v, str) and obj.get("@type") in
+            k: (text if k == "articleBody" and isinstance(v, str)
+                else " ".join(text.split()[:30]) if k == "description" and isinstance(v, str)
+                else headline if k in ("headline", "name") and isinstance(v, str) and obj.get("@type") in
                 ("NewsArticle", "Article", "BlogPosting", "ReportageNewsArticle", "WebPage")
                 else url if k == "url" and isinstance(v, str) and obj.get("@type") in
                 ("NewsArticle", "Article", "BlogPosting", "WebPage")
-                else fix_ld_headline(v, headline, url))
+                else fix_ld_headline(v, headline, url, text))
             for k, v in obj.items()
         }
     if isinstance(obj, list):
-        return [fix_ld_headline(v, headline, url) for v in obj]
+        return [fix_ld_headline(v, headline, url, text) for v in obj]
     return obj
 
 
@@ -525,7 +562,7 @@ def render(page: Page, rng: random.Random) -> bytes:
         except json.JSONDecodeError:
             el.drop_tree()
             continue
-        data = fix_ld_headline(fix_ld_dates(data, stamp), page.headline, page.url)
+        data = fix_ld_headline(fix_ld_dates(data, stamp), page.headline, page.url, "\n\n".join(page.paras))
         el.text = json.dumps(data, ensure_ascii=False)
     # canonical
     for el in doc.xpath("//link[@rel]"):
@@ -614,6 +651,7 @@ class Generator:
         self.used_names: set[str] = set()
         self.used_urls: set[str] = set()
         self.profiles: dict[str, Profile] = {}
+        self.text_used: set[str] = set()
         rng = self.rng
         # per-seed phrase pools: each seed uses its own subset of every pool
         self.pools: dict[str, dict[str, list[str]]] = {}
@@ -685,7 +723,7 @@ class Generator:
             vals = {"date": (d + timedelta(days=self.rng.randint(0, 40))).strftime("%B %d, %Y"),
                     "counter": str(self.rng.randrange(1000, 99999)), "name": self.rng.choice(ph.NAMES)}
             lines = [v.format(**vals) for v in prof.variant] + lines
-            page_tags.append("block-variant")
+            page_tags += ["network", "block-variant"]
         if prof.network:
             page_tags.append("network")
         cls = self.rng.choice(["disclaimer", "notice", "legal-note", "repost-policy", "site-note"])
@@ -738,7 +776,10 @@ class Generator:
             paras = edit_paras(paras, rng, self.reword_table)
             headline = edit_headline(headline, rng, self.headline_patterns)
         if transform == "excerpt":
-            paras = paras[: rng.randint(1, min(3, max(1, len(paras) - 1)))]
+            k = rng.randint(1, min(3, max(1, len(paras) - 1)))
+            while k < len(paras) - 1 and sum(len(p.split()) for p in paras[:k]) < 40:
+                k += 1  # an excerpt of a few words is not an article any more
+            paras = paras[:k]
             lang = host.lang if host.lang in ph.READ_MORE else "en"
             more = self.pick("more", lang).format(src=html.escape(of.template.site))
             blocks = [p_html(p) for p in paras] + [f'<p><a href="{html.escape(of.url)}">{more}</a></p>']
@@ -803,7 +844,7 @@ class Generator:
         story_srcs: list[Source] = []
         pairs = self.same_event_pairs(pagesrc)
         same_event: set[str] = set()
-        for a, b in pairs[: max(1, n // 40)]:
+        for a, b in pairs[: max(1, n // 25)]:
             story_srcs += [a, b]
             used |= {a.sid, b.sid}
             same_event |= {a.sid, b.sid}
@@ -813,11 +854,13 @@ class Generator:
             if s.sid not in used:
                 story_srcs.append(s)
                 used.add(s.sid)
+        self.text_used = used  # texts of stories (grows with briefs and follow-up bodies below)
         rest = [s for s in pagesrc if s.sid not in used] + textonly
         rng.shuffle(rest)
         brief_srcs = [s for s in rest if s.body_path][:n_brief]
         used |= {s.sid for s in brief_srcs}
         body_srcs = [s for s in rest if s.sid not in used][:n_follow]
+        used |= {s.sid for s in body_srcs}
 
         # regular stories
         kinds = ["short"] * max(1, n_regular // 6) + ["same-host"] * max(1, n_regular // 10) + \
@@ -970,11 +1013,24 @@ class Generator:
         def linkrows(items: list[str]) -> str:
             return "".join(row(f'<a href="{base}/{slug(t, rng)}">{html.escape(t)}</a>') for t in items)
 
+        def snippets(k: int) -> str:
+            # "more stories" items: a real headline and the opening words of that real article
+            others = [s for s in self.sources if s.sid not in self.text_used and s.title]
+            out = []
+            for s in rng.sample(others, min(k, len(others))):
+                words = " ".join(s.paras[0].split()[: rng.randint(30, 60)])
+                more = html.escape(self.pick("more", "en").format(src=src.site))
+                href = f"{base}/{slug(s.title, rng)}"
+                out.append(row(f'<a href="{href}"><b>{html.escape(s.title)}</b></a><br>'
+                               f'{html.escape(words)}… <a href="{href}">{more}</a>'))
+            return "".join(out)
+
         story = "".join(f"{html.escape(p, quote=False)}<br><br>" for p in orig.paras)
         half = len(links) // 2
         rows = [row(html.escape(lines[0])), row(f"<b>{html.escape(src.site)}</b>"), linkrows(links[:half]),
+                snippets(rng.randint(2, 4)),
                 row(f'<h2 style="font-size:20px">{html.escape(orig.headline)}</h2>'), row(story),
-                linkrows(links[half:])]
+                snippets(rng.randint(4, 8)), linkrows(links[half:])]
         rows += [row(html.escape(ln)) for ln in lines[1:]]
         rows += [row(html.escape(t)) for t in src.chrome_text[:1]]
         blocks = ['<table width="100%" cellpadding="0" cellspacing="0" border="0"><tr><td align="center">'
@@ -1021,6 +1077,8 @@ class Generator:
 
     def write(self, out: Path) -> None:
         (out / "pages").mkdir(parents=True, exist_ok=True)
+        for stale in (out / "pages").glob("*.html.gz"):  # a corpus is exactly this seed's pages
+            stale.unlink()
         truth: dict[str, Any] = {"split": f"syndicate-seed{self.seed}", "pages": {}, "stories": {}}
         render_rng = random.Random(self.seed * 7919 + 1)
         for page in sorted(self.pages, key=lambda p: p.name):
