@@ -139,10 +139,10 @@ def page_date(doc: Any, url: str) -> datetime | None:
         d = parse_date(c)
         if d:
             return d
-    m = re.search(r"/((?:19|20)\d\d)[/-](\d\d?)[/-](\d\d?)(?:/|$)", url)
+    m = re.search(r"/((?:19|20)\d\d)[/-](\d\d?)(?:[/-](\d\d?))?(?:/|$)", url)
     if m:
         try:
-            return datetime(int(m.group(1)), int(m.group(2)), int(m.group(3)), 9, 0, tzinfo=UTC)
+            return datetime(int(m.group(1)), int(m.group(2)), int(m.group(3) or 1), 9, 0, tzinfo=UTC)
         except ValueError:
             return None
     return None
@@ -307,7 +307,7 @@ def load_trafilatura(tests: Path, limit: int, rng: random.Random) -> list[Source
     import trafilatura
 
     evaldata = json.loads((tests / "evaldata.json").read_text(encoding="utf-8"))
-    items = sorted((url, rec["file"]) for url, rec in evaldata.items() if rec.get("file"))
+    items = sorted((url, rec["file"]) for url, rec in evaldata.items() if rec.get("file") and url.startswith("http"))
     rng.shuffle(items)
     out: list[Source] = []
     for url, name in items:
