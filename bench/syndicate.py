@@ -383,9 +383,10 @@ def edit_paras(paras: list[str], rng: random.Random, table: list[tuple[str, str]
 def edit_headline(h: str, rng: random.Random, patterns: list[str]) -> str:
     r = rng.random()
     if r < 0.3:
-        words = h.split()
-        if len(words) > 5:
-            return " ".join(words[: len(words) - rng.randint(1, 3)])
+        cut = re.split(r"[:,;?]\s+|\s+[–—-]\s+", h, maxsplit=1)
+        if len(cut) == 2 and len(cut[0].split()) >= 3:
+            return cut[rng.randint(0, 1)] if len(cut[1].split()) >= 3 else cut[0]
+        return reword(h, rng, ph.REWORD) if rng.random() < 0.5 else rng.choice(patterns).format(h=h)
     if r < 0.5:
         return h[:1] + h[1:].lower() if h.isupper() is False else h.capitalize()
     return rng.choice(patterns).format(h=h)
