@@ -301,6 +301,10 @@ def test_flower_without_a_password_listens_on_loopback_only() -> None:
     from worker.config import Settings
 
     open_settings = Settings(data_dir=Path("."), database_url="sqlite://", redis_url=None)
-    assert "--address=127.0.0.1" in _flower_command(5555, open_settings)
-    guarded = _flower_command(5555, dataclasses.replace(open_settings, flower_basic_auth="me:secret"))
-    assert "--address=0.0.0.0" in guarded and "--basic-auth=me:secret" in guarded
+    command, env = _flower_command(5555, open_settings)
+    assert "--address=127.0.0.1" in command and env == {}
+    guarded, env = _flower_command(5555, dataclasses.replace(open_settings, flower_basic_auth="me:secret"))
+    assert "--address=0.0.0.0" in guarded
+    # The password reaches Flower through its environment: a command line is readable by every local user.
+    assert env == {"FLOWER_BASIC_AUTH": "me:secret"}
+    assert not any("secret" in word for word in guarded)

@@ -7,7 +7,6 @@ import json
 import os
 import re
 import signal
-import subprocess
 import sys
 import tempfile
 from collections.abc import Iterable, Iterator
@@ -72,62 +71,90 @@ def main() -> None:
 @click.option("--flower", is_flag=True, help="Also start Flower (monitoring UI).")
 @click.option("--flower-port", default=5555, show_default=True)
 def run(concurrency: int, flower: bool, flower_port: int) -> None:
-    """The main job: a worker with an embedded scheduler (beat), on the configured stores.
+    """The main job: a worker, a scheduler (beat) and, with --flower, Flower, on the configured stores.
 
     Without COPYDESK_REDIS_URL an embedded Redis server is started under the data directory.
-    Ctrl-C stops everything cleanly (running tasks finish first).
+    SIGINT (Ctrl-C), SIGTERM or SIGHUP stop Flower, beat, the worker (running tasks finish first) and
+    the embedded Redis, in that order, wherever it was started from; a second signal stops at once.
+    If one of them exits by itself, the others are stopped too and the exit status is not 0.
     """
     from storage.db import upgrade
     from worker.embedded import EmbeddedRedis
+    from worker.supervise import Supervisor, exit_code, spawn
 
+    def say(message: str) -> None:
+        click.echo(f"copydesk run: {message}", err=True)
+
+    supervisor = Supervisor(say)
+    supervisor.install()  # before anything is started: a signal during start-up stops what was started
     settings = _settings()
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    upgrade(settings.database_url)
-    embedded = None
-    redis_url = settings.redis_url
-    if redis_url is None:
-        embedded = EmbeddedRedis(settings.data_dir / "redis")
-        redis_url = embedded.start()
-        (settings.data_dir / "redis.url").write_text(redis_url)
-        click.echo(f"embedded Redis at {redis_url}", err=True)
-    env = {**os.environ, "COPYDESK_REDIS_URL": redis_url}
-    schedule = str(settings.data_dir / "celerybeat-schedule")
-    commands = [_celery("worker", "-B", "-s", schedule, "--concurrency", str(concurrency), "--loglevel", "INFO", "-E")]
-    if flower:
-        commands.append(_flower_command(flower_port, settings))
-    children = [subprocess.Popen(command, env=env) for command in commands]
-    click.echo(f"copydesk running: database {settings.database_url}; Ctrl-C to stop", err=True)
+    embedded: EmbeddedRedis | None = None
+    crashed = None
     try:
-        while all(child.poll() is None for child in children):
-            try:
-                children[0].wait(1)
-            except subprocess.TimeoutExpired:
-                continue
-    except KeyboardInterrupt:
-        click.echo("stopping...", err=True)
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        upgrade(settings.database_url)
+        redis_url = settings.redis_url
+        if redis_url is None and not supervisor.stopping:
+            embedded = EmbeddedRedis(settings.data_dir / "redis")
+            redis_url = embedded.start()
+            (settings.data_dir / "redis.url").write_text(redis_url)
+            say(f"embedded Redis at {redis_url}")
+        env = {**os.environ, "COPYDESK_REDIS_URL": redis_url or ""}
+        # The worker finishes its running tasks on SIGTERM (warm shutdown): give it the task time limit.
+        worker_grace = settings.task_time_limit + 15
+        schedule = str(settings.data_dir / "celerybeat-schedule")
+        commands = [  # started in this order, stopped in the reverse one
+            ("worker", _celery("worker", "-c", str(concurrency), "--loglevel", "INFO", "-E"), env, worker_grace),
+            ("beat", _celery("beat", "-s", schedule, "--loglevel", "INFO"), env, 15.0),
+        ]
+        if flower:
+            command, flower_env = _flower_command(flower_port, settings)
+            commands.append(("flower", command, {**env, **flower_env}, 10.0))
+        for name, command, child_env, grace in commands:
+            if supervisor.stopping:
+                break
+            supervisor.add(name, spawn(command, child_env), grace)
+        if not supervisor.stopping:
+            say(f"running (pid {os.getpid()}): database {settings.database_url}; Ctrl-C or SIGTERM to stop")
+        crashed = supervisor.wait()
+        if crashed is not None:
+            say(f"{crashed.name} exited with status {crashed.process.returncode}: stopping the others")
+        else:
+            say(f"{signal.Signals(supervisor.stop_signal or signal.SIGTERM).name}: stopping")
     finally:
-        for child in children:
-            if child.poll() is None:
-                child.send_signal(signal.SIGTERM)
-        for child in children:
-            try:
-                child.wait(60)
-            except subprocess.TimeoutExpired:
-                child.kill()
-        if embedded:
-            embedded.stop()
-            (settings.data_dir / "redis.url").unlink(missing_ok=True)
+        supervisor.stop(extra=lambda: _stop_embedded(embedded, settings, say))
+        supervisor.restore()
+    say("stopped")
+    sys.exit(exit_code(supervisor.stop_signal, crashed))
 
 
-def _flower_command(port: int, settings: Settings) -> list[str]:
+def _stop_embedded(embedded: Any, settings: Settings, say: Any) -> None:
+    if embedded is None:
+        return
+    say("stopping the embedded Redis")
+    embedded.stop()
+    (settings.data_dir / "redis.url").unlink(missing_ok=True)
+
+
+# Flower's task list: what each task was given and what came of it, not only its id.
+FLOWER_COLUMNS = "name,state,args,kwargs,result,received,runtime,worker"
+
+
+def _flower_command(port: int, settings: Settings) -> tuple[list[str], dict[str, str]]:
+    """Flower's command line and the environment it needs besides copydesk's own.
+
+    The password goes through the environment (FLOWER_BASIC_AUTH, which Flower reads), never the
+    command line, which every local user can read with `ps`.
+    """
+    common = [f"--port={port}", f"--tasks_columns={FLOWER_COLUMNS}"]
     if settings.flower_basic_auth:
-        return _celery("flower", f"--port={port}", "--address=0.0.0.0", f"--basic-auth={settings.flower_basic_auth}")
+        return _celery("flower", *common, "--address=0.0.0.0"), {"FLOWER_BASIC_AUTH": settings.flower_basic_auth}
     # Task arguments are URLs and page text: without a password, only this machine may look.
     click.echo(
         f"Flower listens on 127.0.0.1:{port} only; set COPYDESK_FLOWER_BASIC_AUTH=user:password to open it",
         err=True,
     )
-    return _celery("flower", f"--port={port}", "--address=127.0.0.1")
+    return _celery("flower", *common, "--address=127.0.0.1"), {}
 
 
 @main.command()
@@ -151,7 +178,8 @@ def beat() -> None:
 def flower(port: int) -> None:
     """Flower, the monitoring UI: on all interfaces with basic auth from COPYDESK_FLOWER_BASIC_AUTH, else on
     127.0.0.1 only."""
-    os.execv(sys.executable, _flower_command(port, _settings()))
+    command, env = _flower_command(port, _settings())
+    os.execve(sys.executable, command, {**os.environ, **env})
 
 
 @main.command()

