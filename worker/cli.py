@@ -301,17 +301,17 @@ def push(paths: tuple[Path, ...], batch: int) -> None:
 
     from ingest.extract import ExtractionError, decode_html
     from worker.batch import page_files, read_page
-    from worker.push import push_pages
+    from worker.push import Page, push_pages
 
     broker = _broker_url(_settings())
     files = [f for path in paths for f in (page_files(path) if path.is_dir() else [path])]
     skipped = 0
 
-    def pages() -> Iterator[tuple[str, str | None]]:  # read as they are pushed: a folder may not fit in memory
+    def pages() -> Iterator[Page]:  # read as they are pushed: a folder may not fit in memory
         nonlocal skipped
         for file in files:
             try:
-                yield decode_html(read_page(file)), None
+                yield decode_html(read_page(file)), None, str(file)
             except (OSError, EOFError, ExtractionError) as err:  # gzip.BadGzipFile is an OSError
                 skipped += 1
                 click.echo(f"skipped {safe(str(file))}: {err}", err=True)
