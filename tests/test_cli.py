@@ -272,7 +272,8 @@ def test_extract_file(env: dict[str, str]) -> None:
 
 def test_extract_missing(env: dict[str, str]) -> None:
     result = CliRunner().invoke(main, ["extract", "/nonexistent-file-and-not-a-url"])
-    assert_clean_failure(result, "Error: ")
+    assert_clean_failure(result, "Error: no such file: /nonexistent-file-and-not-a-url")
+    assert "invalid_url" not in result.output
 
 
 def test_enqueue_without_urls(env: dict[str, str]) -> None:
@@ -281,11 +282,19 @@ def test_enqueue_without_urls(env: dict[str, str]) -> None:
     assert "no URL given" in result.output
 
 
-def test_enqueue_invalid_urls_without_broker(env: dict[str, str]) -> None:
-    result = CliRunner().invoke(main, ["enqueue", "ftp://x", "javascript:alert(1)"])
-    assert_clean_failure(result, "no broker")
+def test_enqueue_of_invalid_urls_only_fails(env: dict[str, str]) -> None:
+    """Nothing to queue is an error (exit 1), before any broker is needed; each URL says why it was skipped."""
+    result = CliRunner().invoke(main, ["enqueue", "ftp://x", "javascript:alert(1)", "not-a-url"])
+    assert_clean_failure(result, "nothing queued: none of the 3 URL(s) given is valid")
     assert "skipped 'ftp://x'" in result.stderr
     assert "skipped 'javascript:alert(1)'" in result.stderr
+    assert "skipped 'not-a-url'" in result.stderr
+
+
+def test_enqueue_without_broker(env: dict[str, str]) -> None:
+    result = CliRunner().invoke(main, ["enqueue", "https://news.example/a", "ftp://x"])
+    assert_clean_failure(result, "no broker")
+    assert "skipped 'ftp://x'" in result.stderr
 
 
 def test_safe_strips_control_characters() -> None:

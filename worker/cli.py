@@ -265,7 +265,6 @@ def enqueue(urls: tuple[str, ...], file: Path | None, refresh: bool) -> None:
     wanted = _read_urls(urls, file)
     if not wanted:
         raise click.UsageError("no URL given (pass URLs, - for stdin, or --file)")
-    sessions = _sessions(settings)
     valid: list[str] = []
     invalid = 0
     for url in wanted:
@@ -274,6 +273,9 @@ def enqueue(urls: tuple[str, ...], file: Path | None, refresh: bool) -> None:
         except FetchError as err:
             invalid += 1
             click.echo(f"skipped {safe(url)!r}: {err}", err=True)
+    if not valid:
+        raise click.ClickException(f"nothing queued: none of the {invalid} URL(s) given is valid")
+    sessions = _sessions(settings)
     from sqlalchemy import select
 
     with sessions() as session:
@@ -435,6 +437,8 @@ def extract(source: str) -> None:
     from worker.batch import read_page
 
     settings = _settings()
+    if "://" not in source and not Path(source).exists():  # a file name, not a URL
+        raise click.ClickException(f"no such file: {source} (and not a URL: give http:// or https://)")
     try:
         if Path(source).exists():
             article = run_extract(read_page(Path(source)))
