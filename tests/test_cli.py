@@ -297,6 +297,14 @@ def test_enqueue_without_broker(env: dict[str, str]) -> None:
     assert "skipped 'ftp://x'" in result.stderr
 
 
+def test_a_unix_socket_url_is_spelled_for_celery_and_back() -> None:
+    from worker.config import celery_broker_url, redis_client_url
+
+    assert celery_broker_url("unix:///data/redis/redis.sock?db=0") == "redis+socket:///data/redis/redis.sock?virtual_host=0"
+    assert redis_client_url("redis+socket:///data/redis/redis.sock?virtual_host=0") == "unix:///data/redis/redis.sock?db=0"
+    assert celery_broker_url("redis://127.0.0.1:6379/0") == redis_client_url("redis://127.0.0.1:6379/0")
+
+
 def test_safe_strips_control_characters() -> None:
     out = safe("a\x1b[31mb\x07")
     assert "\x1b" not in out and "\x07" not in out

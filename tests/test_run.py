@@ -8,7 +8,9 @@ import base64
 import json
 import os
 import re
+import shutil
 import signal
+import stat
 import subprocess
 import sys
 import urllib.error
@@ -16,6 +18,7 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import psutil
 import pytest
@@ -53,6 +56,29 @@ def flower_up(port: int) -> bool:
         return bool(flower(port, "/healthcheck", auth=False) == "OK")
     except (OSError, urllib.error.URLError):
         return False
+
+
+def assert_redis_is_private(data: Path, sid: int) -> None:
+    """The embedded Redis listens on a unix socket only this user can open, and on no TCP port; copydesk
+    commands find it through the data directory's redis.url."""
+    url = (data / "redis.url").read_text()
+    assert url.startswith("unix://"), url
+    sock = Path(urlsplit(url).path)
+    assert stat.S_ISSOCK(sock.stat().st_mode)
+    assert stat.S_IMODE(sock.stat().st_mode) == 0o700 and stat.S_IMODE(sock.parent.stat().st_mode) == 0o700
+    assert stat.S_IMODE((data / "redis.url").stat().st_mode) == 0o600
+    (server,) = [p for p in session_processes(sid) if p.name().startswith("redis-server")]
+    assert not [c for c in server.net_connections(kind="inet") if c.status == psutil.CONN_LISTEN]
+    system_python = "/usr/bin/python3"  # the venv's may sit where another user cannot run it
+    if os.geteuid() == 0 and shutil.which("runuser") and os.path.exists(system_python):
+        probe = f"import socket; socket.socket(socket.AF_UNIX).connect({str(sock)!r})"
+        other = subprocess.run(  # another local user is refused by the kernel
+            ["runuser", "-u", "nobody", "--", system_python, "-I", "-c", probe],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+        assert other.returncode != 0 and "PermissionError" in other.stderr, other.stderr
 
 
 @pytest.fixture
@@ -97,6 +123,7 @@ def test_copydesk_run_in_the_background_shows_failures_in_flower_and_stops_on(
         assert ignored & (1 << (signal.SIGINT - 1)), "the background job does not ignore SIGINT: not the case tested"
         wait_for(lambda: flower_up(port) and (tmp_path / "data" / "redis.url").exists(), 90, "Flower and Redis up")
         wait_for(lambda: bool(flower(port, "/api/workers?refresh=1")), 60, "the worker seen by Flower")
+        assert_redis_is_private(tmp_path / "data", sid)
         for process in session_processes(sid):
             assert PASSWORD not in " ".join(process.cmdline()), process.cmdline()
         stored, missing = site.base + "/story.html", site.base + "/missing.html"

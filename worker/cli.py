@@ -16,7 +16,7 @@ from typing import Any
 import click
 
 from worker.cli_sources import sources, status
-from worker.config import PUSH_BATCH_SIZE, Settings
+from worker.config import PUSH_BATCH_SIZE, Settings, celery_broker_url
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
@@ -95,9 +95,14 @@ def run(concurrency: int, flower: bool, flower_port: int) -> None:
         upgrade(settings.database_url)
         redis_url = settings.redis_url
         if redis_url is None and not supervisor.stopping:
-            embedded = EmbeddedRedis(settings.data_dir / "redis")
+            # On a unix socket in the data directory that only this user can open: other local users
+            # can neither queue tasks nor flush the index. copydesk commands find it through redis.url.
+            embedded = EmbeddedRedis(settings.data_dir / "redis", unix_socket=True)
             redis_url = embedded.start()
-            (settings.data_dir / "redis.url").write_text(redis_url)
+            marker = settings.data_dir / "redis.url"
+            marker.unlink(missing_ok=True)
+            marker.touch(mode=0o600)
+            marker.write_text(redis_url)
             say(f"embedded Redis at {redis_url}")
         env = {**os.environ, "COPYDESK_REDIS_URL": redis_url or ""}
         # The worker finishes its running tasks on SIGTERM (warm shutdown): give it the task time limit.
@@ -239,7 +244,7 @@ def _celery_client(broker: str) -> Any:
     """A Celery app that only sends copydesk's tasks (no worker configuration)."""
     from celery import Celery
 
-    client = Celery("copydesk", broker=broker)
+    client = Celery("copydesk", broker=celery_broker_url(broker))
     client.conf.task_default_queue = "copydesk"
     return client
 

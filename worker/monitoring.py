@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from storage.models import Cluster, Document, Failure, Source, utcnow
 from worker.beat import LOCK_KEY
+from worker.config import redis_client_url
 from worker.routing import all_queues
 
 log = logging.getLogger(__name__)
@@ -31,7 +32,7 @@ STATS_TTL = 2 * 3600
 def _client() -> redis.Redis:
     from worker.app import app, settings  # late: this module is imported while the app is being built
 
-    return redis.Redis.from_url(settings.redis_url or app.conf.broker_url, socket_timeout=2)
+    return redis.Redis.from_url(settings.redis_url or redis_client_url(app.conf.broker_url), socket_timeout=2)
 
 
 @task_postrun.connect

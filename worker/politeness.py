@@ -29,6 +29,7 @@ from ingest.fetch import POLICY_REASONS, FetchedPage, FetchError, FetchPolicy, f
 from ingest.robots import MAX_ROBOTS_BYTES, RobotsRules, decode_robots
 from ingest.urls import host, origin
 from worker.app import app, settings
+from worker.config import redis_client_url
 
 log = logging.getLogger(__name__)
 
@@ -229,7 +230,7 @@ def _text(value: bytes | str) -> str:
 @functools.cache
 def polite() -> Polite:
     """This process's Polite fetcher (built on first use: connections must not cross a fork)."""
-    client = redis.Redis.from_url(settings.redis_url or app.conf.broker_url)
+    client = redis.Redis.from_url(settings.redis_url or redis_client_url(app.conf.broker_url))
     return Polite(client, settings.fetch, settings.host_interval)
 
 

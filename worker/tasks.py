@@ -29,6 +29,7 @@ from storage.index import IndexIncomplete, RedisIndex
 from storage.models import Document
 from storage.refill import refill
 from worker.app import INGEST_HTML, INGEST_PAGES, INGEST_TEXT, INGEST_URL, REPAIR, app, settings
+from worker.config import redis_client_url
 from worker.limits import PageTimeLimitExceeded, time_limit
 from worker.politeness import Deferred, defer, polite_fetch
 from worker.push import PUSHED_TTL, digest, pushed_key
@@ -80,7 +81,7 @@ class ArchiveTask(Task):
     @cached_property
     def redis(self) -> redis.Redis:
         # Built lazily in each worker process: connections must not cross a fork.
-        return redis.Redis.from_url(settings.redis_url or app.conf.broker_url)
+        return redis.Redis.from_url(settings.redis_url or redis_client_url(app.conf.broker_url))
 
     @cached_property
     def archive(self) -> Archive:
