@@ -107,6 +107,17 @@ class FetchError(Exception):
         return (type(self), (self.reason, self.message), self.__dict__)
 
 
+# Refusals by copydesk's own policy, not outages: final at once, never retried; the message names the
+# setting that would allow the fetch, or says that none does.
+POLICY_REASONS = frozenset({"blocked_address", "bad_scheme", "invalid_url", "robots_disallowed"})
+ALLOW_HINT = "not fetched unless COPYDESK_ALLOW_NETWORKS lists it (a CIDR, e.g. {net})"
+
+
+def _blocked(what: str, ip: IPAddress) -> FetchError:
+    net = f"{ip}/32" if ip.version == 4 else f"{ip}/128"
+    return FetchError("blocked_address", f"{what} non-public address {ip}: {ALLOW_HINT.format(net=net)}")
+
+
 def check_url(url: str) -> str:
     url = url.strip()
     if not url or _CTRL.search(url):
@@ -119,7 +130,8 @@ def check_url(url: str) -> str:
     if not parts.scheme:
         raise FetchError("invalid_url", f"no scheme: {url!r}")
     if parts.scheme not in ("http", "https"):
-        raise FetchError("bad_scheme", f"only http and https are fetched: {url!r}")
+        why = "no setting changes that (push a saved page instead)"
+        raise FetchError("bad_scheme", f"only http and https are fetched, {why}: {url!r}")
     _ascii_host(url, parts.hostname)
     return url
 
@@ -186,7 +198,7 @@ def _resolve(host: str, port: int, allowed: tuple[IPNetwork, ...]) -> tuple[IPAd
             raise FetchError("dns_failed", f"{host}: no IPv4/IPv6 address")
     for ip in addrs:
         if _is_blocked(ip, allowed):
-            raise FetchError("blocked_address", f"{host}: non-public address {ip}")
+            raise _blocked(f"{host}:", ip)
     return addrs
 
 
@@ -264,7 +276,7 @@ def _connect_pinned(conn: HTTPConnection, pin: _Pin) -> socket.socket:
             continue
         if _is_blocked(peer, pin.allowed):  # belt and braces: judge what we actually reached
             sock.close()
-            raise FetchError("blocked_address", f"connected to non-public address {peer}")
+            raise _blocked("connected to", peer)
         pin.clock.watch(sock)
         return sock
     if isinstance(error, TimeoutError):

@@ -272,7 +272,8 @@ def test_extract_file(env: dict[str, str]) -> None:
 
 def test_extract_missing(env: dict[str, str]) -> None:
     result = CliRunner().invoke(main, ["extract", "/nonexistent-file-and-not-a-url"])
-    assert_clean_failure(result, "Error: ")
+    assert_clean_failure(result, "Error: no such file: /nonexistent-file-and-not-a-url")
+    assert "invalid_url" not in result.output
 
 
 def test_enqueue_without_urls(env: dict[str, str]) -> None:
@@ -281,11 +282,27 @@ def test_enqueue_without_urls(env: dict[str, str]) -> None:
     assert "no URL given" in result.output
 
 
-def test_enqueue_invalid_urls_without_broker(env: dict[str, str]) -> None:
-    result = CliRunner().invoke(main, ["enqueue", "ftp://x", "javascript:alert(1)"])
-    assert_clean_failure(result, "no broker")
+def test_enqueue_of_invalid_urls_only_fails(env: dict[str, str]) -> None:
+    """Nothing to queue is an error (exit 1), before any broker is needed; each URL says why it was skipped."""
+    result = CliRunner().invoke(main, ["enqueue", "ftp://x", "javascript:alert(1)", "not-a-url"])
+    assert_clean_failure(result, "nothing queued: none of the 3 URL(s) given is valid")
     assert "skipped 'ftp://x'" in result.stderr
     assert "skipped 'javascript:alert(1)'" in result.stderr
+    assert "skipped 'not-a-url'" in result.stderr
+
+
+def test_enqueue_without_broker(env: dict[str, str]) -> None:
+    result = CliRunner().invoke(main, ["enqueue", "https://news.example/a", "ftp://x"])
+    assert_clean_failure(result, "no broker")
+    assert "skipped 'ftp://x'" in result.stderr
+
+
+def test_a_unix_socket_url_is_spelled_for_celery_and_back() -> None:
+    from worker.config import celery_broker_url, redis_client_url
+
+    assert celery_broker_url("unix:///data/redis/redis.sock?db=0") == "redis+socket:///data/redis/redis.sock?virtual_host=0"
+    assert redis_client_url("redis+socket:///data/redis/redis.sock?virtual_host=0") == "unix:///data/redis/redis.sock?db=0"
+    assert celery_broker_url("redis://127.0.0.1:6379/0") == redis_client_url("redis://127.0.0.1:6379/0")
 
 
 def test_safe_strips_control_characters() -> None:
@@ -301,6 +318,10 @@ def test_flower_without_a_password_listens_on_loopback_only() -> None:
     from worker.config import Settings
 
     open_settings = Settings(data_dir=Path("."), database_url="sqlite://", redis_url=None)
-    assert "--address=127.0.0.1" in _flower_command(5555, open_settings)
-    guarded = _flower_command(5555, dataclasses.replace(open_settings, flower_basic_auth="me:secret"))
-    assert "--address=0.0.0.0" in guarded and "--basic-auth=me:secret" in guarded
+    command, env = _flower_command(5555, open_settings)
+    assert "--address=127.0.0.1" in command and env == {}
+    guarded, env = _flower_command(5555, dataclasses.replace(open_settings, flower_basic_auth="me:secret"))
+    assert "--address=0.0.0.0" in guarded
+    # The password reaches Flower through its environment: a command line is readable by every local user.
+    assert env == {"FLOWER_BASIC_AUTH": "me:secret"}
+    assert not any("secret" in word for word in guarded)

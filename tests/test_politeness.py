@@ -207,3 +207,70 @@ def test_an_auto_source_whose_feeds_are_gone_is_discovered_again(
     assert gone is not None and "discovered again" in gone.errors[-1]
     assert poller.poll(url) is not None and sent == [site.base + "/a", site.base + "/b"]
     assert len(site.times("/")) == 2 and len(site.times("/old.xml")) == 2
+
+
+def test_a_blocked_robots_txt_is_a_refusal_not_an_outage(
+    redis_client: redis.Redis, scripted: list[ScriptedSite]
+) -> None:
+    """robots.txt on an address the policy blocks: the page is refused at once, as blocked_address, with
+    the setting that would allow it; not `robots_unavailable`, which would be retried as an outage."""
+    site = ScriptedSite("127.0.0.45", {"/a.html": [(200, {}, b"<html><body>story</body></html>")]}).start()
+    scripted.append(site)
+    polite = Polite(redis_client, FetchPolicy(allowed_networks=("127.0.0.44/32",)), interval=0.01)
+    with pytest.raises(FetchError) as refused:
+        polite.fetch(site.base + "/a.html")
+    assert (refused.value.reason, refused.value.retryable) == ("blocked_address", False)
+    assert "COPYDESK_ALLOW_NETWORKS" in refused.value.message and "127.0.0.45/32" in refused.value.message
+    assert site.hits == {}
+
+
+def test_policy_refusals_are_final_at_once_and_name_their_setting(
+    tmp_path: Path, redis_url: str, scripted: list[ScriptedSite]
+) -> None:
+    """Through a real worker: a page on a blocked address, one robots.txt disallows and one with another
+    scheme are each recorded after one delivery, within seconds, with a message naming the setting that
+    would allow it (or saying none does); each task ends as FAILURE, not retried."""
+    redis.Redis.from_url(redis_url).flushdb()
+    page: Reply = (200, {}, b"<html><body>story</body></html>")
+    rules: Reply = (200, {"Content-Type": "text/plain"}, b"User-agent: *\nDisallow: /private")
+    ruled = ScriptedSite("127.0.0.46", {"/robots.txt": [rules], "/private/a.html": [page]}).start()
+    blocked = ScriptedSite("127.0.0.47", {"/a.html": [page]}).start()
+    scripted.extend([ruled, blocked])
+    database = f"sqlite:///{tmp_path / 'copydesk.db'}"
+    upgrade(database)
+    log = tmp_path / "worker.log"
+    env = worker_env(database, redis_url, tmp_path, COPYDESK_ALLOW_NETWORKS="127.0.0.46/32")
+    worker = start_worker(env, concurrency=1, log=log)
+    sessions = make_sessionmaker(make_engine(database))
+    try:
+        client = Celery("test", broker=redis_url)
+        urls = [ruled.base + "/private/a.html", blocked.base + "/a.html", "ftp://example.com/a.html"]
+        started = time.monotonic()
+        for url in urls:
+            client.send_task(INGEST_URL, args=[url], queue="copydesk")
+
+        def recorded() -> dict[str, tuple[str, str, int]]:
+            with sessions() as session:
+                rows = session.execute(select(Failure.url, Failure.reason, Failure.message, Failure.attempts))
+                return {url: (reason, message, attempts) for url, reason, message, attempts in rows}
+
+        wait_for(lambda: len(recorded()) == 3, 60, "the three refusals recorded")
+        assert time.monotonic() - started < 30  # a retried outage would take 5 + 10 + 20 s of backoff
+        failures = recorded()
+        assert {url: reason for url, (reason, _, _) in failures.items()} == {
+            normalise(urls[0]): "robots_disallowed",
+            normalise(blocked.base + "/a.html"): "blocked_address",
+            "ftp://example.com/a.html": "bad_scheme",
+        }
+        assert all(attempts == 1 for _, _, attempts in failures.values())
+        messages = {reason: message for reason, message, _ in failures.values()}
+        assert "COPYDESK_ALLOW_NETWORKS" in messages["blocked_address"]
+        assert "COPYDESK_USER_AGENT" in messages["robots_disallowed"]
+        assert "no setting changes that" in messages["bad_scheme"]
+        assert blocked.hits == {} and ruled.hits["/private/a.html"] == 0
+        wait_for(lambda: log.read_text().count("raised expected: PageFailed") == 3, 10, "three FAILURE ends")
+        text = log.read_text()
+        assert text.count("Task copydesk.ingest_url[") == 6, "a task was delivered more than once"  # received + end
+        assert "Retry in" not in text
+    finally:
+        stop_process(worker)

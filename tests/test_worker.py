@@ -6,6 +6,7 @@ import functools
 import json
 import os
 import random
+import re
 import signal
 import subprocess
 import sys
@@ -296,16 +297,25 @@ def test_a_copy_that_meets_an_index_redis_lost_fills_it_before_its_look_up(
 
 def test_copydesk_push_queues_saved_pages_for_the_worker(stack: dict[str, object], tmp_path: Path) -> None:
     """`copydesk push` of a folder of saved pages and of one file again: the worker stores each page once
-    and clusters them as the seeds cluster; an unreadable file is reported and skipped."""
+    and clusters them as the seeds cluster; an unreadable file is reported and skipped; a page without an
+    article is recorded as failed under its file's name, and its batch's task ends FAILURE naming it."""
     folder = tmp_path / "saved"
     folder.mkdir()
     for page in SEEDS.glob("*.html"):
         (folder / page.name).write_bytes(page.read_bytes())
     (folder / "broken.html.gz").write_bytes(b"not gzip")
+    (folder / "zz-nav-only.html").write_text("<html><body><nav><a href='/'>Home</a></nav></body></html>")
     env = {str(k): str(v) for k, v in stack["env"].items()}  # type: ignore[attr-defined]
     result = CliRunner().invoke(main, ["push", str(folder), str(folder / "blog-repost.html"), "--batch", "2"], env=env)
     assert result.exit_code == 0, result.output
-    assert "pushed 6 pages in 3 tasks, skipped 1" in result.output  # blog-repost.html twice
+    assert "pushed 7 pages in 4 tasks, skipped 1" in result.output  # blog-repost.html twice
     assert "broken.html.gz" in result.output
     wait_for(lambda: _settled(stack["sessions"], 5), 60, "the 5 seed pages stored once and clustered")
     assert sorted(map(len, _clusters(stack["sessions"]).values())) == [1, 1, 3]
+    wait_for(lambda: len(_failures(stack["sessions"])) == 1, 30, "the page without an article recorded")
+    with stack["sessions"]() as session:  # type: ignore[operator]
+        (message,) = session.scalars(select(Failure.message))
+    assert message.startswith(f"{folder / 'zz-nav-only.html'}: "), message
+    log = Path(str(stack["log"])).read_text()
+    assert re.search(r"ingest_pages\[[-0-9a-f]+\] received", log)
+    assert "raised expected: PageFailed('pages_failed: 1 of 2 pages failed" in log and "zz-nav-only.html" in log

@@ -5,7 +5,7 @@ from __future__ import annotations
 from celery import Celery
 from kombu import Queue
 
-from worker.config import Settings
+from worker.config import Settings, celery_broker_url
 from worker.routing import all_queues
 
 # Stable, documented task names: other systems send_task() to these without importing copydesk.
@@ -20,7 +20,7 @@ POLL_SOURCE = "copydesk.poll_source"  # (url, refresh=False): read one source, q
 
 def make_celery(settings: Settings) -> Celery:
     app = Celery("copydesk", include=["worker.tasks", "worker.polling", "worker.monitoring"])
-    broker = settings.redis_url or "redis://127.0.0.1:6379/0"
+    broker = celery_broker_url(settings.redis_url or "redis://127.0.0.1:6379/0")
     app.conf.update(
         broker_url=broker,
         task_ignore_result=True,

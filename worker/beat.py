@@ -17,7 +17,7 @@ from typing import Any
 import redis
 from celery.beat import Scheduler
 
-from worker.config import Settings
+from worker.config import Settings, redis_client_url
 
 log = logging.getLogger("celery.beat")
 
@@ -50,7 +50,7 @@ class SingleBeatScheduler(Scheduler):
     @property
     def client(self) -> redis.Redis:
         if self._client is None:
-            self._client = redis.Redis.from_url(self.app.conf.broker_url, socket_timeout=5)
+            self._client = redis.Redis.from_url(redis_client_url(self.app.conf.broker_url), socket_timeout=5)
         return self._client
 
     def tick(self, *args: Any, **kwargs: Any) -> float:

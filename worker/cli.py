@@ -7,7 +7,6 @@ import json
 import os
 import re
 import signal
-import subprocess
 import sys
 import tempfile
 from collections.abc import Iterable, Iterator
@@ -17,7 +16,7 @@ from typing import Any
 import click
 
 from worker.cli_sources import sources, status
-from worker.config import PUSH_BATCH_SIZE, Settings
+from worker.config import PUSH_BATCH_SIZE, Settings, celery_broker_url
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
@@ -72,62 +71,95 @@ def main() -> None:
 @click.option("--flower", is_flag=True, help="Also start Flower (monitoring UI).")
 @click.option("--flower-port", default=5555, show_default=True)
 def run(concurrency: int, flower: bool, flower_port: int) -> None:
-    """The main job: a worker with an embedded scheduler (beat), on the configured stores.
+    """The main job: a worker, a scheduler (beat) and, with --flower, Flower, on the configured stores.
 
     Without COPYDESK_REDIS_URL an embedded Redis server is started under the data directory.
-    Ctrl-C stops everything cleanly (running tasks finish first).
+    SIGINT (Ctrl-C), SIGTERM or SIGHUP stop Flower, beat, the worker (running tasks finish first) and
+    the embedded Redis, in that order, wherever it was started from; a second signal stops at once.
+    If one of them exits by itself, the others are stopped too and the exit status is not 0.
     """
     from storage.db import upgrade
     from worker.embedded import EmbeddedRedis
+    from worker.supervise import Supervisor, exit_code, spawn
 
+    def say(message: str) -> None:
+        click.echo(f"copydesk run: {message}", err=True)
+
+    supervisor = Supervisor(say)
+    supervisor.install()  # before anything is started: a signal during start-up stops what was started
     settings = _settings()
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    upgrade(settings.database_url)
-    embedded = None
-    redis_url = settings.redis_url
-    if redis_url is None:
-        embedded = EmbeddedRedis(settings.data_dir / "redis")
-        redis_url = embedded.start()
-        (settings.data_dir / "redis.url").write_text(redis_url)
-        click.echo(f"embedded Redis at {redis_url}", err=True)
-    env = {**os.environ, "COPYDESK_REDIS_URL": redis_url}
-    schedule = str(settings.data_dir / "celerybeat-schedule")
-    commands = [_celery("worker", "-B", "-s", schedule, "--concurrency", str(concurrency), "--loglevel", "INFO", "-E")]
-    if flower:
-        commands.append(_flower_command(flower_port, settings))
-    children = [subprocess.Popen(command, env=env) for command in commands]
-    click.echo(f"copydesk running: database {settings.database_url}; Ctrl-C to stop", err=True)
+    embedded: EmbeddedRedis | None = None
+    crashed = None
     try:
-        while all(child.poll() is None for child in children):
-            try:
-                children[0].wait(1)
-            except subprocess.TimeoutExpired:
-                continue
-    except KeyboardInterrupt:
-        click.echo("stopping...", err=True)
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        upgrade(settings.database_url)
+        redis_url = settings.redis_url
+        if redis_url is None and not supervisor.stopping:
+            # On a unix socket in the data directory that only this user can open: other local users
+            # can neither queue tasks nor flush the index. copydesk commands find it through redis.url.
+            embedded = EmbeddedRedis(settings.data_dir / "redis", unix_socket=True)
+            redis_url = embedded.start()
+            marker = settings.data_dir / "redis.url"
+            marker.unlink(missing_ok=True)
+            marker.touch(mode=0o600)
+            marker.write_text(redis_url)
+            say(f"embedded Redis at {redis_url}")
+        env = {**os.environ, "COPYDESK_REDIS_URL": redis_url or ""}
+        # The worker finishes its running tasks on SIGTERM (warm shutdown): give it the task time limit.
+        worker_grace = settings.task_time_limit + 15
+        schedule = str(settings.data_dir / "celerybeat-schedule")
+        commands = [  # started in this order, stopped in the reverse one
+            ("worker", _celery("worker", "-c", str(concurrency), "--loglevel", "INFO", "-E"), env, worker_grace),
+            ("beat", _celery("beat", "-s", schedule, "--loglevel", "INFO"), env, 15.0),
+        ]
+        if flower:
+            command, flower_env = _flower_command(flower_port, settings)
+            commands.append(("flower", command, {**env, **flower_env}, 10.0))
+        for name, command, child_env, grace in commands:
+            if supervisor.stopping:
+                break
+            supervisor.add(name, spawn(command, child_env), grace)
+        if not supervisor.stopping:
+            say(f"running (pid {os.getpid()}): database {settings.database_url}; Ctrl-C or SIGTERM to stop")
+        crashed = supervisor.wait()
+        if crashed is not None:
+            say(f"{crashed.name} exited with status {crashed.process.returncode}: stopping the others")
+        else:
+            say(f"{signal.Signals(supervisor.stop_signal or signal.SIGTERM).name}: stopping")
     finally:
-        for child in children:
-            if child.poll() is None:
-                child.send_signal(signal.SIGTERM)
-        for child in children:
-            try:
-                child.wait(60)
-            except subprocess.TimeoutExpired:
-                child.kill()
-        if embedded:
-            embedded.stop()
-            (settings.data_dir / "redis.url").unlink(missing_ok=True)
+        supervisor.stop(extra=lambda: _stop_embedded(embedded, settings, say))
+        supervisor.restore()
+    say("stopped")
+    sys.exit(exit_code(supervisor.stop_signal, crashed))
 
 
-def _flower_command(port: int, settings: Settings) -> list[str]:
+def _stop_embedded(embedded: Any, settings: Settings, say: Any) -> None:
+    if embedded is None:
+        return
+    say("stopping the embedded Redis")
+    embedded.stop()
+    (settings.data_dir / "redis.url").unlink(missing_ok=True)
+
+
+# Flower's task list: what each task was given and what came of it, not only its id.
+FLOWER_COLUMNS = "name,state,args,kwargs,result,received,runtime,worker"
+
+
+def _flower_command(port: int, settings: Settings) -> tuple[list[str], dict[str, str]]:
+    """Flower's command line and the environment it needs besides copydesk's own.
+
+    The password goes through the environment (FLOWER_BASIC_AUTH, which Flower reads), never the
+    command line, which every local user can read with `ps`.
+    """
+    common = [f"--port={port}", f"--tasks_columns={FLOWER_COLUMNS}"]
     if settings.flower_basic_auth:
-        return _celery("flower", f"--port={port}", "--address=0.0.0.0", f"--basic-auth={settings.flower_basic_auth}")
+        return _celery("flower", *common, "--address=0.0.0.0"), {"FLOWER_BASIC_AUTH": settings.flower_basic_auth}
     # Task arguments are URLs and page text: without a password, only this machine may look.
     click.echo(
         f"Flower listens on 127.0.0.1:{port} only; set COPYDESK_FLOWER_BASIC_AUTH=user:password to open it",
         err=True,
     )
-    return _celery("flower", f"--port={port}", "--address=127.0.0.1")
+    return _celery("flower", *common, "--address=127.0.0.1"), {}
 
 
 @main.command()
@@ -151,7 +183,8 @@ def beat() -> None:
 def flower(port: int) -> None:
     """Flower, the monitoring UI: on all interfaces with basic auth from COPYDESK_FLOWER_BASIC_AUTH, else on
     127.0.0.1 only."""
-    os.execv(sys.executable, _flower_command(port, _settings()))
+    command, env = _flower_command(port, _settings())
+    os.execve(sys.executable, command, {**os.environ, **env})
 
 
 @main.command()
@@ -211,7 +244,7 @@ def _celery_client(broker: str) -> Any:
     """A Celery app that only sends copydesk's tasks (no worker configuration)."""
     from celery import Celery
 
-    client = Celery("copydesk", broker=broker)
+    client = Celery("copydesk", broker=celery_broker_url(broker))
     client.conf.task_default_queue = "copydesk"
     return client
 
@@ -237,7 +270,6 @@ def enqueue(urls: tuple[str, ...], file: Path | None, refresh: bool) -> None:
     wanted = _read_urls(urls, file)
     if not wanted:
         raise click.UsageError("no URL given (pass URLs, - for stdin, or --file)")
-    sessions = _sessions(settings)
     valid: list[str] = []
     invalid = 0
     for url in wanted:
@@ -246,6 +278,9 @@ def enqueue(urls: tuple[str, ...], file: Path | None, refresh: bool) -> None:
         except FetchError as err:
             invalid += 1
             click.echo(f"skipped {safe(url)!r}: {err}", err=True)
+    if not valid:
+        raise click.ClickException(f"nothing queued: none of the {invalid} URL(s) given is valid")
+    sessions = _sessions(settings)
     from sqlalchemy import select
 
     with sessions() as session:
@@ -273,17 +308,17 @@ def push(paths: tuple[Path, ...], batch: int) -> None:
 
     from ingest.extract import ExtractionError, decode_html
     from worker.batch import page_files, read_page
-    from worker.push import push_pages
+    from worker.push import Page, push_pages
 
     broker = _broker_url(_settings())
     files = [f for path in paths for f in (page_files(path) if path.is_dir() else [path])]
     skipped = 0
 
-    def pages() -> Iterator[tuple[str, str | None]]:  # read as they are pushed: a folder may not fit in memory
+    def pages() -> Iterator[Page]:  # read as they are pushed: a folder may not fit in memory
         nonlocal skipped
         for file in files:
             try:
-                yield decode_html(read_page(file)), None
+                yield decode_html(read_page(file)), None, str(file)
             except (OSError, EOFError, ExtractionError) as err:  # gzip.BadGzipFile is an OSError
                 skipped += 1
                 click.echo(f"skipped {safe(str(file))}: {err}", err=True)
@@ -416,6 +451,8 @@ def extract(source: str) -> None:
     from worker.batch import read_page
 
     settings = _settings()
+    if "://" not in source and not Path(source).exists():  # a file name, not a URL
+        raise click.ClickException(f"no such file: {source} (and not a URL: give http:// or https://)")
     try:
         if Path(source).exists():
             article = run_extract(read_page(Path(source)))

@@ -210,18 +210,21 @@ def status(as_json: bool) -> None:
     if "broker_error" in report:
         click.echo(f"queue: unknown ({cli.safe(report['broker_error'])})")
     else:
-        rates = report["tasks_per_minute"]
-        failed = sum(rate for name, rate in rates.items() if name.endswith("!failed"))
-        done = sum(rate for name, rate in rates.items() if not name.endswith("!failed"))
+        rates, counts = report["tasks_per_minute"], report["tasks_last_hour"]
+        ended = sum(n for name, n in counts.items() if not name.endswith("!failed"))
+        failed = sum(n for name, n in counts.items() if name.endswith("!failed"))
         click.echo(f"queue: {report['queued']} waiting, {report['unacked']} running or scheduled")
-        click.echo(f"tasks per minute (last 5 min): {done:.1f} done, {failed:.1f} failed")
-        for name, rate in rates.items():
+        # Counts over the same hour as the failures below: a page that failed is a task that failed.
+        click.echo(f"tasks in the last hour: {ended} ended, {failed} of them failed")
+        click.echo(f"  {'TASK':<24} {'ENDED':>7} {'FAILED':>7} {'PER MIN (5 min)':>16}")
+        for name, count in counts.items():
             if not name.endswith("!failed"):
-                click.echo(f"  {name:<24} {rate:8.1f}")
+                per_minute = rates.get(name, 0.0)
+                click.echo(f"  {name:<24} {count:>7} {counts.get(name + '!failed', 0):>7} {per_minute:>16.1f}")
         click.echo(f"beat: {report['beat'] or 'none active'}")
     click.echo(f"documents: {report['documents']} ({report['documents_last_hour']} in the last hour)")
     click.echo(f"clusters: {report['clusters']} ({report['copies']} with copies)")
-    click.echo(f"failures in the last hour: {report['failures_last_hour']}")
+    click.echo(f"failures in the last hour: {report['failures_last_hour']} (copydesk failures)")
     click.echo(
         f"sources: {report['sources']} ({report['sources_due']} due, {report['sources_failing']} failing)"
     )

@@ -5,10 +5,29 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 from ingest.fetch import FetchPolicy
 
 PUSH_BATCH_SIZE = 32  # pushed pages a task (worker.push): a few seconds of work, well inside the task time limit
+
+
+def celery_broker_url(redis_url: str) -> str:
+    """A Redis URL as Celery (kombu) spells it: redis-py's unix:///path?db=N is kombu's redis+socket."""
+    if not redis_url.startswith("unix://"):
+        return redis_url
+    parts = urlsplit(redis_url)
+    db = parse_qs(parts.query).get("db", ["0"])[0]
+    return f"redis+socket://{parts.path}?virtual_host={db}"
+
+
+def redis_client_url(url: str) -> str:
+    """A broker URL as redis-py spells it (the reverse of celery_broker_url)."""
+    if not url.startswith("redis+socket://"):
+        return url
+    parts = urlsplit(url)
+    db = parse_qs(parts.query).get("virtual_host", ["0"])[0]
+    return f"unix://{parts.path}?db={db}"
 
 
 def _float(name: str, default: float) -> float:

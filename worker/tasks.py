@@ -17,6 +17,7 @@ import sqlalchemy.exc
 from celery import Task
 from celery.exceptions import Reject, Retry, SoftTimeLimitExceeded
 from celery.signals import worker_ready
+from sqlalchemy import select
 
 from ingest.document import Article
 from ingest.extract import ExtractionError, extract, host_of
@@ -25,8 +26,10 @@ from ingest.urls import normalise
 from storage.archive import Archive, Arrival, Stored
 from storage.db import make_engine, make_sessionmaker
 from storage.index import IndexIncomplete, RedisIndex
+from storage.models import Document
 from storage.refill import refill
 from worker.app import INGEST_HTML, INGEST_PAGES, INGEST_TEXT, INGEST_URL, REPAIR, app, settings
+from worker.config import redis_client_url
 from worker.limits import PageTimeLimitExceeded, time_limit
 from worker.politeness import Deferred, defer, polite_fetch
 from worker.push import PUSHED_TTL, digest, pushed_key
@@ -48,16 +51,37 @@ OUTAGES = (redis.ConnectionError, redis.TimeoutError, sqlalchemy.exc.Operational
 T = TypeVar("T")
 
 
+class PageFailed(Exception):
+    """A page that could not be ingested, already recorded (`copydesk failures`).
+
+    Raised at the very end of its task so that the task ends in the FAILURE state with the recorded
+    reason as its error (Flower, `copydesk status`), and is never retried: no task retries on an
+    exception by itself, and with task_acks_on_failure_or_timeout (Celery's default) a task that raises
+    is acknowledged, not delivered again.
+    """
+
+    def __init__(self, key: str, reason: str, message: str) -> None:
+        super().__init__(f"{reason}: {message}")
+        self.key = key
+        self.reason = reason
+        self.message = message
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.key, self.reason, self.message))
+
+
 class ArchiveTask(Task):
     """Owns the per-process archive (engine, index client) and turns any failure into a record."""
 
     abstract = True
+    # Expected: the worker logs a PageFailed as the task's end, without a traceback.
+    throws = (PageFailed,)
     began = 0.0  # time.monotonic() when the task being run began (before_start)
 
     @cached_property
     def redis(self) -> redis.Redis:
         # Built lazily in each worker process: connections must not cross a fork.
-        return redis.Redis.from_url(settings.redis_url or app.conf.broker_url)
+        return redis.Redis.from_url(settings.redis_url or redis_client_url(app.conf.broker_url))
 
     @cached_property
     def archive(self) -> Archive:
@@ -72,12 +96,33 @@ class ArchiveTask(Task):
         return self.into_archive(functools.partial(self.archive.add, article, key=key, final_url=url))
 
     def guarded(self, key: str, work: Callable[[], Stored]) -> dict[str, Any]:
-        """Run work() for the page `key`; every failure is recorded against `key` and never escapes."""
+        """Run work() for the page `key`; its outcome, read back from storage at the very end.
+
+        A failure is recorded against `key`, then raised as PageFailed (after the delivery ended, so
+        that the poison guard's count is cleared): the task ends as FAILURE with the recorded reason.
+        """
         with self.delivery(key) as attempts:
             if attempts > settings.max_attempts:
                 message = f"the worker process died {attempts - 1} times processing this page (crash, OOM, time limit)"
-                return self._failed(key, "poison", message)
-            return self._run(key, work)
+                result = self._failed(key, "poison", message)
+            else:
+                result = self._run(key, work)
+        return self.final(key, result)
+
+    def final(self, key: str, result: dict[str, Any]) -> dict[str, Any]:
+        """The task's result: PageFailed for a recorded failure, else the document and the cluster it is
+        in now, read from storage (a later settle of its cluster, by this task or another, may have moved
+        it since the archive answered), so that `copydesk show CLUSTER` agrees with it."""
+        if result["status"] == "failed":
+            raise PageFailed(key, result["reason"], result["message"])
+        document = result.get("document")
+        if isinstance(document, int):
+            result["cluster"] = self._patiently(functools.partial(self.cluster_of, document))
+        return result
+
+    def cluster_of(self, document: int) -> int | None:
+        with self.archive.sessions() as session:
+            return session.scalar(select(Document.cluster_id).where(Document.id == document))
 
     @contextlib.contextmanager
     def delivery(self, key: str) -> Iterator[int]:
@@ -202,7 +247,7 @@ class ArchiveTask(Task):
 
     def _failed(self, key: str, reason: str, message: str) -> dict[str, Any]:
         self._patiently(functools.partial(self.archive.record_failure, key, reason, message))
-        return {"status": "failed", "reason": reason}
+        return {"status": "failed", "reason": reason, "message": message}
 
 
 @app.task(name=INGEST_URL, base=ArchiveTask, bind=True, max_retries=None)
@@ -211,11 +256,12 @@ def ingest_url(self: ArchiveTask, url: str, refresh: bool = False) -> dict[str, 
     try:
         url = normalise(url)  # one spelling per URL: the same story from a feed and a link is one document
     except FetchError as err:
-        return self._failed(str(url)[:2048] or "(empty)", err.reason, err.message)
+        key = str(url)[:2048] or "(empty)"
+        return self.final(key, self._failed(key, err.reason, err.message))
     known = self._patiently(functools.partial(self.archive.find, url))
     if known is not None and not refresh:
         self.into_archive(functools.partial(self.archive.finish, known))  # settles it if a crash left it half-way
-        return {"status": "known", "document": known}
+        return self.final(url, {"status": "known", "document": known})
 
     def work() -> Stored:
         try:
@@ -254,6 +300,16 @@ def ingest_pages(self: ArchiveTask, pages: list[dict[str, Any]]) -> dict[str, in
     loaded = self.load_pushed(pages)
     keys = [_key_of_pushed(page) for page in loaded]
     counts = {"stored": 0, "known": 0, "failed": 0, "split": 0, "deferred": 0}
+    failed: list[str] = []  # "name: reason: message" of each page that failed, for the task's error
+
+    def fail(number: int, err: BaseException) -> None:
+        reason, message = failure_of(err)
+        name = _name_of_pushed(pages[number])
+        # A pushed page's key is a digest: its file name (when the pusher gave one) says which page it is.
+        self._failed(keys[number], reason, f"{name}: {message}" if name else message)
+        failed.append(f"{name or keys[number]}: {reason}: {message}")
+        counts["failed"] += 1
+
     done = len(pages)
     with self.delivery(batch_key(keys)) as attempts:
         deadline = time.monotonic() + settings.task_time_limit * 0.25
@@ -280,15 +336,18 @@ def ingest_pages(self: ArchiveTask, pages: list[dict[str, Any]]) -> dict[str, in
                 if self._patiently(functools.partial(self.archive.find, key)) is not None:
                     counts["known"] += 1
                 else:
-                    self._failed(key, *failure_of(err))
-                    counts["failed"] += 1
+                    fail(number, err)
             except (Exception, PageTimeLimitExceeded) as err:
-                self._failed(key, *failure_of(err))
-                counts["failed"] += 1
+                fail(number, err)
         self.add_all(arrivals, counts)
     stored = [ref for ref in map(_stored_ref, pages[:done]) if ref]
     if stored:  # only now: a delivery that dies before this point finds them again
         self._patiently(functools.partial(self.redis.delete, *stored))
+    if counts["failed"]:  # every page is recorded: now the task ends as FAILURE, naming them
+        summary = "; ".join(failed[:5]) + (f"; and {len(failed) - 5} more" if len(failed) > 5 else "")
+        others = ", ".join(f"{n} {status}" for status, n in counts.items() if n and status != "failed")
+        message = f"{counts['failed']} of {len(pages)} pages failed ({others or 'none stored'}): {summary}"
+        raise PageFailed(batch_key(keys), "pages_failed", message)
     return counts
 
 
@@ -390,6 +449,14 @@ def _stored_ref(page: Any) -> str | None:
     """The Redis key of a page of an ingest_pages batch that was pushed through Redis."""
     ref = page.get("stored") if isinstance(page, dict) else None
     return ref if isinstance(ref, str) else None
+
+
+def _name_of_pushed(page: Any) -> str | None:
+    """The name the pusher gave a page (`copydesk push`: its file's path), or its URL."""
+    if not isinstance(page, dict):
+        return None
+    name = page.get("name") or page.get("url")
+    return name if isinstance(name, str) and name else None
 
 
 def _key_of_pushed(page: Any) -> str:

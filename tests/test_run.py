@@ -1,0 +1,187 @@
+"""`copydesk run --flower` as an operator runs it: in the background, watched through Flower, stopped by
+a signal sent to its PID. Real processes throughout: redis-server, the Celery worker and beat, Flower,
+and an HTTP server on 127.0.0.x."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import re
+import shutil
+import signal
+import stat
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import psutil
+import pytest
+
+from tests.conftest import SEEDS
+from tests.servers import ROOT, Site, wait_for
+from worker.embedded import free_port
+
+PASSWORD = "s3cret-for-the-test"
+
+
+def session_processes(sid: int) -> list[psutil.Process]:
+    """Every live process of session `sid` (zombies waiting for init to reap them are gone already)."""
+    found = []
+    for process in psutil.process_iter(["pid", "status"]):
+        try:
+            if os.getsid(process.pid) == sid and process.info["status"] != psutil.STATUS_ZOMBIE:
+                found.append(process)
+        except (ProcessLookupError, PermissionError, psutil.Error):
+            continue
+    return found
+
+
+def flower(port: int, path: str, auth: bool = True) -> Any:
+    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}")
+    if auth:
+        request.add_header("Authorization", "Basic " + base64.b64encode(f"me:{PASSWORD}".encode()).decode())
+    with urllib.request.urlopen(request, timeout=5) as response:
+        body = response.read().decode()
+    return json.loads(body) if body.startswith(("{", "[")) else body
+
+
+def flower_up(port: int) -> bool:
+    try:
+        return bool(flower(port, "/healthcheck", auth=False) == "OK")
+    except (OSError, urllib.error.URLError):
+        return False
+
+
+def assert_redis_is_private(data: Path, sid: int) -> None:
+    """The embedded Redis listens on a unix socket only this user can open, and on no TCP port; copydesk
+    commands find it through the data directory's redis.url."""
+    url = (data / "redis.url").read_text()
+    assert url.startswith("unix://"), url
+    sock = Path(urlsplit(url).path)
+    assert stat.S_ISSOCK(sock.stat().st_mode)
+    assert stat.S_IMODE(sock.stat().st_mode) == 0o700 and stat.S_IMODE(sock.parent.stat().st_mode) == 0o700
+    assert stat.S_IMODE((data / "redis.url").stat().st_mode) == 0o600
+    (server,) = [p for p in session_processes(sid) if p.name().startswith("redis-server")]
+    assert not [c for c in server.net_connections(kind="inet") if c.status == psutil.CONN_LISTEN]
+    system_python = "/usr/bin/python3"  # the venv's may sit where another user cannot run it
+    if os.geteuid() == 0 and shutil.which("runuser") and os.path.exists(system_python):
+        probe = f"import socket; socket.socket(socket.AF_UNIX).connect({str(sock)!r})"
+        other = subprocess.run(  # another local user is refused by the kernel
+            ["runuser", "-u", "nobody", "--", system_python, "-I", "-c", probe],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+        assert other.returncode != 0 and "PermissionError" in other.stderr, other.stderr
+
+
+@pytest.fixture
+def site() -> Iterator[Site]:
+    story = (SEEDS / "southfront-original.html").read_bytes()
+    server = Site({"/story.html": (200, "text/html; charset=utf-8", story)}, "127.0.0.61").start()
+    yield server
+    server.stop()
+
+
+@pytest.mark.timeout(240)
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP], ids=lambda s: s.name)
+def test_copydesk_run_in_the_background_shows_failures_in_flower_and_stops_on(
+    signum: signal.Signals, tmp_path: Path, site: Site
+) -> None:
+    """Started from a non-interactive shell with `&` (so SIGINT arrives ignored), in a session of its own:
+    a page that stores ends SUCCESS in Flower's API with its document and cluster, a 404 ends FAILURE
+    with its recorded reason; the password is in no process's arguments; `signum` sent to its PID stops
+    Flower, beat, worker and Redis, leaving no process of the session and a clean log."""
+    port = free_port()
+    env = {
+        **{k: v for k, v in os.environ.items() if k not in ("COPYDESK_REDIS_URL", "COPYDESK_DATABASE_URL")},
+        "COPYDESK_DATA_DIR": str(tmp_path / "data"),
+        "COPYDESK_ALLOW_NETWORKS": "127.0.0.0/8",
+        "COPYDESK_FLOWER_BASIC_AUTH": f"me:{PASSWORD}",
+    }
+    log = tmp_path / "run.log"
+    script = f'"$0" -m worker.cli run --flower --flower-port {port} --concurrency 1 > "$1" 2>&1 & echo $!'
+    launched = subprocess.run(
+        ["sh", "-c", script, sys.executable, str(log)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        start_new_session=True,
+    )
+    pid = int(launched.stdout)
+    sid = os.getsid(pid)
+    try:
+        ignored = int(re.search(r"SigIgn:\s*([0-9a-f]+)", Path(f"/proc/{pid}/status").read_text())[1], 16)  # type: ignore[index]
+        assert ignored & (1 << (signal.SIGINT - 1)), "the background job does not ignore SIGINT: not the case tested"
+        wait_for(lambda: flower_up(port) and (tmp_path / "data" / "redis.url").exists(), 90, "Flower and Redis up")
+        wait_for(lambda: bool(flower(port, "/api/workers?refresh=1")), 60, "the worker seen by Flower")
+        assert_redis_is_private(tmp_path / "data", sid)
+        for process in session_processes(sid):
+            assert PASSWORD not in " ".join(process.cmdline()), process.cmdline()
+        stored, missing = site.base + "/story.html", site.base + "/missing.html"
+        enqueue = subprocess.run(
+            [sys.executable, "-m", "worker.cli", "enqueue", stored, missing],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert enqueue.returncode == 0 and "queued 2" in enqueue.stdout, enqueue.stdout + enqueue.stderr
+
+        def ended() -> dict[str, dict[str, Any]]:
+            tasks = flower(port, "/api/tasks?taskname=copydesk.ingest_url")
+            return {t["args"]: t for t in tasks.values() if t["state"] in ("SUCCESS", "FAILURE")}
+
+        wait_for(lambda: len(ended()) == 2, 90, "both pages' tasks ended in Flower")
+        tasks = ended()
+        good, bad = tasks[repr([stored])], tasks[repr([missing])]
+        assert good["state"] == "SUCCESS", good
+        result = re.fullmatch(r"\{'status': 'stored', 'document': (\d+), 'cluster': (\d+)\}", good["result"])
+        assert result, good["result"]
+        assert bad["state"] == "FAILURE", bad
+        assert "http_error" in bad["exception"] and "HTTP 404" in bad["exception"], bad["exception"]
+        failures = subprocess.run(
+            [sys.executable, "-m", "worker.cli", "failures", "--json"],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
+        assert [(f["url"], f["reason"], f["attempts"]) for f in json.loads(failures.stdout)] == [
+            (missing, "http_error", 1)
+        ]
+        shown = subprocess.run(
+            [sys.executable, "-m", "worker.cli", "show", result[2], "--json"],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
+        assert json.loads(shown.stdout)["canonical"]["id"] == int(result[1])
+    finally:
+        os.kill(pid, signum)
+        try:
+            wait_for(lambda: not session_processes(sid), 60, f"every process of the session gone after {signum.name}")
+        finally:
+            for process in session_processes(sid):  # leave nothing behind, whatever happened
+                process.kill()
+    text = log.read_text()
+    assert f"copydesk run: {signum.name}: stopping" in text, text[-3000:]
+    order = [m[1] for m in re.finditer(r"copydesk run: stopping (flower|beat|worker|the embedded Redis)", text)]
+    assert order == ["flower", "beat", "worker", "the embedded Redis"], order
+    assert text.count("Warm shutdown") == 1
+    assert "not released" not in text and "Connection refused" not in text and "Traceback" not in text
+    assert not (tmp_path / "data" / "redis.url").exists()
