@@ -54,11 +54,16 @@ def _words_and_sentences(
     sentence_hashes: set[int] = set()
     sentences: list[tuple[int, bool]] = []
     for paragraph in content_paragraphs(article, chrome):
-        running = paragraph.normalised.endswith(_SENTENCE_END) and not is_attribution(paragraph.normalised)
-        for sentence_words in paragraph.sentences:
+        # Table cells come out of extraction as "| cell |": the cell's own text says whether it is prose.
+        ends = paragraph.normalised.rstrip(" |").endswith(_SENTENCE_END)
+        credit = is_attribution(paragraph.normalised)
+        last = len(paragraph.sentences) - 1
+        for i, sentence_words in enumerate(paragraph.sentences):
             if len(sentence_words) >= MIN_ANCHOR_WORDS:
                 sentence_hashes.add(textlib.hash64(sentence_words))
             words.extend(sentence_words)
+            # A sentence followed by another in its paragraph ended as one; the last one must end so too.
+            running = (i < last or ends) and not credit
             sentences.append((len(sentence_words), running and len(sentence_words) >= MIN_ANCHOR_WORDS))
     return words, sentence_hashes, sentences
 

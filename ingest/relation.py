@@ -61,8 +61,10 @@ class Side:
 
     @property
     def adds(self) -> float:
-        """New prose as a share of this text's prose."""
-        return self.new / self.prose if self.prose else 0.0
+        """New prose after the shared text starts, as a share of the prose from there: what comes before
+        it (an intro line) is bounded on its own (`RelationPolicy.max_lead_words`)."""
+        rest = self.prose - self.lead
+        return (self.new - self.lead) / rest if rest else 0.0
 
 
 @dataclass(frozen=True)
