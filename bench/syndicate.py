@@ -393,27 +393,26 @@ def edit_headline(h: str, rng: random.Random, patterns: list[str]) -> str:
 
 
 def truncate_words(paras: list[str], lo: int, hi: int, rng: random.Random) -> list[str]:
-    """The first paragraphs of a text, between lo and hi words (cutting the last at a sentence)."""
+    """The opening of a text, about lo..hi words: whole paragraphs, the last one cut at a sentence if needed."""
     target = rng.randint(lo, hi)
     out: list[str] = []
     n = 0
     for p in paras:
         w = len(p.split())
-        if n + w <= target or not out:
-            if n + w > hi:
-                sents = sentences(p)
-                kept: list[str] = []
-                for s in sents:
-                    if n + len(s.split()) > target and kept:
-                        break
-                    kept.append(s)
-                    n += len(s.split())
-                out.append(" ".join(kept))
-                break
+        if n + w <= target:
             out.append(p)
             n += w
-        else:
+            continue
+        if n >= lo:
             break
+        kept: list[str] = []
+        for sent in sentences(p):
+            if kept and n + len(sent.split()) > target:
+                break
+            kept.append(sent)
+            n += len(sent.split())
+        out.append(" ".join(kept))
+        break
     return out
 
 
