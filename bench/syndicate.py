@@ -1025,23 +1025,40 @@ class Generator:
                                f'{html.escape(words)}… <a href="{href}">{more}</a>'))
             return "".join(out)
 
-        story = "".join(f"{html.escape(p, quote=False)}<br><br>" for p in orig.paras)
         half = len(links) // 2
-        rows = [row(html.escape(lines[0])), row(f"<b>{html.escape(src.site)}</b>"), linkrows(links[:half]),
-                snippets(rng.randint(2, 4)),
-                row(f'<h2 style="font-size:20px">{html.escape(orig.headline)}</h2>'), row(story),
-                snippets(rng.randint(4, 8)), linkrows(links[half:])]
-        rows += [row(html.escape(ln)) for ln in lines[1:]]
-        rows += [row(html.escape(t)) for t in src.chrome_text[:1]]
-        blocks = ['<table width="100%" cellpadding="0" cellspacing="0" border="0"><tr><td align="center">'
-                  '<table width="600" cellpadding="0" cellspacing="0">' + "".join(rows) + "</table></td></tr></table>"]
+        page_tags = [*tags, "newsletter"]
+        outer = '<table width="100%" cellpadding="0" cellspacing="0" border="0"><tr><td align="center">' \
+            '<table width="600" cellpadding="0" cellspacing="0">'
+        if rng.random() < 0.5:
+            # the story's paragraphs as <br>-separated text in one cell, between teaser rows
+            story = "".join(f"{html.escape(p, quote=False)}<br><br>" for p in orig.paras)
+            rows = [row(html.escape(lines[0])), row(f"<b>{html.escape(src.site)}</b>"), linkrows(links[:half]),
+                    snippets(rng.randint(2, 4)),
+                    row(f'<h2 style="font-size:20px">{html.escape(orig.headline)}</h2>'), row(story),
+                    snippets(rng.randint(4, 8)), linkrows(links[half:])]
+            rows += [row(html.escape(ln)) for ln in lines[1:]]
+            rows += [row(html.escape(t)) for t in src.chrome_text[:1]]
+            blocks = [outer + "".join(rows) + "</table></td></tr></table>"]
+        else:
+            # one <span> row per paragraph, the site's teasers and footer as <p> blocks after the table:
+            # trafilatura (fast pass and full) then keeps the teasers and footer, not the story
+            rows = [row(html.escape(lines[0])), row(f"<b>{html.escape(src.site)}</b>"), linkrows(links[:half]),
+                    row(f'<h2 style="font-size:20px">{html.escape(orig.headline)}</h2>')]
+            rows += [row(f'<span style="font-size:15px;line-height:22px">{html.escape(p, quote=False)}</span>')
+                     for p in orig.paras]
+            teasers = snippets(rng.randint(6, 10)).replace("<tr><td", "<p").replace("</td></tr>", "</p>")
+            teasers = re.sub(r'<p style="[^"]*">', "<p>", teasers)
+            foot = "".join(p_html(x) for x in [*lines[1:], *src.chrome_text[:1]])
+            blocks = [outer + "".join(rows) + "</table></td></tr></table>",
+                      f'<div class="content">{teasers}{foot}</div>']
+            page_tags.append("newsletter-spans")
         when = (orig.published or datetime(2019, 11, 1, tzinfo=UTC)) + timedelta(hours=rng.randint(6, 48))
         p = urlsplit(orig.url)
         url = f"{p.scheme}://{p.netloc}/newsletter/{when:%Y-%m-%d}/{rng.choice(['daily', 'morning', 'weekly'])}"
         url = self.unique_url(src, orig.headline, when) if url in self.used_urls else url
         self.used_urls.add(url)
         page = Page(self.new_name(), orig.story, "copy", "wrapped", src, url, when, orig.headline, blocks,
-                    list(orig.paras), layout="newsletter", tags=[*tags, "newsletter"])
+                    list(orig.paras), layout="newsletter", tags=page_tags)
         page.canonical_url = orig.url
         self.add(page)
 
