@@ -1145,6 +1145,8 @@ def generate(seed: int, out: Path, stories: int = 90, raw: list[Path] | None = N
     gen.write(out)
     truth: dict[str, Any] = json.loads((out / "truth.json").read_text(encoding="utf-8"))
     log(f"{out}: {len(truth['pages'])} pages, {len(truth['stories'])} stories")
+    if len(truth["stories"]) < stories:
+        log(f"only {len(truth['stories'])} of the {stories} stories asked for: add pages with --extra-raw")
     return truth
 
 
