@@ -287,6 +287,8 @@ def is_inside(el: Any, anc: Any) -> bool:
 
 
 def load_raw(raw: Path, prefix: str) -> list[Source]:
+    if not (raw / "ground-truth.json").exists():
+        return load_saved(raw, prefix)
     truth = json.loads((raw / "ground-truth.json").read_text(encoding="utf-8"))
     out = []
     for pid in sorted(truth):
@@ -297,6 +299,26 @@ def load_raw(raw: Path, prefix: str) -> list[Source]:
         if not path.exists():
             continue
         src = make_source(f"{prefix}:{pid}", rec["url"], rec.get("articleBody") or "", read_html(path))
+        if src:
+            out.append(src)
+    return out
+
+
+def load_saved(folder: Path, prefix: str) -> list[Source]:
+    """Saved pages without a ground truth (*.html, *.html.gz under `folder`): text from trafilatura.extract,
+    URL from the page's rel=canonical or og:url (else https://<file name>.example/article/)."""
+    import trafilatura
+
+    out = []
+    paths = sorted(p for p in folder.rglob("*") if p.name.endswith((".html", ".htm", ".html.gz")))
+    for path in paths:
+        raw = read_html(path)
+        text = trafilatura.extract(raw, favor_precision=True) or ""
+        m = re.search(r'<link[^>]+rel=["\']?canonical["\']?[^>]+href=["\']([^"\']+)', raw, re.I) or \
+            re.search(r'<meta[^>]+property=["\']og:url["\'][^>]+content=["\']([^"\']+)', raw, re.I)
+        stem = re.sub(r"[^a-z0-9]+", "-", re.sub(r"\.html?(\.gz)?$", "", path.name.lower())).strip("-")
+        url = m.group(1) if m and m.group(1).startswith("http") else f"https://{stem}.example/article/"
+        src = make_source(f"{prefix}:{path.relative_to(folder).as_posix()}", url, text, raw)
         if src:
             out.append(src)
     return out
@@ -1156,7 +1178,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, required=True)
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--stories", type=int, default=90)
-    ap.add_argument("--raw", type=Path, default=ZYTE, help="ground-truth.json + html/<id>.html[.gz] (default: Zyte)")
+    ap.add_argument("--raw", type=Path, default=ZYTE,
+                    help="ground-truth.json + html/<id>.html[.gz] (default: Zyte), or a folder of saved pages")
     ap.add_argument("--extra-raw", type=Path, action="append", default=[], help="more directories in that layout")
     ap.add_argument("--trafilatura-tests", type=Path, help="a checkout of adbar/trafilatura's tests/ directory")
     args = ap.parse_args(argv)
