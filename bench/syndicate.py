@@ -287,6 +287,8 @@ def is_inside(el: Any, anc: Any) -> bool:
 
 
 def load_raw(raw: Path, prefix: str) -> list[Source]:
+    if not (raw / "ground-truth.json").exists():
+        return load_saved(raw, prefix)
     truth = json.loads((raw / "ground-truth.json").read_text(encoding="utf-8"))
     out = []
     for pid in sorted(truth):
@@ -297,6 +299,26 @@ def load_raw(raw: Path, prefix: str) -> list[Source]:
         if not path.exists():
             continue
         src = make_source(f"{prefix}:{pid}", rec["url"], rec.get("articleBody") or "", read_html(path))
+        if src:
+            out.append(src)
+    return out
+
+
+def load_saved(folder: Path, prefix: str) -> list[Source]:
+    """Saved pages without a ground truth (*.html, *.html.gz under `folder`): text from trafilatura.extract,
+    URL from the page's rel=canonical or og:url (else https://<file name>.example/article/)."""
+    import trafilatura
+
+    out = []
+    paths = sorted(p for p in folder.rglob("*") if p.name.endswith((".html", ".htm", ".html.gz")))
+    for path in paths:
+        raw = read_html(path)
+        text = trafilatura.extract(raw, favor_precision=True) or ""
+        m = re.search(r'<link[^>]+rel=["\']?canonical["\']?[^>]+href=["\']([^"\']+)', raw, re.I) or \
+            re.search(r'<meta[^>]+property=["\']og:url["\'][^>]+content=["\']([^"\']+)', raw, re.I)
+        stem = re.sub(r"[^a-z0-9]+", "-", re.sub(r"\.html?(\.gz)?$", "", path.name.lower())).strip("-")
+        url = m.group(1) if m and m.group(1).startswith("http") else f"https://{stem}.example/article/"
+        src = make_source(f"{prefix}:{path.relative_to(folder).as_posix()}", url, text, raw)
         if src:
             out.append(src)
     return out
@@ -393,27 +415,26 @@ def edit_headline(h: str, rng: random.Random, patterns: list[str]) -> str:
 
 
 def truncate_words(paras: list[str], lo: int, hi: int, rng: random.Random) -> list[str]:
-    """The first paragraphs of a text, between lo and hi words (cutting the last at a sentence)."""
+    """The opening of a text, about lo..hi words: whole paragraphs, the last one cut at a sentence if needed."""
     target = rng.randint(lo, hi)
     out: list[str] = []
     n = 0
     for p in paras:
         w = len(p.split())
-        if n + w <= target or not out:
-            if n + w > hi:
-                sents = sentences(p)
-                kept: list[str] = []
-                for s in sents:
-                    if n + len(s.split()) > target and kept:
-                        break
-                    kept.append(s)
-                    n += len(s.split())
-                out.append(" ".join(kept))
-                break
+        if n + w <= target:
             out.append(p)
             n += w
-        else:
+            continue
+        if n >= lo:
             break
+        kept: list[str] = []
+        for sent in sentences(p):
+            if kept and n + len(sent.split()) > target:
+                break
+            kept.append(sent)
+            n += len(sent.split())
+        out.append(" ".join(kept))
+        break
     return out
 
 
@@ -1026,23 +1047,40 @@ class Generator:
                                f'{html.escape(words)}… <a href="{href}">{more}</a>'))
             return "".join(out)
 
-        story = "".join(f"{html.escape(p, quote=False)}<br><br>" for p in orig.paras)
         half = len(links) // 2
-        rows = [row(html.escape(lines[0])), row(f"<b>{html.escape(src.site)}</b>"), linkrows(links[:half]),
-                snippets(rng.randint(2, 4)),
-                row(f'<h2 style="font-size:20px">{html.escape(orig.headline)}</h2>'), row(story),
-                snippets(rng.randint(4, 8)), linkrows(links[half:])]
-        rows += [row(html.escape(ln)) for ln in lines[1:]]
-        rows += [row(html.escape(t)) for t in src.chrome_text[:1]]
-        blocks = ['<table width="100%" cellpadding="0" cellspacing="0" border="0"><tr><td align="center">'
-                  '<table width="600" cellpadding="0" cellspacing="0">' + "".join(rows) + "</table></td></tr></table>"]
+        page_tags = [*tags, "newsletter"]
+        outer = '<table width="100%" cellpadding="0" cellspacing="0" border="0"><tr><td align="center">' \
+            '<table width="600" cellpadding="0" cellspacing="0">'
+        if rng.random() < 0.5:
+            # the story's paragraphs as <br>-separated text in one cell, between teaser rows
+            story = "".join(f"{html.escape(p, quote=False)}<br><br>" for p in orig.paras)
+            rows = [row(html.escape(lines[0])), row(f"<b>{html.escape(src.site)}</b>"), linkrows(links[:half]),
+                    snippets(rng.randint(2, 4)),
+                    row(f'<h2 style="font-size:20px">{html.escape(orig.headline)}</h2>'), row(story),
+                    snippets(rng.randint(4, 8)), linkrows(links[half:])]
+            rows += [row(html.escape(ln)) for ln in lines[1:]]
+            rows += [row(html.escape(t)) for t in src.chrome_text[:1]]
+            blocks = [outer + "".join(rows) + "</table></td></tr></table>"]
+        else:
+            # one <span> row per paragraph, the site's teasers and footer as <p> blocks after the table:
+            # trafilatura (fast pass and full) then keeps the teasers and footer, not the story
+            rows = [row(html.escape(lines[0])), row(f"<b>{html.escape(src.site)}</b>"), linkrows(links[:half]),
+                    row(f'<h2 style="font-size:20px">{html.escape(orig.headline)}</h2>')]
+            rows += [row(f'<span style="font-size:15px;line-height:22px">{html.escape(p, quote=False)}</span>')
+                     for p in orig.paras]
+            teasers = snippets(rng.randint(6, 10)).replace("<tr><td", "<p").replace("</td></tr>", "</p>")
+            teasers = re.sub(r'<p style="[^"]*">', "<p>", teasers)
+            foot = "".join(p_html(x) for x in [*lines[1:], *src.chrome_text[:1]])
+            blocks = [outer + "".join(rows) + "</table></td></tr></table>",
+                      f'<div class="content">{teasers}{foot}</div>']
+            page_tags.append("newsletter-spans")
         when = (orig.published or datetime(2019, 11, 1, tzinfo=UTC)) + timedelta(hours=rng.randint(6, 48))
         p = urlsplit(orig.url)
         url = f"{p.scheme}://{p.netloc}/newsletter/{when:%Y-%m-%d}/{rng.choice(['daily', 'morning', 'weekly'])}"
         url = self.unique_url(src, orig.headline, when) if url in self.used_urls else url
         self.used_urls.add(url)
         page = Page(self.new_name(), orig.story, "copy", "wrapped", src, url, when, orig.headline, blocks,
-                    list(orig.paras), layout="newsletter", tags=[*tags, "newsletter"])
+                    list(orig.paras), layout="newsletter", tags=page_tags)
         page.canonical_url = orig.url
         self.add(page)
 
@@ -1129,6 +1167,8 @@ def generate(seed: int, out: Path, stories: int = 90, raw: list[Path] | None = N
     gen.write(out)
     truth: dict[str, Any] = json.loads((out / "truth.json").read_text(encoding="utf-8"))
     log(f"{out}: {len(truth['pages'])} pages, {len(truth['stories'])} stories")
+    if len(truth["stories"]) < stories:
+        log(f"only {len(truth['stories'])} of the {stories} stories asked for: add pages with --extra-raw")
     return truth
 
 
@@ -1138,7 +1178,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, required=True)
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--stories", type=int, default=90)
-    ap.add_argument("--raw", type=Path, default=ZYTE, help="ground-truth.json + html/<id>.html[.gz] (default: Zyte)")
+    ap.add_argument("--raw", type=Path, default=ZYTE,
+                    help="ground-truth.json + html/<id>.html[.gz] (default: Zyte), or a folder of saved pages")
     ap.add_argument("--extra-raw", type=Path, action="append", default=[], help="more directories in that layout")
     ap.add_argument("--trafilatura-tests", type=Path, help="a checkout of adbar/trafilatura's tests/ directory")
     args = ap.parse_args(argv)
