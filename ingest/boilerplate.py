@@ -3,42 +3,49 @@
 A paragraph found on two pages of one host is the host's chrome (a disclaimer, a donation appeal,
 "The original source of this article is…") when those pages tell different stories. Two copies of
 one story on one host (a print or AMP URL, an updated version, an excerpt) share their story: that is
-not chrome. They are told apart by what each page has of its own: a copy has little text its
-sibling lacks, while two different stories each have their own, however long the block they share.
+not chrome. They are told apart by what each page has besides what they share: a copy adds no prose
+to it (an excerpt's "Read more" link, a print version nothing) or a reworded version of its sibling's
+(an update); two different stories each have prose of their own that the other lacks, however short
+the story and however long the block they share.
 """
 
 from __future__ import annotations
 
 from collections.abc import Hashable, Iterable, Mapping
 
-# A page with at most this share of its words outside the paragraphs it shares with another page of its
-# host is a copy of that page (or that page of it).
-COPY_OWN = 0.2
+from ingest import text as textlib
+
+# Own prose of two pages sharing at least this share of the smaller one's shingles: one reworded.
+REWORDED = 0.3
 # A paragraph carried by this many pages of one host is its chrome without looking at the pages: so many
 # copies of one story on one host are rare, and the look costs a query a page.
 SURE_CARRIERS = 6
 
-Paragraphs = Mapping[int, int]  # a page's paragraphs: {paragraph hash: words}
+Page = Mapping[int, textlib.Paragraph]  # a page's paragraphs by hash
 
 
-def copies_of_one_another(a: Paragraphs, b: Paragraphs) -> bool:
-    shared = a.keys() & b.keys()
-    own_a = sum(words for h, words in a.items() if h not in shared)
-    own_b = sum(words for h, words in b.items() if h not in shared)
-    total_a, total_b = sum(a.values()), sum(b.values())
-    if not total_a or not total_b or not shared:
-        return False
-    return min(own_a / total_a, own_b / total_b) <= COPY_OWN
+def page(lines: Iterable[str]) -> dict[int, textlib.Paragraph]:
+    return {paragraph.hash: paragraph for paragraph in map(textlib.read_paragraph, lines)}
 
 
-def chrome(carriers: Mapping[Hashable, Paragraphs], wanted: Iterable[int] | None = None) -> set[int]:
+def copies_of_one_another(a: Page, b: Page) -> bool:
+    own_a = [p for h, p in a.items() if h not in b and p.prose_words]
+    own_b = [p for h, p in b.items() if h not in a and p.prose_words]
+    if not own_a or not own_b:
+        return len(a.keys() & b.keys()) > 0  # one adds no prose to what they share
+    shingles_a, shingles_b = _shingles(own_a), _shingles(own_b)
+    smaller = min(len(shingles_a), len(shingles_b))
+    return bool(smaller) and len(shingles_a & shingles_b) >= REWORDED * smaller
+
+
+def chrome(carriers: Mapping[Hashable, Page], wanted: Iterable[int] | None = None) -> set[int]:
     """Of the paragraph hashes in `wanted` (default: all), those that two of the pages in `carriers`
     ({page: its paragraphs}, pages of one host) carry without being copies of one another."""
     look_for = None if wanted is None else set(wanted)
     by_paragraph: dict[int, list[Hashable]] = {}
-    for page, paragraphs in carriers.items():
+    for name, paragraphs in carriers.items():
         for paragraph in paragraphs if look_for is None else paragraphs.keys() & look_for:
-            by_paragraph.setdefault(paragraph, []).append(page)
+            by_paragraph.setdefault(paragraph, []).append(name)
     copies: dict[tuple[Hashable, Hashable], bool] = {}
 
     def differ(x: Hashable, y: Hashable) -> bool:
@@ -51,3 +58,8 @@ def chrome(carriers: Mapping[Hashable, Paragraphs], wanted: Iterable[int] | None
         for paragraph, pages in by_paragraph.items()
         if len(pages) >= 2 and any(differ(x, y) for i, x in enumerate(pages) for y in pages[i + 1 :])
     }
+
+
+def _shingles(paragraphs: list[textlib.Paragraph]) -> set[int]:
+    words = [word for p in paragraphs for sentence in p.sentences for word in sentence]
+    return set(textlib.shingle_sequence(words, 3))

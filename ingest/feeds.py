@@ -50,7 +50,7 @@ class Listing:
 
 
 def kind_of(body: bytes) -> str:
-    """"feed", "sitemap" or "page", from the document itself (servers label XML every which way)."""
+    """ "feed", "sitemap" or "page", from the document itself (servers label XML every which way)."""
     root = _xml_root(body)
     if root is not None:
         name = etree.QName(root).localname

@@ -10,12 +10,9 @@ import numpy as np
 from datasketch import MinHash
 
 from ingest import text as textlib
-from ingest.canonical import is_attribution
 from ingest.document import Article, Fingerprint, FingerprintParams, Unit
 
 MIN_ANCHOR_WORDS = 6  # shorter sentences ("Read more.") are too common to identify a story
-# Running text ends its paragraph as a sentence does; headings, teasers and link lines do not.
-_SENTENCE_END = tuple('.!?:;"\')…。！？')
 
 
 def _identity(value: int) -> int:
@@ -45,26 +42,18 @@ def band_keys(signature: np.ndarray, bands: int) -> tuple[int, ...]:
     )
 
 
-def _words_and_sentences(
-    article: Article, chrome: Iterable[int]
-) -> tuple[list[str], set[int], list[tuple[int, bool]]]:
+def _words_and_sentences(article: Article, chrome: Iterable[int]) -> tuple[list[str], set[int], list[tuple[int, bool]]]:
     """The story's words; the hashes of its sentences long enough to be anchors; and for each sentence
     (in order) how many words it has and whether it is prose."""
     words: list[str] = []
     sentence_hashes: set[int] = set()
     sentences: list[tuple[int, bool]] = []
     for paragraph in content_paragraphs(article, chrome):
-        # Table cells come out of extraction as "| cell |": the cell's own text says whether it is prose.
-        ends = paragraph.normalised.rstrip(" |").endswith(_SENTENCE_END)
-        credit = is_attribution(paragraph.normalised)
-        last = len(paragraph.sentences) - 1
-        for i, sentence_words in enumerate(paragraph.sentences):
+        for sentence_words, prose in zip(paragraph.sentences, paragraph.prose, strict=True):
             if len(sentence_words) >= MIN_ANCHOR_WORDS:
                 sentence_hashes.add(textlib.hash64(sentence_words))
             words.extend(sentence_words)
-            # A sentence followed by another in its paragraph ended as one; the last one must end so too.
-            running = (i < last or ends) and not credit
-            sentences.append((len(sentence_words), running and len(sentence_words) >= MIN_ANCHOR_WORDS))
+            sentences.append((len(sentence_words), prose))
     return words, sentence_hashes, sentences
 
 

@@ -2,15 +2,18 @@
 
 The clusters of a set of texts are a function of their relations alone, whatever order they came in:
 1. duplicates (`ingest.relation.DUPLICATE`) are joined transitively: the cores;
-2. a core whose texts are contained in texts of other cores joins the one with the best relation
-   (the highest score; ties go to the smallest key, so no arrival order decides), and follows it
-   wherever that core goes. A core contained in two stories (an excerpt of an original and of a
-   follow-up that quotes the same paragraphs) joins one of them, never both.
+2. a core whose texts are contained in texts of other cores joins one of them, and follows it wherever
+   that core goes: the oldest (an excerpt belongs to the original, not to a later text quoting the
+   same paragraphs), then the one it relates to best. It never joins two, so it never bridges stories.
+3. Two stories each republished whole (two cores of several texts), the later one holding the earlier
+   one after prose of its own ("As previously reported, …"): the later one quotes the earlier, a story
+   of its own. A syndicator opens a copy with a credit line at most, not with prose.
 """
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable
+from collections.abc import Hashable, Iterable, Mapping
+from datetime import datetime
 from typing import TypeVar
 
 N = TypeVar("N", bound=Hashable)
@@ -19,11 +22,14 @@ N = TypeVar("N", bound=Hashable)
 def group(
     nodes: Iterable[N],
     duplicates: Iterable[tuple[N, N]],
-    contained: Iterable[tuple[N, N, float]],
-    key: dict[N, str] | None = None,
+    contained: Iterable[tuple[N, N, float, bool]],
+    key: Mapping[N, str],
+    published: Mapping[N, datetime | None] | None = None,
 ) -> list[set[N]]:
-    """`duplicates`: pairs of the same story; `contained`: (inner, outer, score), inner is inside outer.
-    `key`: a stable name for each node breaking ties (default: the node's repr)."""
+    """`duplicates`: pairs of the same story; `contained`: (inner, outer, score, opens): inner is inside
+    outer, which `opens` with prose of its own before it.
+    `key`: a stable name for each node breaking ties, so that no arrival order decides; `published`: the
+    dates the texts declare (missing: unknown)."""
     parent: dict[N, N] = {n: n for n in nodes}
 
     def find(n: N) -> N:
@@ -32,28 +38,37 @@ def group(
             n = parent[n]
         return n
 
-    def name(n: N) -> str:
-        return key[n] if key is not None else repr(n)
-
-    for a, b in duplicates:
+    def union(a: N, b: N) -> None:
         ra, rb = find(a), find(b)
         if ra != rb:
-            parent[max(ra, rb, key=name)] = min(ra, rb, key=name)
+            parent[max(ra, rb, key=key.__getitem__)] = min(ra, rb, key=key.__getitem__)
+
+    for a, b in duplicates:
+        union(a, b)
     cores = {n: find(n) for n in parent}
-    best: dict[N, tuple[float, str, N]] = {}  # core -> (score, outer's key, outer's core)
-    for inner, outer, score in contained:
+    sizes: dict[N, int] = {}
+    first: dict[N, datetime] = {}  # each core's earliest declared date
+    for n, core in cores.items():
+        sizes[core] = sizes.get(core, 0) + 1
+        date = (published or {}).get(n)
+        if date is not None and (core not in first or date < first[core]):
+            first[core] = date
+    best: dict[N, tuple[tuple[bool, float, float], str, N]] = {}  # core -> (rank, outer's key, outer's core)
+    for inner, outer, score, opens in contained:
         ci, co = cores[inner], cores[outer]
         if ci == co:
             continue
+        newer = ci in first and co in first and first[co] > first[ci]
+        if opens and newer and sizes[ci] > 1 and sizes[co] > 1:
+            continue  # the later story quotes the earlier one (3.)
+        dated = co in first
+        rank = (dated, -first[co].timestamp() if dated else 0.0, score)  # the oldest known first, then the best
         held = best.get(ci)
-        if held is None or score > held[0] or (score == held[0] and name(outer) < held[1]):
-            best[ci] = (score, name(outer), co)
-    for core, (_, _, target) in sorted(best.items(), key=lambda item: name(item[0])):
-        ra, rb = find(core), find(target)
-        if ra != rb:
-            parent[max(ra, rb, key=name)] = min(ra, rb, key=name)
+        if held is None or rank > held[0] or (rank == held[0] and key[outer] < held[1]):
+            best[ci] = (rank, key[outer], co)
+    for core, (_, _, target) in sorted(best.items(), key=lambda item: key[item[0]]):
+        union(core, target)
     groups: dict[N, set[N]] = {}
     for n in parent:
         groups.setdefault(find(n), set()).add(n)
     return list(groups.values())
-

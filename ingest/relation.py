@@ -76,6 +76,11 @@ class Relation:
     containment: float  # shingle-set containment of the smaller set
 
     @property
+    def opens(self) -> bool:
+        """Whether the containing text starts with prose of its own before the text it contains."""
+        return (self.b if self.kind == CONTAINED else self.a).lead > 0
+
+    @property
     def score(self) -> float:
         """How much of both texts is shared: ranks the clusters a contained text could join."""
         return (self.a.shared + self.b.shared) / max(1, self.a.prose + self.b.prose)

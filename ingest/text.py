@@ -14,6 +14,8 @@ import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from ingest.canonical import is_attribution
+
 NORMALISATION_VERSION = 1
 
 # Syndicators swap curly and straight quotes, dashes and spaces freely.
@@ -92,6 +94,27 @@ class Paragraph:
     normalised: str  # normalise()d, stripped
     sentences: tuple[tuple[str, ...], ...]  # the tokens of each sentence
     hash: int  # paragraph_hash(): of all its tokens, which are its sentences' tokens end to end
+    prose: tuple[bool, ...]  # for each sentence: running text, not a heading, teaser, link or credit line
+
+    @property
+    def prose_words(self) -> int:
+        return sum(len(words) for words, prose in zip(self.sentences, self.prose, strict=True) if prose)
+
+
+# A sentence of running text has this many words at least ("Read more." is a link, not prose).
+MIN_PROSE_WORDS = 6
+# Running text ends its paragraph as a sentence does; headings, teasers and link lines do not.
+_ENDS = tuple(".!?:;\"')…。！？")
+
+
+def _prose(normalised: str, words: tuple[tuple[str, ...], ...]) -> tuple[bool, ...]:
+    if is_attribution(normalised):
+        return (False,) * len(words)
+    # Table cells come out of extraction as "| cell |": the cell's own text says whether it is prose.
+    ends = normalised.rstrip(" |").endswith(_ENDS)
+    last = len(words) - 1
+    # A sentence followed by another in its paragraph ended as one; the last one must end so too.
+    return tuple(len(sentence) >= MIN_PROSE_WORDS and (i < last or ends) for i, sentence in enumerate(words))
 
 
 @functools.lru_cache(maxsize=4096)
@@ -100,4 +123,5 @@ def read_paragraph(paragraph: str) -> Paragraph:
     then fingerprinted, often again when the chrome changes. Cached: the same few thousand recur."""
     normalised = normalise(paragraph).strip()
     words = tuple(tuple(tokens(sentence)) for sentence in sentences(normalised))
-    return Paragraph(normalised, words, hash64([word for sentence in words for word in sentence]))
+    hashed = hash64([word for sentence in words for word in sentence])
+    return Paragraph(normalised, words, hashed, _prose(normalised, words))

@@ -80,7 +80,7 @@ class Arrival:
 class _Prepared:
     """What `_prepare` worked out for one arrival before the lock."""
 
-    paragraphs: dict[int, int]  # {paragraph hash (signed, as stored): words}
+    paragraphs: dict[int, textlib.Paragraph]  # by hash (signed, as stored)
     chrome: frozenset[int]  # those that were its host's chrome, counting this batch
     fingerprint: Fingerprint  # made without them
     content_hash: str
@@ -111,7 +111,7 @@ class Archive:
 
     def __post_init__(self) -> None:
         self._fingerprints: LRU[tuple[object, ...], Fingerprint] = LRU(self.cache_size)
-        self._paragraphs: LRU[tuple[int, str], dict[int, int]] = LRU(self.cache_size)
+        self._paragraphs: LRU[tuple[int, str], dict[int, textlib.Paragraph]] = LRU(self.cache_size)
 
     # ---- public API -------------------------------------------------------------------------
 
@@ -337,10 +337,10 @@ class Archive:
                 session,
                 HostParagraph,
                 [
-                    {"host": host, "paragraph_hash": h, "document_id": doc.id, "words": words}
+                    {"host": host, "paragraph_hash": h, "document_id": doc.id}
                     for doc, _ in new.values()
                     if (host := doc.host)
-                    for h, words in paras[doc.id].items()
+                    for h in paras[doc.id]
                 ],
             )
             chrome = host_chrome(session, pairs)
@@ -498,6 +498,7 @@ class Archive:
                         "containment": relation.containment,
                         "relation": stored_relation(relation.kind, first_is_low=doc_id == low),
                         "score": relation.score,
+                        "opens": relation.kind != DUPLICATE and relation.opens,
                     }
         rows = []
         for (low, high), values in links.items():
@@ -569,7 +570,7 @@ class Archive:
             found.update(session.scalars(query, {"host": host, "hashes": hashes}))
         return found
 
-    def _paragraph_words(self, doc: Document) -> dict[int, int]:
+    def _paragraphs_of(self, doc: Document) -> dict[int, textlib.Paragraph]:
         key = (doc.id, doc.content_hash)
         found = self._paragraphs.get(key)
         if found is None:
@@ -579,7 +580,7 @@ class Archive:
 
     def _chrome_of(self, session: Session, docs: list[Document]) -> dict[int, frozenset[int]]:
         """{document id: the paragraph hashes of it that are now its host's chrome}."""
-        paras = {doc.id: self._paragraph_words(doc) for doc in docs if doc.host}
+        paras = {doc.id: self._paragraphs_of(doc) for doc in docs if doc.host}
         chrome = host_chrome(session, {(doc.host, h) for doc in docs if doc.host for h in paras[doc.id]})
         return {
             doc.id: frozenset(to_unsigned(h) for h in paras.get(doc.id, ()) if (doc.host, h) in chrome) for doc in docs

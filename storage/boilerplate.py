@@ -14,24 +14,18 @@ from sqlalchemy.orm import Session
 
 from ingest import boilerplate
 from ingest import text as textlib
-from ingest.boilerplate import Paragraphs
-from storage.models import HostParagraph
+from ingest.boilerplate import Page
+from storage.models import Document, HostParagraph
 
 Pair = tuple[str, int]  # (host, signed paragraph hash)
 
 
-def paragraphs(lines: Iterable[str]) -> dict[int, int]:
-    """{signed paragraph hash: words} of a text's paragraphs."""
-    found: dict[int, int] = {}
-    for line in lines:
-        paragraph = textlib.read_paragraph(line)
-        found[to_signed(paragraph.hash)] = max(1, sum(map(len, paragraph.sentences)))
-    return found
+def paragraphs(lines: Iterable[str]) -> dict[int, textlib.Paragraph]:
+    """A text's paragraphs by their signed hash, as host_paragraphs holds them."""
+    return {to_signed(paragraph.hash): paragraph for paragraph in map(textlib.read_paragraph, lines)}
 
 
-def host_chrome(
-    session: Session, pairs: set[Pair], extra: Mapping[str, tuple[str, Paragraphs]] | None = None
-) -> set[Pair]:
+def host_chrome(session: Session, pairs: set[Pair], extra: Mapping[str, tuple[str, Page]] | None = None) -> set[Pair]:
     """Which of `pairs` are chrome, counting the stored pages and `extra` ({name: (host, paragraphs)},
     pages not stored yet)."""
     extra = extra or {}
@@ -51,13 +45,13 @@ def host_chrome(
                 unsure.append(h)
         if not unsure:
             continue
-        carriers: dict[Hashable, dict[int, int]] = {}
+        carriers: dict[Hashable, Page] = {}
         stored = list(session.scalars(CARRIERS, {"host": host, "hashes": unsure}))
         if stored:
-            rows = select(HostParagraph.document_id, HostParagraph.paragraph_hash, HostParagraph.words)
-            for doc, h, words in session.execute(rows.where(HostParagraph.document_id.in_(stored))):
-                carriers.setdefault(("stored", doc), {})[h] = words
-        carriers.update((("new", name), dict(page)) for name, page in pending)
+            # Few: only pages of paragraphs carried by 2 to SURE_CARRIERS - 1 pages of the host are read.
+            for doc, text in session.execute(select(Document.id, Document.text).where(Document.id.in_(stored))):
+                carriers[("stored", doc)] = paragraphs(text.splitlines())
+        carriers.update((("new", name), page) for name, page in pending)
         found.update((host, h) for h in boilerplate.chrome(carriers, unsure))
     return found
 

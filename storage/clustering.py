@@ -28,16 +28,20 @@ def regroup(session: Session, seeds: Iterable[int], report: Iterable[int] = ()) 
     """
     component = _component(session, set(seeds))
     edges = _edges(session, component)
-    rows = _rows(session, select(Document.id, Document.url, Document.cluster_id), Document.id, component)
-    url = {doc: key for doc, key, _ in rows}
-    current = {doc: cluster for doc, _, cluster in rows}
-    duplicates = [(low, high) for low, high, relation, _ in edges if relation == "duplicate"]
+    rows = _rows(
+        session, select(Document.id, Document.url, Document.cluster_id, Document.published), Document.id, component
+    )
+    url = {doc: key for doc, key, _, _ in rows}
+    current = {doc: cluster for doc, _, cluster, _ in rows}
+    published = {doc: date for doc, _, _, date in rows}
+
+    duplicates = [(low, high) for low, high, relation, *_ in edges if relation == "duplicate"]
     contained = [
-        (low, high, score) if relation == "low_in_high" else (high, low, score)
-        for low, high, relation, score in edges
+        (low, high, score, opens) if relation == "low_in_high" else (high, low, score, opens)
+        for low, high, relation, score, opens in edges
         if relation != "duplicate"
     ]
-    groups = group(list(url), duplicates, contained, key=url)
+    groups = group(list(url), duplicates, contained, key=url, published=published)
     # The biggest group keeps its cluster id first, so a cluster's URL in the CLI stays stable as it grows.
     groups.sort(key=lambda members: (-len(members), min(url[m] for m in members)))
     old_members: dict[int, set[int]] = {}
@@ -81,7 +85,7 @@ def _component(session: Session, seeds: set[int]) -> set[int]:
 
 
 def _edges(session: Session, component: set[int]) -> list[Any]:
-    query = select(Match.low_id, Match.high_id, Match.relation, Match.score)
+    query = select(Match.low_id, Match.high_id, Match.relation, Match.score, Match.opens)
     return _rows(session, query, Match.low_id, component)  # both ends are in the component
 
 

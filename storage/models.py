@@ -18,6 +18,7 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    false,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -105,6 +106,8 @@ class Match(Base):
     containment: Mapped[float] = mapped_column(Float)
     relation: Mapped[str] = mapped_column(String(16), default="duplicate", server_default="duplicate")
     score: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
+    # The containing text starts with prose of its own before the contained one (ingest.relation).
+    opens: Mapped[bool] = mapped_column(default=False, server_default=false())
 
 
 class HostParagraph(Base):
@@ -115,7 +118,6 @@ class HostParagraph(Base):
     host: Mapped[str] = mapped_column(String(255), primary_key=True)
     paragraph_hash: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     document_id: Mapped[int] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"), primary_key=True)
-    words: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 
     __table_args__ = (Index("ix_host_paragraphs_document", "document_id"),)
 

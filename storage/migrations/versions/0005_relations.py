@@ -1,4 +1,4 @@
-"""matches.relation and .score: what one text is to the other; host_paragraphs.words: a paragraph's length
+"""matches.relation, .score and .opens: what one text is to the other
 
 Revision ID: 0005_relations
 Revises: 0004_chrome
@@ -17,13 +17,13 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    # Matches recorded before were all taken as the same story; paragraphs counted before weigh one word.
+    # Matches recorded before were all taken as the same story.
     op.add_column("matches", sa.Column("relation", sa.String(16), nullable=False, server_default="duplicate"))
     op.add_column("matches", sa.Column("score", sa.Float(), nullable=False, server_default="0"))
-    op.add_column("host_paragraphs", sa.Column("words", sa.Integer(), nullable=False, server_default="1"))
+    op.add_column("matches", sa.Column("opens", sa.Boolean(), nullable=False, server_default=sa.false()))
 
 
 def downgrade() -> None:
-    op.drop_column("host_paragraphs", "words")
+    op.drop_column("matches", "opens")
     op.drop_column("matches", "score")
     op.drop_column("matches", "relation")
