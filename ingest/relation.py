@@ -44,7 +44,7 @@ class RelationPolicy:
     # New prose allowed before the shared text starts (an intro line or two; a dropped or rewritten first
     # sentence of a long story): this many words, or this share of the shared words if more.
     max_lead_words: int = 30
-    max_lead: float = 0.1
+    max_lead: float = 0.2
 
 
 @dataclass(frozen=True)
