@@ -45,6 +45,9 @@ class RelationPolicy:
     # sentence of a long story): this many words, or this share of the shared words if more.
     max_lead_words: int = 30
     max_lead: float = 0.2
+    # Whatever the prose says, a copy holds most of the smaller text's shingles (prose or not): a few
+    # sentences shared by two pages made mostly of headlines and links prove nothing.
+    min_containment: float = 0.4
 
 
 @dataclass(frozen=True)
@@ -121,7 +124,8 @@ def relate(a: Fingerprint, b: Fingerprint, policy: RelationPolicy | None = None)
         return Relation(None, empty, empty, jaccard, containment)
     side_a = read_side(a.units, b.shingles, policy)
     side_b = read_side(b.units, a.shingles, policy)
-    return Relation(_kind(side_a, side_b, policy), side_a, side_b, jaccard, containment)
+    kind = _kind(side_a, side_b, policy) if containment >= policy.min_containment else None
+    return Relation(kind, side_a, side_b, jaccard, containment)
 
 
 def _kind(a: Side, b: Side, policy: RelationPolicy) -> str | None:

@@ -107,8 +107,12 @@ MIN_PROSE_WORDS = 6
 _ENDS = tuple(".!?:;\"')…。！？")
 
 
+# A teaser: text cut off with an ellipsis, at most a "read more" link after it (newsletters, related stories).
+_CUT_OFF = re.compile(r"(…|\.\.\.)\W*(\w+\W*){0,12}$")
+
+
 def _prose(normalised: str, words: tuple[tuple[str, ...], ...]) -> tuple[bool, ...]:
-    if is_attribution(normalised):
+    if is_attribution(normalised) or _CUT_OFF.search(normalised):
         return (False,) * len(words)
     # Table cells come out of extraction as "| cell |": the cell's own text says whether it is prose.
     ends = normalised.rstrip(" |").endswith(_ENDS)
