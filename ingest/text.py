@@ -108,11 +108,17 @@ _ENDS = tuple(".!?:;\"')…。！？")
 
 
 # A teaser: text cut off with an ellipsis, at most a "read more" link after it (newsletters, related stories).
-_CUT_OFF = re.compile(r"(…|\.\.\.)\W*(\w+\W*){0,12}$")
+_ELLIPSIS = ("…", "...")
+_LINK_WORDS = 12
+
+
+def _cut_off(normalised: str) -> bool:
+    end = max(normalised.rfind(mark) for mark in _ELLIPSIS)
+    return end >= 0 and len(tokens(normalised[end:])) <= _LINK_WORDS
 
 
 def _prose(normalised: str, words: tuple[tuple[str, ...], ...]) -> tuple[bool, ...]:
-    if is_attribution(normalised) or _CUT_OFF.search(normalised):
+    if is_attribution(normalised) or _cut_off(normalised):
         return (False,) * len(words)
     # Table cells come out of extraction as "| cell |": the cell's own text says whether it is prose.
     ends = normalised.rstrip(" |").endswith(_ENDS)

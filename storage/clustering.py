@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from ingest.canonical import Candidate, attribution_lines, elect
@@ -26,8 +26,7 @@ def regroup(session: Session, seeds: Iterable[int], report: Iterable[int] = ()) 
 
     Returns {document id: cluster id} for the documents in `report`.
     """
-    component = _component(session, set(seeds))
-    edges = _edges(session, component)
+    component, edges = _component(session, set(seeds))
     rows = _rows(
         session, select(Document.id, Document.url, Document.cluster_id, Document.published), Document.id, component
     )
@@ -48,17 +47,19 @@ def regroup(session: Session, seeds: Iterable[int], report: Iterable[int] = ()) 
     for doc, cluster_id in current.items():
         if cluster_id is not None:
             old_members.setdefault(cluster_id, set()).add(doc)
+    existing = {c.id: c for c in session.scalars(select(Cluster).where(Cluster.id.in_(old_members)))}
     taken: set[int] = set()
     targets: list[tuple[Cluster, set[int]]] = []
     for members in groups:
         held = sorted({c for m in members if (c := current.get(m)) is not None} - taken)
-        cluster = session.get(Cluster, held[0]) if held else None
+        cluster = existing.get(held[0]) if held else None
         if cluster is None:
             cluster = Cluster()
             session.add(cluster)
-            session.flush()
-        taken.add(cluster.id)
+        else:
+            taken.add(cluster.id)
         targets.append((cluster, members))
+    session.flush()  # the new clusters get their ids, all in one statement
     moves = [
         {"id": m, "cluster_id": cluster.id} for cluster, members in targets for m in members if current[m] != cluster.id
     ]
@@ -72,21 +73,22 @@ def regroup(session: Session, seeds: Iterable[int], report: Iterable[int] = ()) 
     return {doc: placed[doc] for doc in report if doc in placed}
 
 
-def _component(session: Session, seeds: set[int]) -> set[int]:
-    """Every document connected to `seeds` by matches, seeds included."""
+def _component(session: Session, seeds: set[int]) -> tuple[set[int], set[Any]]:
+    """Every document connected to `seeds` by matches, seeds included, and those matches."""
     component = set(seeds)
     frontier = set(seeds)
-    while frontier:
-        found = _rows(session, select(Match.low_id, Match.high_id), Match.low_id, frontier)
-        found += _rows(session, select(Match.low_id, Match.high_id), Match.high_id, frontier)
-        frontier = {doc for row in found for doc in row} - component
-        component |= frontier
-    return component
-
-
-def _edges(session: Session, component: set[int]) -> list[Any]:
+    edges: set[Any] = set()
     query = select(Match.low_id, Match.high_id, Match.relation, Match.score, Match.opens)
-    return _rows(session, query, Match.low_id, component)  # both ends are in the component
+    while frontier:
+        ordered = sorted(frontier)
+        found: list[Any] = []
+        for start in range(0, len(ordered), 500):
+            part = ordered[start : start + 500]
+            found += session.execute(query.where(or_(Match.low_id.in_(part), Match.high_id.in_(part)))).all()
+        edges.update(map(tuple, found))
+        frontier = {doc for row in found for doc in row[:2]} - component
+        component |= frontier
+    return component, edges
 
 
 def _rows(session: Session, query: Any, column: Any, ids: set[int], chunk: int = 500) -> list[Any]:
