@@ -13,6 +13,9 @@ from ingest import text as textlib
 from ingest.document import Article, Fingerprint, FingerprintParams, Unit
 
 MIN_ANCHOR_WORDS = 6  # shorter sentences ("Read more.") are too common to identify a story
+# A story's first sentences are anchors too, beside the bottom-k: an excerpt is a story's first part, and
+# must find its original whichever of the two arrives first (the bottom-k of a long story may miss them).
+OPENING_ANCHORS = 4
 
 
 def _identity(value: int) -> int:
@@ -42,19 +45,21 @@ def band_keys(signature: np.ndarray, bands: int) -> tuple[int, ...]:
     )
 
 
-def _words_and_sentences(article: Article, chrome: Iterable[int]) -> tuple[list[str], set[int], list[tuple[int, bool]]]:
+def _words_and_sentences(
+    article: Article, chrome: Iterable[int]
+) -> tuple[list[str], list[int], list[tuple[int, bool]]]:
     """The story's words; the hashes of its sentences long enough to be anchors; and for each sentence
     (in order) how many words it has and whether it is prose."""
     words: list[str] = []
-    sentence_hashes: set[int] = set()
+    sentence_hashes: dict[int, None] = {}  # in text order
     sentences: list[tuple[int, bool]] = []
     for paragraph in content_paragraphs(article, chrome):
         for sentence_words, prose in zip(paragraph.sentences, paragraph.prose, strict=True):
             if len(sentence_words) >= MIN_ANCHOR_WORDS:
-                sentence_hashes.add(textlib.hash64(sentence_words))
+                sentence_hashes[textlib.hash64(sentence_words)] = None
             words.extend(sentence_words)
             sentences.append((len(sentence_words), prose))
-    return words, sentence_hashes, sentences
+    return words, list(sentence_hashes), sentences
 
 
 def unit_sentences(article: Article, chrome: Iterable[int] = ()) -> list[tuple[str, ...]]:
@@ -104,7 +109,7 @@ def fingerprint(article: Article, params: FingerprintParams | None = None, chrom
         params=params,
         signature=tuple(int(v) for v in signature),
         shingles=frozenset(shingles),
-        anchors=tuple(sorted(sentence_hashes)[: params.anchors]),
+        anchors=tuple(sorted({*sorted(sentence_hashes)[: params.anchors], *sentence_hashes[:OPENING_ANCHORS]})),
         sentences=frozenset(sentence_hashes),
         band_keys=band_keys(signature, params.bands) if shingles else (),
         chrome=chrome,

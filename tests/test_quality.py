@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import random
+import sys
 from pathlib import Path
 
 import pytest
@@ -83,15 +84,33 @@ def dev_articles() -> list[tuple[str, Article]]:
     ]
 
 
-def test_dev_clusters_do_not_depend_on_arrival_order(tmp_path: Path, dev_articles: list[tuple[str, Article]]) -> None:
+def assert_order_free(tmp_path: Path, articles: list[tuple[str, Article]]) -> None:
+    """One batch, then three shuffled single-page orders: the same clusters every time."""
     batch = fresh_archive(tmp_path / "batch.db")
-    batch.add_many([Arrival(article, key=name) for name, article in dev_articles])
+    batch.add_many([Arrival(article, key=name) for name, article in articles])
     expected = partition(batch)
-    assert len(expected) < len(dev_articles)  # copies were found at all
+    assert len(expected) < len(articles)  # copies were found at all
     for seed in (1, 2, 3):
-        order = list(dev_articles)
+        order = list(articles)
         random.Random(seed).shuffle(order)
         archive = fresh_archive(tmp_path / f"order{seed}.db")
         for name, article in order:
             archive.add(article, key=name)
         assert partition(archive) == expected, f"order {seed}"
+
+
+def test_dev_clusters_do_not_depend_on_arrival_order(tmp_path: Path, dev_articles: list[tuple[str, Article]]) -> None:
+    assert_order_free(tmp_path, dev_articles)
+
+
+def test_generated_clusters_do_not_depend_on_arrival_order(tmp_path: Path) -> None:
+    """A corpus of bench/syndicate.py (its own hosts, wrappers, edits, follow-ups and newsletters)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
+    import syndicate
+
+    if not (syndicate.ZYTE / "ground-truth.json").exists():
+        pytest.skip("no Zyte raw pages")
+    truth = syndicate.generate(7, tmp_path / "corpus", stories=30, quiet=True)
+    pages = tmp_path / "corpus" / "pages"
+    articles = [(name, extract(read_page(pages / name), page["url"])) for name, page in sorted(truth["pages"].items())]
+    assert_order_free(tmp_path, articles)
