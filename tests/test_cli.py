@@ -9,6 +9,7 @@ import io
 import json
 import os
 import random
+import re
 import shutil
 import subprocess
 import sys
@@ -325,3 +326,31 @@ def test_flower_without_a_password_listens_on_loopback_only() -> None:
     # The password reaches Flower through its environment: a command line is readable by every local user.
     assert env == {"FLOWER_BASIC_AUTH": "me:secret"}
     assert not any("secret" in word for word in guarded)
+
+
+def _on_one_host(html: str, name: str) -> str:
+    """The page as if its site reposted it under its own URL: og:url and rel=canonical on one host."""
+    url = f"https://onehost.example/{name.removesuffix('.html')}/"
+    html = re.sub(r'(<meta property="og:url" content=")[^"]*', rf"\g<1>{url}", html)
+    return re.sub(r'(<link rel="canonical" href=")[^"]*', rf"\g<1>{url}", html)
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+def test_dedup_page_by_page_of_the_seeds_on_one_host(env: dict[str, str], tmp_path: Path, reverse: bool) -> None:
+    """One site reposting its own story is the commonest duplicate: the three Mosul pages are one story
+    with South Front's canonical, the Talafar post and the brief alone, whatever the order."""
+    order = ["southfront-original.html", "globalresearch-repost.html", "blog-repost.html", *SINGLES]
+    for number, name in enumerate(reversed(order) if reverse else order):
+        folder = tmp_path / f"page{number}"
+        folder.mkdir()
+        html = (SEEDS / name).read_text(encoding="utf-8")
+        (folder / name).write_text(_on_one_host(html, name), encoding="utf-8")
+        result = cli("dedup", str(folder), "--db", env["COPYDESK_DATABASE_URL"])
+        assert result.exit_code == 0, result.output
+    rows = cluster_list()
+    assert [r["size"] for r in rows] == [3, 1, 1]
+    assert {r["canonical"]["host"] for r in rows} == {"onehost.example"}
+    assert rows[0]["canonical"]["url"].endswith("/southfront-original/")
+    shown = cli("show", str(rows[0]["id"])).output
+    assert "/globalresearch-repost/" in shown and "/blog-repost/" in shown
+    assert "shares" in shown and "added:" in shown
