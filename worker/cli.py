@@ -142,7 +142,7 @@ def _stop_embedded(embedded: Any, settings: Settings, say: Any) -> None:
 
 
 # Flower's task list: what each task was given and what came of it, not only its id.
-FLOWER_COLUMNS = "name,state,args,kwargs,result,received,runtime,worker"
+FLOWER_COLUMNS = "name,state,args,result,runtime,exception,received,worker,kwargs"
 
 
 def _flower_command(port: int, settings: Settings) -> tuple[list[str], dict[str, str]]:
