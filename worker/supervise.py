@@ -127,7 +127,9 @@ def _signal_group(process: subprocess.Popen[bytes], signum: int) -> None:
 
 
 def exit_code(stop_signal: int | None, crashed: Child | None) -> int:
-    """0 when stopped by a signal; the child's exit status (or 1) when a child exited by itself."""
-    if crashed is not None:
-        return crashed.process.returncode or 1
-    return 0
+    """0 when stopped by a signal; when a child exited by itself, its exit status, or 128 + the signal that
+    killed it (the shell's convention), or 1 if it exited with 0."""
+    if crashed is None:
+        return 0
+    status = crashed.process.returncode
+    return 128 - status if status < 0 else status or 1
