@@ -17,6 +17,7 @@ import subprocess
 import sys
 import termios
 import threading
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -290,3 +291,38 @@ def test_ctrl_c_in_a_terminal_stops_everything_once(tmp_path: Path) -> None:
     assert "not released" not in text and "Connection refused" not in text and "Traceback" not in text
     order = [m[1] for m in re.finditer(r"copydesk run: stopping (flower|beat|worker|the embedded Redis)", text)]
     assert order == ["beat", "worker", "the embedded Redis"], order
+
+
+@pytest.mark.timeout(120)
+def test_under_nohup_a_hangup_is_ignored_and_sigterm_stops_it(tmp_path: Path) -> None:
+    """nohup asks for exactly this: `copydesk run` outlives a SIGHUP (and says so), and SIGTERM still
+    stops everything."""
+    env = {
+        **{k: v for k, v in os.environ.items() if k not in ("COPYDESK_REDIS_URL", "COPYDESK_DATABASE_URL")},
+        "COPYDESK_DATA_DIR": str(tmp_path / "data"),
+    }
+    log = tmp_path / "run.log"
+    script = """nohup "$0" -m worker.cli run --concurrency 1 > "$1" 2>&1 & echo $!"""
+    launched = subprocess.run(
+        ["sh", "-c", script, sys.executable, str(log)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        start_new_session=True,
+    )
+    pid = int(launched.stdout)
+    sid = os.getsid(pid)
+    try:
+        wait_for(lambda: "ready." in log.read_text(errors="replace"), 90, "the worker ready")
+        os.kill(pid, signal.SIGHUP)
+        time.sleep(2)
+        assert psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE, "stopped by SIGHUP"
+        os.kill(pid, signal.SIGTERM)
+        wait_for(lambda: not session_processes(sid), 60, "every process of the session gone after SIGTERM")
+    finally:
+        for process in session_processes(sid):
+            process.kill()
+    text = log.read_text(errors="replace")
+    assert "SIGHUP is ignored (nohup)" in text and "copydesk run: SIGTERM: stopping" in text, text[-3000:]

@@ -1,13 +1,13 @@
 """`copydesk run`'s supervisor: it owns its children and stops them, in order, whatever stops it.
 
 SIGINT, SIGTERM and SIGHUP are handled explicitly, so a `copydesk run` started in the background by a
-non-interactive shell (which starts it with SIGINT ignored), under nohup or under a process supervisor
-stops the same way as one in a terminal. Each child runs in its own process group: a Ctrl-C in the
-terminal reaches the supervisor alone, which then stops the children one at a time, each after the one
-that depends on it (Flower, beat, worker, and the Redis they all talk to last), so that nothing logs a
-lost connection on its way out and the worker receives one shutdown request, not two. A child that
-exits by itself stops the others, and each child is told by the kernel to stop (PR_SET_PDEATHSIG) if
-the supervisor itself is killed outright.
+non-interactive shell (which starts it with SIGINT ignored), or under a process supervisor stops the
+same way as one in a terminal; under nohup, which ignores SIGHUP on purpose, SIGHUP stays ignored.
+Each child runs in its own process group: a Ctrl-C in the terminal reaches the supervisor alone, which
+then stops the children one at a time, each after the one that depends on it (Flower, beat, worker,
+and the Redis they all talk to last), so that nothing logs a lost connection on its way out and the
+worker receives one shutdown request, not two. A child that exits by itself stops the others, and each
+child is told by the kernel to stop (PR_SET_PDEATHSIG) if the supervisor itself is killed outright.
 """
 
 from __future__ import annotations
@@ -63,6 +63,11 @@ class Supervisor:
 
     def install(self) -> None:
         for signum in STOP_SIGNALS:
+            if signum == signal.SIGHUP and signal.getsignal(signum) == signal.SIG_IGN:
+                # Started under nohup, which asks for exactly this: to outlive the terminal's hangup. (A
+                # shell ignores SIGINT for its background jobs without being asked: that one is handled.)
+                self.say("SIGHUP is ignored (nohup): stop with SIGTERM or SIGINT")
+                continue
             self._previous[signum] = signal.signal(signum, self._on_signal)
 
     def restore(self) -> None:
