@@ -196,7 +196,12 @@ def test_copydesk_run_embedded_end_to_end(tmp_path: Path, sites: Sites) -> None:
         assert "queued 0, already known 1" in again.stdout
     finally:
         run.send_signal(signal.SIGINT)
-        assert run.wait(60) is not None
+        try:
+            assert run.wait(60) == 0
+        finally:  # never leave a copydesk run behind (its children get SIGTERM from the kernel when it dies)
+            if run.poll() is None:
+                run.kill()
+                run.wait()
     assert not (tmp_path / "redis.url").exists()
 
 
