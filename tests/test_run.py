@@ -326,3 +326,33 @@ def test_under_nohup_a_hangup_is_ignored_and_sigterm_stops_it(tmp_path: Path) ->
             process.kill()
     text = log.read_text(errors="replace")
     assert "SIGHUP is ignored (nohup)" in text and "copydesk run: SIGTERM: stopping" in text, text[-3000:]
+
+
+@pytest.mark.timeout(120)
+def test_children_stop_when_copydesk_run_is_killed_outright(tmp_path: Path) -> None:
+    """SIGKILL cannot be handled: the kernel tells each child to stop (PR_SET_PDEATHSIG) instead, and no
+    process of the session is left."""
+    env = {
+        **{k: v for k, v in os.environ.items() if k not in ("COPYDESK_REDIS_URL", "COPYDESK_DATABASE_URL")},
+        "COPYDESK_DATA_DIR": str(tmp_path / "data"),
+    }
+    log = tmp_path / "run.log"
+    with open(log, "wb") as out:
+        run = subprocess.Popen(
+            [sys.executable, "-m", "worker.cli", "run", "--concurrency", "1"],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    sid = run.pid
+    try:
+        wait_for(lambda: "ready." in log.read_text(errors="replace"), 90, "the worker ready")
+        assert len(session_processes(sid)) >= 4  # run, Redis, worker (+ its pool process), beat
+        run.kill()
+        run.wait(10)
+        wait_for(lambda: not session_processes(sid), 60, "every child gone after copydesk run was SIGKILLed")
+    finally:
+        for process in session_processes(sid):
+            process.kill()
