@@ -15,9 +15,11 @@ import logging
 import os
 import random
 import re
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -38,7 +40,7 @@ from storage.db import make_engine, make_sessionmaker, upgrade
 from storage.index import RedisIndex
 from storage.models import Cluster, Document, Failure
 from tests.conftest import SEEDS
-from tests.servers import ROOT, Reply, ScriptedSite, start_worker, stop_process, worker_env
+from tests.servers import ROOT, Postgres, Reply, ScriptedSite, start_worker, stop_process, worker_env
 from worker.app import INGEST_HTML, INGEST_PAGES, INGEST_URL, REPAIR
 from worker.batch import dedup_directory
 from worker.consumer import settle_message
@@ -260,6 +262,45 @@ def test_workers_killed_mid_run_lose_and_duplicate_nothing(
     assert stack.failures() == {}
     Archive(stack.sessions, RedisIndex(stack.redis, namespace="default")).repair()
     assert_whole(stack, expected)
+
+
+@pytest.mark.timeout(240)
+def test_a_postgresql_restart_mid_run_loses_and_duplicates_nothing(
+    make_stack: Callable[..., Stack], newsrooms: Callable[..., Newsroom]
+) -> None:
+    """300 URLs (280 stories, 20 also copied on a second site) through 2 worker processes on PostgreSQL,
+    which is restarted (fast: connections cut, open transactions rolled back) once 60 are stored: the
+    workers wait the outage out; every URL is stored once, in its cluster, and nothing is recorded as failed."""
+    directory = Path(tempfile.mkdtemp(prefix="copydesk-pg-restart-"))
+    server = Postgres(directory)
+    try:
+        database = server.start()
+        upgrade(database)
+        rng = random.Random(15)
+        origin, syndicator = newsrooms("127.0.0.15", delay=0.01), newsrooms("127.0.0.16", delay=0.01)
+        expected: list[set[str]] = []
+        for i in range(280):
+            paragraphs = story(rng)
+            group = {origin.add(f"/story/{i}", page(f"Story {i}", paragraphs))}
+            if i < 20:
+                group.add(syndicator.add(f"/copy/{i}", page(f"Copy of story {i}", paragraphs)))
+            expected.append(group)
+        urls = [url for group in expected for url in group]
+        rng.shuffle(urls)
+        stack = make_stack(database=database)
+        stack.start_worker(concurrency=2)
+        stack.queue(*urls)
+        stack.wait(lambda: stack.count() >= 60, 90, "60 pages stored")
+        server.restart()
+        stack.sessions = make_sessionmaker(make_engine(database))  # the test's own connections were cut too
+        assert stack.count() < len(urls), "the run ended before the restart"
+        stack.wait(lambda: stack.count() == len(urls) and stack.idle(), 150, "every URL stored after the restart")
+        stack.stop()
+        assert stack.failures() == {}
+        assert_whole(stack, expected)
+    finally:
+        server.stop()
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 # ---- b. Redis restarted under a running worker ---------------------------------------------------

@@ -13,11 +13,14 @@ import redis
 from celery import Celery
 from sqlalchemy import func, select
 
+from ingest.document import Article
 from ingest.fetch import FetchError, FetchPolicy
-from ingest.urls import normalise
+from ingest.urls import host, normalise
+from storage.archive import Archive
 from storage.db import make_engine, make_sessionmaker, upgrade
+from storage.index import MemoryIndex
 from storage.models import Document, Failure
-from storage.sources import add_source
+from storage.sources import add_source, list_sources
 from tests.servers import Reply, ScriptedSite, start_worker, stop_process, wait_for, worker_env
 from worker.app import INGEST_URL
 from worker.politeness import Deferred, HostSlots, Polite
@@ -274,3 +277,32 @@ def test_policy_refusals_are_final_at_once_and_name_their_setting(
         assert "Retry in" not in text
     finally:
         stop_process(worker)
+
+
+def test_sources_list_counts_found_and_stored_alike(
+    tmp_path: Path, redis_client: redis.Redis, scripted: list[ScriptedSite]
+) -> None:
+    """A feed lists three entries, one of them stored before the source was added: the poll queues the two
+    others, and `sources list` counts three found and one stored (it showed FOUND 2 STORED 3 once the
+    two were stored: found counted only what was queued, stored every listed entry in storage)."""
+    database = f"sqlite:///{tmp_path / 'sources.db'}"
+    upgrade(database)
+    sessions = make_sessionmaker(make_engine(database))
+    site = ScriptedSite("127.0.0.48").start()
+    scripted.append(site)
+    items = "".join(f"<item><title>{p}</title><link>{site.base}/{p}</link></item>" for p in "abc")
+    site.serve(
+        "/feed.xml", (200, {"Content-Type": "application/rss+xml"}, f"<rss><channel>{items}</channel></rss>".encode())
+    )
+    feed = normalise(site.base + "/feed.xml")
+    with sessions() as session, session.begin():
+        add_source(session, feed, "feed")
+    known = normalise(site.base + "/a")
+    text = " ".join(f"word{i}" for i in range(300))
+    Archive(sessions, MemoryIndex()).add(Article(text=text, title="A", url=known, host=host(known)), key=known)
+    sent: list[str] = []
+    Poller(sessions, Polite(redis_client, LOCAL, interval=0.01), lambda entry, _: sent.append(entry)).poll(feed)
+    assert sorted(sent) == [normalise(site.base + "/b"), normalise(site.base + "/c")]
+    with sessions() as session:
+        (row,) = list_sources(session)
+    assert (row["documents_found"], row["documents_stored"]) == (3, 1)

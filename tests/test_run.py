@@ -5,6 +5,8 @@ and an HTTP server on 127.0.0.x."""
 from __future__ import annotations
 
 import base64
+import contextlib
+import fcntl
 import json
 import os
 import re
@@ -13,6 +15,9 @@ import signal
 import stat
 import subprocess
 import sys
+import termios
+import threading
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -185,3 +190,169 @@ def test_copydesk_run_in_the_background_shows_failures_in_flower_and_stops_on(
     assert text.count("Warm shutdown") == 1
     assert "not released" not in text and "Connection refused" not in text and "Traceback" not in text
     assert not (tmp_path / "data" / "redis.url").exists()
+
+
+@pytest.mark.timeout(120)
+def test_a_child_that_dies_stops_the_others(tmp_path: Path) -> None:
+    """The worker's main process is SIGKILLed (a crash, the OOM killer): `copydesk run` stops beat and the
+    embedded Redis, kills what the worker left in its process group (its pool processes), and exits with
+    a non-zero status; no process of its session is left."""
+    env = {
+        **{k: v for k, v in os.environ.items() if k not in ("COPYDESK_REDIS_URL", "COPYDESK_DATABASE_URL")},
+        "COPYDESK_DATA_DIR": str(tmp_path / "data"),
+    }
+    log = tmp_path / "run.log"
+    with open(log, "wb") as out:
+        run = subprocess.Popen(
+            [sys.executable, "-m", "worker.cli", "run", "--concurrency", "2"],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    sid = run.pid
+    try:
+
+        def worker() -> psutil.Process | None:
+            for process in session_processes(sid):
+                words = process.cmdline()
+                if "worker" in words and "celery" in words and process.ppid() == run.pid:
+                    return process
+            return None
+
+        wait_for(lambda: "ready." in log.read_text(errors="replace"), 90, "the worker ready")
+        main = worker()
+        assert main is not None and len(main.children()) == 2, "no worker with its 2 pool processes"
+        pool = main.children()
+        main.kill()
+        assert run.wait(60) == 128 + signal.SIGKILL
+        assert not [p for p in pool if p.is_running() and p.status() != psutil.STATUS_ZOMBIE], "pool processes left"
+        wait_for(lambda: not session_processes(sid), 10, "every process of the session gone")
+    finally:
+        for process in session_processes(sid):
+            process.kill()
+        if run.poll() is None:
+            run.kill()
+            run.wait()
+    text = log.read_text(errors="replace")
+    assert "copydesk run: worker exited with status -9: stopping the others" in text, text[-3000:]
+    order = [m[1] for m in re.finditer(r"copydesk run: stopping (flower|beat|worker|the embedded Redis)", text)]
+    assert order == ["beat", "the embedded Redis"], order
+
+
+@pytest.mark.timeout(120)
+def test_ctrl_c_in_a_terminal_stops_everything_once(tmp_path: Path) -> None:
+    """`copydesk run` in the foreground of a terminal (a pty) and a Ctrl-C typed in it: the terminal sends
+    SIGINT to the foreground process group, which holds the supervisor alone, so the worker gets one
+    request to stop (one "Warm shutdown", not two) and Redis outlives beat (its lock is released)."""
+    env = {
+        **{k: v for k, v in os.environ.items() if k not in ("COPYDESK_REDIS_URL", "COPYDESK_DATABASE_URL")},
+        "COPYDESK_DATA_DIR": str(tmp_path / "data"),
+    }
+    master, slave = os.openpty()
+    run = subprocess.Popen(
+        [sys.executable, "-m", "worker.cli", "run", "--concurrency", "1"],
+        cwd=ROOT,
+        env=env,
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        start_new_session=True,
+        preexec_fn=lambda: fcntl.ioctl(0, termios.TIOCSCTTY, 0),  # the pty becomes its controlling terminal
+    )
+    os.close(slave)
+    output = bytearray()
+
+    def read() -> None:
+        with contextlib.suppress(OSError):  # EIO once every process holding the terminal is gone
+            while chunk := os.read(master, 65536):
+                output.extend(chunk)
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    sid = run.pid
+    try:
+        wait_for(lambda: b"ready." in output and b"holds the scheduler lock" in output, 90, "worker and beat ready")
+        os.write(master, b"\x03")  # Ctrl-C
+        assert run.wait(60) == 0
+        wait_for(lambda: not session_processes(sid), 10, "every process of the session gone")
+    finally:
+        for process in session_processes(sid):
+            process.kill()
+        if run.poll() is None:
+            run.kill()
+            run.wait()
+        reader.join(10)
+        os.close(master)
+    text = output.decode(errors="replace")
+    assert "copydesk run: SIGINT: stopping" in text, text[-3000:]
+    assert text.count("Warm shutdown") == 1, text[-3000:]
+    assert "not released" not in text and "Connection refused" not in text and "Traceback" not in text
+    order = [m[1] for m in re.finditer(r"copydesk run: stopping (flower|beat|worker|the embedded Redis)", text)]
+    assert order == ["beat", "worker", "the embedded Redis"], order
+
+
+@pytest.mark.timeout(120)
+def test_under_nohup_a_hangup_is_ignored_and_sigterm_stops_it(tmp_path: Path) -> None:
+    """nohup asks for exactly this: `copydesk run` outlives a SIGHUP (and says so), and SIGTERM still
+    stops everything."""
+    env = {
+        **{k: v for k, v in os.environ.items() if k not in ("COPYDESK_REDIS_URL", "COPYDESK_DATABASE_URL")},
+        "COPYDESK_DATA_DIR": str(tmp_path / "data"),
+    }
+    log = tmp_path / "run.log"
+    script = """nohup "$0" -m worker.cli run --concurrency 1 > "$1" 2>&1 & echo $!"""
+    launched = subprocess.run(
+        ["sh", "-c", script, sys.executable, str(log)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        start_new_session=True,
+    )
+    pid = int(launched.stdout)
+    sid = os.getsid(pid)
+    try:
+        wait_for(lambda: "ready." in log.read_text(errors="replace"), 90, "the worker ready")
+        os.kill(pid, signal.SIGHUP)
+        time.sleep(2)
+        assert psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE, "stopped by SIGHUP"
+        os.kill(pid, signal.SIGTERM)
+        wait_for(lambda: not session_processes(sid), 60, "every process of the session gone after SIGTERM")
+    finally:
+        for process in session_processes(sid):
+            process.kill()
+    text = log.read_text(errors="replace")
+    assert "SIGHUP is ignored (nohup)" in text and "copydesk run: SIGTERM: stopping" in text, text[-3000:]
+
+
+@pytest.mark.timeout(120)
+def test_children_stop_when_copydesk_run_is_killed_outright(tmp_path: Path) -> None:
+    """SIGKILL cannot be handled: the kernel tells each child to stop (PR_SET_PDEATHSIG) instead, and no
+    process of the session is left."""
+    env = {
+        **{k: v for k, v in os.environ.items() if k not in ("COPYDESK_REDIS_URL", "COPYDESK_DATABASE_URL")},
+        "COPYDESK_DATA_DIR": str(tmp_path / "data"),
+    }
+    log = tmp_path / "run.log"
+    with open(log, "wb") as out:
+        run = subprocess.Popen(
+            [sys.executable, "-m", "worker.cli", "run", "--concurrency", "1"],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    sid = run.pid
+    try:
+        wait_for(lambda: "ready." in log.read_text(errors="replace"), 90, "the worker ready")
+        assert len(session_processes(sid)) >= 4  # run, Redis, worker (+ its pool process), beat
+        run.kill()
+        run.wait(10)
+        wait_for(lambda: not session_processes(sid), 60, "every child gone after copydesk run was SIGKILLed")
+    finally:
+        for process in session_processes(sid):
+            process.kill()

@@ -98,7 +98,10 @@ def run(concurrency: int, flower: bool, flower_port: int) -> None:
             # On a unix socket in the data directory that only this user can open: other local users
             # can neither queue tasks nor flush the index. copydesk commands find it through redis.url.
             embedded = EmbeddedRedis(settings.data_dir / "redis", unix_socket=True)
-            redis_url = embedded.start()
+            try:
+                redis_url = embedded.start()
+            except RuntimeError as err:  # a socket path too long, a server that would not start: say why
+                raise click.ClickException(str(err)) from None
             marker = settings.data_dir / "redis.url"
             marker.unlink(missing_ok=True)
             marker.touch(mode=0o600)
@@ -134,7 +137,7 @@ def run(concurrency: int, flower: bool, flower_port: int) -> None:
 
 
 def _stop_embedded(embedded: Any, settings: Settings, say: Any) -> None:
-    if embedded is None:
+    if embedded is None or embedded.process is None:  # never started
         return
     say("stopping the embedded Redis")
     embedded.stop()
@@ -142,7 +145,7 @@ def _stop_embedded(embedded: Any, settings: Settings, say: Any) -> None:
 
 
 # Flower's task list: what each task was given and what came of it, not only its id.
-FLOWER_COLUMNS = "name,state,args,kwargs,result,received,runtime,worker"
+FLOWER_COLUMNS = "name,state,args,result,runtime,exception,received,worker,kwargs"
 
 
 def _flower_command(port: int, settings: Settings) -> tuple[list[str], dict[str, str]]:

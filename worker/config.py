@@ -55,7 +55,9 @@ class Settings:
     # None: far above the task time limit, so that a slow task is never delivered twice.
     visibility_timeout_override: float | None = None
     host_interval: float = 1.0  # seconds between two requests to one host, across every worker
-    dispatch_every: float = 10.0  # how often beat wakes the dispatcher that queues due sources
+    # How often beat wakes the dispatcher that queues due sources. Each wake is a task in Flower's list:
+    # once a minute (not every 10 s) does not bury ingest tasks; a source is polled up to this late.
+    dispatch_every: float = 60.0
     beat_lock_ttl: float = 30.0  # a beat that stops renewing its lock hands over after this long
 
     @property
@@ -88,6 +90,6 @@ class Settings:
             page_time_limit=_float("COPYDESK_PAGE_TIME_LIMIT", 60.0),
             visibility_timeout_override=_float("COPYDESK_VISIBILITY_TIMEOUT", 0) or None,
             host_interval=_float("COPYDESK_HOST_INTERVAL", 1.0),
-            dispatch_every=_float("COPYDESK_DISPATCH_EVERY", 10.0),
+            dispatch_every=_float("COPYDESK_DISPATCH_EVERY", 60.0),
             beat_lock_ttl=_float("COPYDESK_BEAT_LOCK_TTL", 30.0),
         )

@@ -1,13 +1,13 @@
 """`copydesk run`'s supervisor: it owns its children and stops them, in order, whatever stops it.
 
 SIGINT, SIGTERM and SIGHUP are handled explicitly, so a `copydesk run` started in the background by a
-non-interactive shell (which starts it with SIGINT ignored), under nohup or under a process supervisor
-stops the same way as one in a terminal. Each child runs in its own process group: a Ctrl-C in the
-terminal reaches the supervisor alone, which then stops the children one at a time, each after the one
-that depends on it (Flower, beat, worker, and the Redis they all talk to last), so that nothing logs a
-lost connection on its way out and the worker receives one shutdown request, not two. A child that
-exits by itself stops the others, and each child is told by the kernel to stop (PR_SET_PDEATHSIG) if
-the supervisor itself is killed outright.
+non-interactive shell (which starts it with SIGINT ignored), or under a process supervisor stops the
+same way as one in a terminal; under nohup, which ignores SIGHUP on purpose, SIGHUP stays ignored.
+Each child runs in its own process group: a Ctrl-C in the terminal reaches the supervisor alone, which
+then stops the children one at a time, each after the one that depends on it (Flower, beat, worker,
+and the Redis they all talk to last), so that nothing logs a lost connection on its way out and the
+worker receives one shutdown request, not two. A child that exits by itself stops the others, and each
+child is told by the kernel to stop (PR_SET_PDEATHSIG) if the supervisor itself is killed outright.
 """
 
 from __future__ import annotations
@@ -63,6 +63,11 @@ class Supervisor:
 
     def install(self) -> None:
         for signum in STOP_SIGNALS:
+            if signum == signal.SIGHUP and signal.getsignal(signum) == signal.SIG_IGN:
+                # Started under nohup, which asks for exactly this: to outlive the terminal's hangup. (A
+                # shell ignores SIGINT for its background jobs without being asked: that one is handled.)
+                self.say("SIGHUP is ignored (nohup): stop with SIGTERM or SIGINT")
+                continue
             self._previous[signum] = signal.signal(signum, self._on_signal)
 
     def restore(self) -> None:
@@ -127,7 +132,9 @@ def _signal_group(process: subprocess.Popen[bytes], signum: int) -> None:
 
 
 def exit_code(stop_signal: int | None, crashed: Child | None) -> int:
-    """0 when stopped by a signal; the child's exit status (or 1) when a child exited by itself."""
-    if crashed is not None:
-        return crashed.process.returncode or 1
-    return 0
+    """0 when stopped by a signal; when a child exited by itself, its exit status, or 128 + the signal that
+    killed it (the shell's convention), or 1 if it exited with 0."""
+    if crashed is None:
+        return 0
+    status = crashed.process.returncode
+    return 128 - status if status < 0 else status or 1

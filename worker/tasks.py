@@ -305,7 +305,8 @@ def ingest_pages(self: ArchiveTask, pages: list[dict[str, Any]]) -> dict[str, in
     def fail(number: int, err: BaseException) -> None:
         reason, message = failure_of(err)
         name = _name_of_pushed(pages[number])
-        # A pushed page's key is a digest: its file name (when the pusher gave one) says which page it is.
+        # A page pushed without a URL is keyed by a digest: its file name (when the pusher gave one) says
+        # which page it is.
         self._failed(keys[number], reason, f"{name}: {message}" if name else message)
         failed.append(f"{name or keys[number]}: {reason}: {message}")
         counts["failed"] += 1
@@ -452,10 +453,8 @@ def _stored_ref(page: Any) -> str | None:
 
 
 def _name_of_pushed(page: Any) -> str | None:
-    """The name the pusher gave a page (`copydesk push`: its file's path), or its URL."""
-    if not isinstance(page, dict):
-        return None
-    name = page.get("name") or page.get("url")
+    """The name the pusher gave a page (`copydesk push`: its file's path), if any."""
+    name = page.get("name") if isinstance(page, dict) else None
     return name if isinstance(name, str) and name else None
 
 
