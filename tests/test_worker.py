@@ -331,3 +331,38 @@ def test_copydesk_push_queues_saved_pages_for_the_worker(stack: dict[str, object
     log = Path(str(stack["log"])).read_text()
     assert re.search(r"ingest_pages\[[-0-9a-f]+\] received", log)
     assert "raised expected: PageFailed('pages_failed: 1 of 2 pages failed" in log and "zz-nav-only.html" in log
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+def test_the_seeds_on_one_site_queued_one_by_one(stack: dict[str, object], sites: Sites, reverse: bool) -> None:
+    """A site that reposts a story under other URLs: the five seed pages on one address, queued one at a time
+    as `copydesk enqueue` would. The Mosul pages end in one cluster with South Front's canonical, the others
+    alone; after each page, the cluster its task reported is the one storage holds for it."""
+    order = ["southfront-original.html", "globalresearch-repost.html", "blog-repost.html",
+             "blog-original-003.html", "globalresearch-other.html"]  # fmt: skip
+    if reverse:
+        order.reverse()
+    urls = {name: sites.add("127.0.0.5", f"/{name}", (SEEDS / name).read_bytes()) for name in order}
+    client: Celery = stack["client"]
+    log: Path = stack["log"]  # type: ignore[assignment]
+    for done, name in enumerate(order, 1):
+        client.send_task(INGEST_URL, args=[urls[name]])
+        wait_for(lambda n=done: _settled(stack["sessions"], n), 60, f"{name} stored and clustered")  # type: ignore[misc]
+        wait_for(lambda n=done: len(RESULT.findall(log.read_text())) == n, 30, f"{name}'s task result logged")  # type: ignore[misc]
+        document, cluster = map(int, RESULT.findall(log.read_text())[-1])
+        with stack["sessions"]() as session:  # type: ignore[operator]
+            assert session.scalar(select(Document.cluster_id).where(Document.id == document)) == cluster
+            assert session.scalar(select(Document.url).where(Document.id == document)) == urls[name]
+    name_of = {url: name for name, url in urls.items()}
+    clusters = {frozenset(name_of[u] for u in members) for members in _clusters(stack["sessions"]).values()}
+    mosul = frozenset({"southfront-original.html", "globalresearch-repost.html", "blog-repost.html"})
+    assert clusters == {mosul, frozenset({"blog-original-003.html"}), frozenset({"globalresearch-other.html"})}
+    with stack["sessions"]() as session:  # type: ignore[operator]
+        cluster_id = session.scalar(select(Document.cluster_id).where(Document.url == urls["blog-repost.html"]))
+        canonical = session.get(Document, session.get(Cluster, cluster_id).canonical_id)
+        assert canonical.url == urls["southfront-original.html"]
+
+
+RESULT = re.compile(
+    r"copydesk\.ingest_url\[[^\]]+\] succeeded in [0-9.]+s: \{'status': 'stored', 'document': (\d+), 'cluster': (\d+)\}"
+)
