@@ -37,9 +37,9 @@ from ingest import text as textlib
 from ingest.document import Article, Fingerprint, FingerprintParams
 from ingest.extract import extract
 from ingest.fingerprint import fingerprint
-from ingest.relation import CONTAINED, CONTAINS, DUPLICATE, Relation, RelationPolicy, relate
+from ingest.relation import DUPLICATE, Relation, RelationPolicy, relate
 from storage import clustering
-from storage.boilerplate import CARRIERS, by_host, host_chrome, paragraphs, to_unsigned
+from storage.boilerplate import carriers, host_chrome, paragraphs, to_unsigned, unsettled_carriers
 from storage.db import cluster_lock, insert_rows, reading, update_rows
 from storage.index import IndexIncomplete, NearDupIndex
 from storage.models import Cluster, Document, Failure, HostParagraph, Match, utcnow
@@ -321,7 +321,7 @@ class Archive:
                     if batch.ids.get(key) in left and (host := arrival.article.host)
                     for h in prepared[key].paragraphs
                 }
-                batch.stale = self._unsettled_carriers(session, pairs) - left
+                batch.stale = unsettled_carriers(session, pairs) - left
             new: dict[str, tuple[Document, Article]] = {}
             for arrival, key in zip(arrivals, keys, strict=True):
                 if key not in batch.ids and key not in new:
@@ -347,7 +347,7 @@ class Archive:
             # Paragraphs that became chrome with this batch were not chrome for the documents before it.
             newly = chrome - before
             if newly:
-                batch.stale |= self._carriers(session, newly) - {doc.id for doc, _ in new.values()}
+                batch.stale |= carriers(session, newly) - {doc.id for doc, _ in new.values()}
                 # Unsettled until re-fingerprinted: whoever settles them next (this call, its retry, the
                 # repair) re-fingerprints them, even if this call stops before it does.
                 # A blank signature makes a settle of theirs already under way drop them (see _record).
@@ -496,7 +496,7 @@ class Archive:
                     links[(low, high)] = {
                         "jaccard": relation.jaccard,
                         "containment": relation.containment,
-                        "relation": stored_relation(relation.kind, first_is_low=doc_id == low),
+                        "relation": clustering.stored_relation(relation.kind, first_is_low=doc_id == low),
                         "score": relation.score,
                         "opens": relation.kind != DUPLICATE and relation.opens,
                     }
@@ -549,27 +549,6 @@ class Archive:
             clustered=False,
         )
 
-    def _carriers(self, session: Session, pairs: set[tuple[str, int]]) -> set[int]:
-        """The documents carrying any of the (host, paragraph hash) pairs."""
-        found: set[int] = set()
-        for host, hashes in by_host(pairs).items():
-            found.update(session.scalars(CARRIERS, {"host": host, "hashes": hashes}))
-        return found
-
-    def _unsettled_carriers(self, session: Session, pairs: set[tuple[str, int]]) -> set[int]:
-        """The unsettled documents carrying any of the pairs. From the unsettled documents of those hosts
-        (few), not from the carriers: a host's chrome paragraph is carried by all its documents."""
-        hosts = by_host(pairs)
-        unsettled = select(Document.id).where(Document.clustered.is_(False), Document.host.in_(hosts))
-        candidates = list(session.scalars(unsettled))
-        if not candidates:
-            return set()
-        found: set[int] = set()
-        for host, hashes in hosts.items():
-            query = CARRIERS.where(HostParagraph.document_id.in_(candidates))
-            found.update(session.scalars(query, {"host": host, "hashes": hashes}))
-        return found
-
     def _paragraphs_of(self, doc: Document) -> dict[int, textlib.Paragraph]:
         key = (doc.id, doc.content_hash)
         found = self._paragraphs.get(key)
@@ -599,16 +578,6 @@ class Archive:
     def _clusters_of(self, doc_ids: list[int]) -> dict[int, int | None]:
         with reading(self.sessions) as session:
             return dict(session.execute(select(Document.id, Document.cluster_id).where(Document.id.in_(doc_ids))).all())
-
-
-def stored_relation(kind: str | None, first_is_low: bool) -> str:
-    """A relation of (first, second), as matches.relation holds it for (low id, high id)."""
-    if kind == DUPLICATE:
-        return "duplicate"
-    inner_is_low = (kind == CONTAINED) == first_is_low
-    if kind not in (CONTAINED, CONTAINS):
-        raise ValueError(f"no relation to store: {kind!r}")
-    return "low_in_high" if inner_is_low else "high_in_low"
 
 
 def _fingerprint_article(article: Article, params: FingerprintParams, chrome: frozenset[int]) -> Fingerprint:

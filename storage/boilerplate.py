@@ -56,6 +56,29 @@ def host_chrome(session: Session, pairs: set[Pair], extra: Mapping[str, tuple[st
     return found
 
 
+def carriers(session: Session, pairs: set[Pair]) -> set[int]:
+    """The documents carrying any of the (host, paragraph hash) pairs."""
+    found: set[int] = set()
+    for host, hashes in by_host(pairs).items():
+        found.update(session.scalars(CARRIERS, {"host": host, "hashes": hashes}))
+    return found
+
+
+def unsettled_carriers(session: Session, pairs: set[Pair]) -> set[int]:
+    """The unsettled documents carrying any of the pairs. From the unsettled documents of those hosts
+    (few), not from the carriers: a host's chrome paragraph is carried by all its documents."""
+    hosts = by_host(pairs)
+    unsettled = select(Document.id).where(Document.clustered.is_(False), Document.host.in_(hosts))
+    candidates = list(session.scalars(unsettled))
+    if not candidates:
+        return set()
+    found: set[int] = set()
+    for host, hashes in hosts.items():
+        query = CARRIERS.where(HostParagraph.document_id.in_(candidates))
+        found.update(session.scalars(query, {"host": host, "hashes": hashes}))
+    return found
+
+
 def by_host(pairs: set[Pair]) -> dict[str, list[int]]:
     grouped: dict[str, list[int]] = {}
     for host, h in pairs:

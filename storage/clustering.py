@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from ingest.canonical import Candidate, attribution_lines, elect
 from ingest.grouping import group
+from ingest.relation import CONTAINED, CONTAINS, DUPLICATE
 from storage.db import update_rows
 from storage.models import Cluster, Document, Match
 
@@ -71,6 +72,16 @@ def regroup(session: Session, seeds: Iterable[int], report: Iterable[int] = ()) 
     _elect(session, [cluster for cluster, members in targets if old_members.get(cluster.id) != members])
     placed = {m: cluster.id for cluster, members in targets for m in members}
     return {doc: placed[doc] for doc in report if doc in placed}
+
+
+def stored_relation(kind: str | None, first_is_low: bool) -> str:
+    """A relation of (first, second), as matches.relation holds it for (low id, high id)."""
+    if kind == DUPLICATE:
+        return "duplicate"
+    inner_is_low = (kind == CONTAINED) == first_is_low
+    if kind not in (CONTAINED, CONTAINS):
+        raise ValueError(f"no relation to store: {kind!r}")
+    return "low_in_high" if inner_is_low else "high_in_low"
 
 
 def _component(session: Session, seeds: set[int]) -> tuple[set[int], set[Any]]:
