@@ -520,7 +520,10 @@ class Archive:
             for i in ids
         ]
         update_rows(session, Document, settled)
-        return clustering.regroup(session, set(ids) | {doc for link in links for doc in link}, ids)
+        linked = {doc for pair in [*links, *recorded] for doc in pair}
+        # Most pages are a story of their own: no relation, no graph to walk, a cluster of one.
+        placed = clustering.alone(session, [doc_id for doc_id in ids if doc_id not in linked])
+        return placed | clustering.regroup(session, linked, [doc_id for doc_id in ids if doc_id in linked])
 
     # ---- helpers ------------------------------------------------------------------------------
 

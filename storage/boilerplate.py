@@ -7,6 +7,7 @@ only for the paragraphs carried by a few of them, where the rule can go either w
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Hashable, Iterable, Mapping
 
 from sqlalchemy import bindparam, func, select
@@ -46,14 +47,30 @@ def host_chrome(session: Session, pairs: set[Pair], extra: Mapping[str, tuple[st
         if not unsure:
             continue
         carriers: dict[Hashable, Page] = {}
-        stored = list(session.scalars(CARRIERS, {"host": host, "hashes": unsure}))
-        if stored:
-            # Few: only pages of paragraphs carried by 2 to SURE_CARRIERS - 1 pages of the host are read.
-            for doc, text in session.execute(select(Document.id, Document.text).where(Document.id.in_(stored))):
-                carriers[("stored", doc)] = paragraphs(text.splitlines())
+        stored = set(session.scalars(CARRIERS, {"host": host, "hashes": unsure}))
+        # Few: only pages of paragraphs carried by 2 to SURE_CARRIERS - 1 pages of the host are read.
+        versions = session.execute(select(Document.id, Document.content_hash).where(Document.id.in_(stored))).all()
+        unread = [doc for doc, digest in versions if (doc, digest) not in _PAGES]
+        if unread:
+            read = select(Document.id, Document.content_hash, Document.text).where(Document.id.in_(unread))
+            for doc, digest, text in session.execute(read):
+                _remember((doc, digest), paragraphs(text.splitlines()))
+        carriers.update((("stored", doc), _PAGES[(doc, digest)]) for doc, digest in versions if (doc, digest) in _PAGES)
         carriers.update((("new", name), page) for name, page in pending)
         found.update((host, h) for h in boilerplate.chrome(carriers, unsure))
     return found
+
+
+# The paragraphs of recently read documents, by (id, content hash), which names one text in any database:
+# the same few pages of a host are looked at again with each new page of it. Bounded: memory stays flat.
+_PAGES: OrderedDict[tuple[int, str], Page] = OrderedDict()
+_PAGES_KEPT = 512
+
+
+def _remember(doc: tuple[int, str], page: Page) -> None:
+    _PAGES[doc] = page
+    while len(_PAGES) > _PAGES_KEPT:
+        _PAGES.popitem(last=False)
 
 
 def carriers(session: Session, pairs: set[Pair]) -> set[int]:

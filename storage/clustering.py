@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import delete, select, union_all, update
 from sqlalchemy.orm import Session
 
 from ingest.canonical import Candidate, attribution_lines, elect
@@ -27,6 +27,8 @@ def regroup(session: Session, seeds: Iterable[int], report: Iterable[int] = ()) 
 
     Returns {document id: cluster id} for the documents in `report`.
     """
+    if not seeds:
+        return {}
     component, edges = _component(session, set(seeds))
     rows = _rows(
         session, select(Document.id, Document.url, Document.cluster_id, Document.published), Document.id, component
@@ -84,6 +86,24 @@ def stored_relation(kind: str | None, first_is_low: bool) -> str:
     return "low_in_high" if inner_is_low else "high_in_low"
 
 
+def alone(session: Session, doc_ids: list[int]) -> dict[int, int]:
+    """Clusters of one for documents that have no relation to any other: those in none get a new one
+    (a document that lost its relations was put alone already, by the regroup that removed them)."""
+    if not doc_ids:
+        return {}
+    current = dict(session.execute(select(Document.id, Document.cluster_id).where(Document.id.in_(doc_ids))).all())
+    homeless = [doc for doc in doc_ids if current.get(doc) is None]
+    clusters = [Cluster() for _ in homeless]
+    session.add_all(clusters)
+    session.flush()
+    update_rows(session, Document, [{"id": d, "cluster_id": c.id} for d, c in zip(homeless, clusters, strict=True)])
+    session.flush()
+    _elect(session, clusters)
+    return {doc: cluster.id for doc, cluster in zip(homeless, clusters, strict=True)} | {
+        doc: cluster_id for doc, cluster_id in current.items() if cluster_id is not None
+    }
+
+
 def _component(session: Session, seeds: set[int]) -> tuple[set[int], set[Any]]:
     """Every document connected to `seeds` by matches, seeds included, and those matches."""
     component = set(seeds)
@@ -95,7 +115,9 @@ def _component(session: Session, seeds: set[int]) -> tuple[set[int], set[Any]]:
         found: list[Any] = []
         for start in range(0, len(ordered), 500):
             part = ordered[start : start + 500]
-            found += session.execute(query.where(or_(Match.low_id.in_(part), Match.high_id.in_(part)))).all()
+            # Two indexed look-ups: an OR of the two would make SQLite scan every match.
+            both = union_all(query.where(Match.low_id.in_(part)), query.where(Match.high_id.in_(part)))
+            found += session.execute(both).all()
         edges.update(map(tuple, found))
         frontier = {doc for row in found for doc in row[:2]} - component
         component |= frontier
@@ -112,6 +134,8 @@ def _rows(session: Session, query: Any, column: Any, ids: set[int], chunk: int =
 
 def _elect(session: Session, clusters: list[Cluster]) -> None:
     """Elect each cluster's canonical and update its size and dates, reading all their members at once."""
+    if not clusters:
+        return
     members: dict[int, list[Any]] = {cluster.id: [] for cluster in clusters}
     for row in session.execute(_MEMBERS.where(Document.cluster_id.in_(list(members)))).all():
         members[row.cluster_id].append(row)
