@@ -82,13 +82,16 @@ def cluster_detail(session: Session, cluster_id: int) -> dict[str, Any] | None:
             "published": _iso(member.published),
             "fetched": _iso(member.fetched),
             "relation": relation_to_canonical(link, canonical.id) if canonical is not None else None,
-            # Similarity to the canonical when they matched directly; else linked through another copy.
+            # Similarity to the canonical when they matched directly; else matched through another copy.
             "jaccard": round(link.jaccard, 3) if link else None,
             "containment": round(link.containment, 3) if link else None,
         }
         if canonical is not None and explained < EXPLAINED:
             copy["explanation"] = _explain(member, canonical)
             explained += 1
+            if link is None and copy["explanation"]["relation"] != "none":
+                # Matched another copy first (verification stops at one duplicate a cluster): read afresh.
+                copy["relation"] = copy["explanation"]["relation"]
         copies.append(copy)
     return {
         "id": cluster.id,

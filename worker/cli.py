@@ -425,7 +425,7 @@ def show(cluster_id: int, as_json: bool) -> None:
         sim = (
             f"jaccard {copy['jaccard']:.2f}, containment {copy['containment']:.2f}"
             if copy["jaccard"] is not None
-            else "linked through another copy"
+            else "matched through another copy"
         )
         click.echo(
             f"  #{copy['id']} {safe(copy['url'])} ({safe(copy['host'])}, "
