@@ -92,8 +92,11 @@ class Relation:
 def read_side(units: tuple[Unit, ...], other: frozenset[int], policy: RelationPolicy) -> Side:
     prose = shared = edited = new = lead = 0
     first = last = -1
+    # A text with next to no prose (a brief made of short lines, a listing) is read whole: its lines are
+    # all it has to say.
+    whole = sum(unit.words for unit in units if unit.prose) < policy.min_shared_words
     for i, unit in enumerate(units):
-        if not unit.prose:
+        if not (unit.prose or whole):
             continue
         found = len(unit.shingles & other) / len(unit.shingles) if unit.shingles else 0.0
         prose += unit.words
