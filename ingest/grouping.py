@@ -8,6 +8,8 @@ The clusters of a set of texts are a function of their relations alone, whatever
 3. Two stories each republished whole (two cores of several texts), the later one holding the earlier
    one after prose of its own ("As previously reported, …"): the later one quotes the earlier, a story
    of its own. A syndicator opens a copy with a credit line at most, not with prose.
+4. A text holding another after more prose of its own than a lede is that text's source only if it is
+   older (a copy that dropped the original's first paragraph); a later one quotes it.
 """
 
 from __future__ import annotations
@@ -22,12 +24,12 @@ N = TypeVar("N", bound=Hashable)
 def group(
     nodes: Iterable[N],
     duplicates: Iterable[tuple[N, N]],
-    contained: Iterable[tuple[N, N, float, bool]],
+    contained: Iterable[tuple[N, N, float, int]],
     key: Mapping[N, str],
     published: Mapping[N, datetime | None] | None = None,
 ) -> list[set[N]]:
-    """`duplicates`: pairs of the same story; `contained`: (inner, outer, score, opens): inner is inside
-    outer, which `opens` with prose of its own before it.
+    """`duplicates`: pairs of the same story; `contained`: (inner, outer, score, opening): inner is inside
+    outer, which starts with it (opening 0), after a lede of its own (1) or after more prose of its own (2).
     `key`: a stable name for each node breaking ties, so that no arrival order decides; `published`: the
     dates the texts declare (missing: unknown)."""
     parent: dict[N, N] = {n: n for n in nodes}
@@ -54,12 +56,15 @@ def group(
         if date is not None and (core not in first or date < first[core]):
             first[core] = date
     best: dict[N, tuple[tuple[bool, float, float], str, N]] = {}  # core -> (rank, outer's key, outer's core)
-    for inner, outer, score, opens in contained:
+    for inner, outer, score, opening in contained:
         ci, co = cores[inner], cores[outer]
         if ci == co:
             continue
         newer = ci in first and co in first and first[co] > first[ci]
-        if opens and newer and sizes[ci] > 1 and sizes[co] > 1:
+        older = ci in first and co in first and first[co] < first[ci]
+        if opening == 2 and not older:
+            continue  # a text opening with its own prose holds a later one only: a copy that dropped its start
+        if opening and newer and sizes[ci] > 1 and sizes[co] > 1:
             continue  # the later story quotes the earlier one (3.)
         dated = co in first
         rank = (dated, -first[co].timestamp() if dated else 0.0, score)  # the oldest known first, then the best

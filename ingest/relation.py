@@ -78,10 +78,16 @@ class Relation:
     jaccard: float  # shingle-set resemblance, reported with the relation
     containment: float  # shingle-set containment of the smaller set
 
-    @property
-    def opens(self) -> bool:
-        """Whether the containing text starts with prose of its own before the text it contains."""
-        return (self.b if self.kind == CONTAINED else self.a).lead > 0
+    def opening(self, policy: RelationPolicy | None = None) -> int:
+        """How the containing text starts before the contained one: 0 with it, 1 with a lede or an intro
+        line of its own, 2 with more prose of its own than that (ingest.grouping reads it with dates)."""
+        if self.kind not in (CONTAINED, CONTAINS):
+            return 0
+        policy = policy or RelationPolicy()
+        outer = self.b if self.kind == CONTAINED else self.a
+        if outer.lead > _allowed_lead(self.a, self.b, policy):
+            return 2
+        return 1 if outer.lead else 0
 
     @property
     def score(self) -> float:
@@ -131,18 +137,25 @@ def relate(a: Fingerprint, b: Fingerprint, policy: RelationPolicy | None = None)
     return Relation(kind, side_a, side_b, jaccard, containment)
 
 
+def _allowed_lead(a: Side, b: Side, policy: RelationPolicy) -> float:
+    return max(policy.max_lead_words, policy.max_lead * min(a.shared, b.shared))
+
+
 def _kind(a: Side, b: Side, policy: RelationPolicy) -> str | None:
     if min(a.shared, b.shared) < policy.min_shared_words:
         return None
-    allowed = max(policy.max_lead_words, policy.max_lead * min(a.shared, b.shared))
-    if a.lead > allowed or b.lead > allowed:
-        return None  # one of them starts with prose of its own: it quotes the other, or they share boilerplate
+    allowed = _allowed_lead(a, b, policy)
+    a_long, b_long = a.lead > allowed, b.lead > allowed
+    if a_long and b_long:
+        return None  # each starts with prose of its own: they share boilerplate or a quotation
     a_copy, b_copy = a.adds <= policy.max_new, b.adds <= policy.max_new
-    if a_copy and b_copy:
+    if a_copy and b_copy and not (a_long or b_long):
         return DUPLICATE
-    if a_copy:
+    # One inside the other, which may open with prose of its own: a quotation in a later text, or a copy
+    # that dropped the original's first paragraph. Dates tell which (ingest.grouping).
+    if a_copy and not a_long:
         return CONTAINED
-    if b_copy:
+    if b_copy and not b_long:
         return CONTAINS
     return None
 

@@ -498,7 +498,7 @@ class Archive:
                         "containment": relation.containment,
                         "relation": clustering.stored_relation(relation.kind, first_is_low=doc_id == low),
                         "score": relation.score,
-                        "opens": relation.kind != DUPLICATE and relation.opens,
+                        "opening": relation.opening(self.policy),
                     }
         rows = []
         for (low, high), values in links.items():

@@ -39,8 +39,8 @@ def regroup(session: Session, seeds: Iterable[int], report: Iterable[int] = ()) 
 
     duplicates = [(low, high) for low, high, relation, *_ in edges if relation == "duplicate"]
     contained = [
-        (low, high, score, opens) if relation == "low_in_high" else (high, low, score, opens)
-        for low, high, relation, score, opens in edges
+        (low, high, score, opening) if relation == "low_in_high" else (high, low, score, opening)
+        for low, high, relation, score, opening in edges
         if relation != "duplicate"
     ]
     groups = group(list(url), duplicates, contained, key=url, published=published)
@@ -109,7 +109,7 @@ def _component(session: Session, seeds: set[int]) -> tuple[set[int], set[Any]]:
     component = set(seeds)
     frontier = set(seeds)
     edges: set[Any] = set()
-    query = select(Match.low_id, Match.high_id, Match.relation, Match.score, Match.opens)
+    query = select(Match.low_id, Match.high_id, Match.relation, Match.score, Match.opening)
     while frontier:
         ordered = sorted(frontier)
         found: list[Any] = []

@@ -15,10 +15,10 @@ from sqlalchemy import (
     Index,
     Integer,
     LargeBinary,
+    SmallInteger,
     String,
     Text,
     TypeDecorator,
-    false,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -106,8 +106,9 @@ class Match(Base):
     containment: Mapped[float] = mapped_column(Float)
     relation: Mapped[str] = mapped_column(String(16), default="duplicate", server_default="duplicate")
     score: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
-    # The containing text starts with prose of its own before the contained one (ingest.relation).
-    opens: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # How the containing text starts before the contained one (ingest.grouping): 0 with it, 1 with a lede
+    # or intro line of its own, 2 with more prose of its own than that.
+    opening: Mapped[int] = mapped_column(SmallInteger, default=0, server_default="0")
 
 
 class HostParagraph(Base):

@@ -20,7 +20,8 @@ from ingest.canonical import Candidate, attribution_lines, elect
 from ingest.document import Article, FingerprintParams
 from ingest.extract import ExtractionError, _drop_discarded, declared_date, decode_html, extract, parse
 from ingest.fingerprint import fingerprint
-from ingest.relation import CONTAINS, DUPLICATE, relate
+from ingest.grouping import group
+from ingest.relation import CONTAINED, CONTAINS, DUPLICATE, relate
 from ingest.text import _FOLD, hash64, normalise, paragraph_hash, tokens
 from tests.conftest import CORPUS, SEEDS
 from tests.devsubset import hard_slice
@@ -253,8 +254,18 @@ def test_an_excerpt_among_teasers_is_a_copy_but_quoted_paragraphs_are_not(seeds:
     # A different article that quotes two paragraphs of the story, or all of a short one, after its own.
     follow_up = Article(text="\n".join(other.paragraphs + story.paragraphs[1:3]))
     assert relate(fingerprint(story), fingerprint(follow_up)).kind is None
+    # All of a short story after the follow-up's own prose: inside it, but opening with prose of its own,
+    # which only dates can tell from a copy that dropped the original's first paragraphs.
     short = Article(text="\n".join(story.paragraphs[1:3]))
-    assert relate(fingerprint(short), fingerprint(follow_up)).kind is None
+    quoted = relate(fingerprint(short), fingerprint(follow_up))
+    assert quoted.kind == CONTAINED and quoted.opening() == 2
+    day = {name: datetime(2020, 1, d, tzinfo=UTC) for name, d in (("short", 1), ("follow-up", 3))}
+    apart = group(["short", "follow-up"], [], [("short", "follow-up", quoted.score, 2)], {n: n for n in day}, day)
+    assert sorted(map(sorted, apart)) == [["follow-up"], ["short"]]
+    # The same texts, the longer one older: a copy that dropped its source's opening joins it.
+    day = {"short": day["follow-up"], "follow-up": day["short"]}
+    together = group(["short", "follow-up"], [], [("short", "follow-up", quoted.score, 2)], {n: n for n in day}, day)
+    assert sorted(map(sorted, together)) == [["follow-up", "short"]]
 
 
 def _dev_page(name: str) -> bytes:

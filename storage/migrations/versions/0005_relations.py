@@ -1,4 +1,4 @@
-"""matches.relation, .score and .opens: what one text is to the other
+"""matches.relation, .score and .opening: what one text is to the other
 
 Revision ID: 0005_relations
 Revises: 0004_chrome
@@ -20,10 +20,10 @@ def upgrade() -> None:
     # Matches recorded before were all taken as the same story.
     op.add_column("matches", sa.Column("relation", sa.String(16), nullable=False, server_default="duplicate"))
     op.add_column("matches", sa.Column("score", sa.Float(), nullable=False, server_default="0"))
-    op.add_column("matches", sa.Column("opens", sa.Boolean(), nullable=False, server_default=sa.false()))
+    op.add_column("matches", sa.Column("opening", sa.SmallInteger(), nullable=False, server_default="0"))
 
 
 def downgrade() -> None:
-    op.drop_column("matches", "opens")
+    op.drop_column("matches", "opening")
     op.drop_column("matches", "score")
     op.drop_column("matches", "relation")
