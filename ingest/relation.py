@@ -44,7 +44,7 @@ class RelationPolicy:
     # New prose allowed before the shared text starts (an intro line or two; a dropped or rewritten first
     # sentence of a long story): this many words, or this share of the shared words if more.
     max_lead_words: int = 30
-    max_lead: float = 0.2
+    max_lead: float = 0.1
     # Whatever the prose says, a copy holds most of the smaller text's shingles (prose or not): a few
     # sentences shared by two pages made mostly of headlines and links prove nothing.
     min_containment: float = 0.4
@@ -149,7 +149,8 @@ def _kind(a: Side, b: Side, policy: RelationPolicy) -> str | None:
     if a_long and b_long:
         return None  # each starts with prose of its own: they share boilerplate or a quotation
     a_copy, b_copy = a.adds <= policy.max_new, b.adds <= policy.max_new
-    if a_copy and b_copy and not (a_long or b_long):
+    # The same story: neither adds much, and neither opens with more than an intro line of its own.
+    if a_copy and b_copy and max(a.lead, b.lead) <= policy.max_lead_words:
         return DUPLICATE
     # One inside the other, which may open with prose of its own: a quotation in a later text, or a copy
     # that dropped the original's first paragraph. Dates tell which (ingest.grouping).
