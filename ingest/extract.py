@@ -42,6 +42,12 @@ MIN_WORDS = 10  # fewer words than this is no article (an error page, a login fo
 LISTING_LINK_SHARE = 0.7  # more of the text than this in link-sized lines: a listing, not an article
 THOROUGH_BELOW_WORDS = 200  # a fast extraction shorter than this, and reading like headlines,
 HEADLINES_SUSPECT = 0.25  # (this share of its words in link lines) is checked by the thorough one
+# The recall guard (`_article_text`): a fast extraction is checked by the thorough pass when it holds less than
+# this share of the words of the page's paragraphs; the thorough result replaces it when it is this many times
+# as long. Chosen on the "tune" half of trafilatura's evaluation set (bench/trafilatura_eval.py), reported on
+# its other half and on the Zyte pages (bench/README.md).
+GUARD_PROSE_SHARE = 1 / 3
+GUARD_LONGER = 1.5
 _WORD = re.compile(r"\w+")
 
 # lxml.html's own parser picks each element's class (form, input, label...) with a Python callback,
@@ -257,12 +263,45 @@ def _article_text(
     # it. So a short fast result that reads like headlines is checked against the thorough one
     # (which costs three fast passes), and replaced only when the thorough pass found other text:
     # when it merely adds to it (teasers, "more stories"), fast was right.
+    #
+    # The recall guard: on some layouts (a newsletter-style page, a page whose story sits outside the containers
+    # trafilatura's rules look for first) the fast pass keeps a paragraph of the site's chrome and loses the story
+    # the thorough pass finds; then every story of that site has the same text, and unrelated stories merge. A
+    # fast result that holds far fewer words than the page's paragraphs cannot be the article: it is checked
+    # against the thorough pass, which wins when it found much more text. (Not every short result: an excerpt
+    # whose page goes on with other stories' teasers, outside paragraphs, is short and right.)
+    prose = _paragraph_words(tree)  # before the fast pass prunes the tree
     text = _trafilatura_text(tree, url, fast=True)
-    if _fewer_words(text, THOROUGH_BELOW_WORDS) and _link_share(text, links) >= HEADLINES_SUSPECT:
+    words = len(text.split())
+    headlines = words < THOROUGH_BELOW_WORDS and _link_share(text, links) >= HEADLINES_SUSPECT
+    if headlines or words < GUARD_PROSE_SHARE * prose:
         thorough = _trafilatura_text(parse(html, charset), url, fast=False)
-        if not _fewer_words(thorough, MIN_WORDS) and _covered(text, thorough) < 0.8:
-            text = thorough
+        if _fewer_words(thorough, MIN_WORDS):
+            return text
+        if headlines and _covered(text, thorough) < 0.8:
+            return thorough
+        if len(thorough.split()) > GUARD_LONGER * words and not _teasers(thorough, text):
+            return thorough
     return text
+
+
+_ELLIPSIS = re.compile(r"(?:…|\.\.\.)\]?\s*$")
+
+
+def _teasers(longer: str, shorter: str) -> bool:
+    """Whether the paragraphs `longer` adds to `shorter` are other stories' teasers: most end cut off, in an ellipsis.
+
+    The thorough pass takes a whole listing where the fast pass kept one post of a blog's front page or the one
+    excerpt a page holds: longer, and wrong.
+    """
+    own = set(shorter.splitlines())
+    added = [line for line in longer.splitlines() if line not in own and len(line.split()) >= 10]
+    return bool(added) and 2 * sum(_ELLIPSIS.search(line) is not None for line in added) >= len(added)
+
+
+def _paragraph_words(tree: lxml.html.HtmlElement) -> int:
+    """How many words the page's <p> elements hold: the size of its main prose, whatever trafilatura keeps."""
+    return sum(len(chunk.split()) for paragraph in tree.iter("p") for chunk in paragraph.itertext())
 
 
 def _fewer_words(text: str, count: int) -> bool:

@@ -1,0 +1,67 @@
+"""extract's recall guard, and the page traits it must come through: comments, bad bytes, Unicode form."""
+
+from __future__ import annotations
+
+from ingest import extract as extract_module
+from ingest.extract import extract, parse
+
+NEWSLETTER = (
+    "Sign up for the Morning Briefing newsletter and get the day's most important stories from our newsroom "
+    "delivered to your inbox every weekday morning, free of charge, with no advertising and an easy way to "
+    "unsubscribe at any time you like. We respect your privacy and never share your address with anyone."
+)
+
+
+def _newsletter_page(story: str) -> str:
+    """A newsletter-style template: the site's sign-up box is the page's <article>, its story a plain column."""
+    paragraphs = "".join(f"<p>Paragraph {i}: {story}</p>" for i in range(18))
+    return (
+        f"<html><body><div class='newsletter'><article><p>{NEWSLETTER}</p></article></div>"
+        f"<div class='wrap'><div class='col'>{paragraphs}</div></div></body></html>"
+    )
+
+
+HARBOUR = (
+    "the harbour authority said on Tuesday that the new container terminal would open in spring, after two "
+    "years of delays caused by a dispute over dredging permits and the cost of the sea wall."
+)
+COUNCIL = (
+    "the city council voted on Wednesday to close the old swimming baths for repairs, after an inspection found "
+    "cracks in the roof beams and water damage in the changing rooms."
+)
+
+
+def test_the_fast_pass_alone_keeps_the_sites_sign_up_box() -> None:
+    # What the guard is for: without it, both stories of this site would be the same 60 words.
+    for story in (HARBOUR, COUNCIL):
+        fast = extract_module._trafilatura_text(parse(_newsletter_page(story)), None, fast=True)
+        assert fast.startswith("Sign up for the Morning Briefing") and "Paragraph" not in fast
+
+
+def test_the_guard_keeps_the_story_not_the_sites_recurring_text() -> None:
+    harbour, council = (extract(_newsletter_page(story)).text for story in (HARBOUR, COUNCIL))
+    assert "container terminal would open in spring" in harbour and "Morning Briefing" not in harbour
+    assert "swimming baths" in council and "Morning Briefing" not in council
+    assert harbour != council
+
+
+def test_the_guard_does_not_swap_a_post_for_the_teasers_around_it() -> None:
+    # A blog's front page: one post in full in its <article>, then the other posts as cut-off excerpts in
+    # paragraphs. The thorough pass takes the whole listing; the post is the article.
+    post = "".join(f"<p>Post sentence {i} says what the author thinks about love and patience.</p>" for i in range(4))
+    teaser = (
+        "<div class='teaser'><h2><a href='/p/{i}'>Other post {i}</a></h2><p>The opening lines of another post "
+        "about family, faith and optimism, cut off where the blog's template stops showing it to readers…</p></div>"
+    )
+    teasers = "".join(teaser.format(i=i) for i in range(30))
+    page = f"<html><body><article><h1>Love</h1>{post}</article><section>{teasers}</section></body></html>"
+    text = extract(page).text
+    assert "Post sentence 3 says" in text and "Other post" not in text and "opening lines" not in text
+
+
+def test_teasers_are_added_lines_that_mostly_end_cut_off() -> None:
+    shorter = "The post itself, in one line of more than ten words, as the fast pass kept it."
+    cut = "\n".join(f"Teaser {i} begins like a story and stops in the middle of its second line …" for i in range(3))
+    whole = "\n".join(f"Paragraph {i} of the same story goes on, as an article's paragraphs do." for i in range(3))
+    assert extract_module._teasers(f"{shorter}\n{cut}", shorter)
+    assert not extract_module._teasers(f"{shorter}\n{whole}", shorter)
