@@ -54,8 +54,10 @@ _WORD = re.compile(r"\w+")
 # called for every element Python touches: ~1,900 times a page in trafilatura. Neither trafilatura
 # nor copydesk uses those classes, and a lookup done in C makes extraction 4% faster (bench/README.md).
 # Pages go to lxml as UTF-8 bytes, which it parses faster than str (decoded once, and control
-# characters are dropped from bytes fastest); no table of ids, which nothing looks up.
-_PARSER = lxml.html.HTMLParser(encoding="utf-8", collect_ids=False)
+# characters are dropped from bytes fastest); no table of ids, which nothing looks up. Comments and processing
+# instructions are dropped while parsing, as trafilatura's own parser drops them: kept, a commented-out block
+# (an address with its raw tags, a template's "smart_paging_autop_filter") reached the text.
+_PARSER = lxml.html.HTMLParser(encoding="utf-8", collect_ids=False, remove_comments=True, remove_pis=True)
 _PARSER.set_element_class_lookup(
     ElementDefaultClassLookup(
         element=lxml.html.HtmlElement,

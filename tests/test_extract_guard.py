@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import trafilatura
+
 from ingest import extract as extract_module
 from ingest.extract import extract, parse
 
@@ -65,3 +67,28 @@ def test_teasers_are_added_lines_that_mostly_end_cut_off() -> None:
     whole = "\n".join(f"Paragraph {i} of the same story goes on, as an article's paragraphs do." for i in range(3))
     assert extract_module._teasers(f"{shorter}\n{cut}", shorter)
     assert not extract_module._teasers(f"{shorter}\n{whole}", shorter)
+
+
+def _article_page(body: str, head: str = "") -> str:
+    return (
+        f"<html><head>{head}<title>Harbour</title></head><body><article><h1>Harbour</h1>{body}</article></body></html>"
+    )
+
+
+STORY = "".join(f"<p>Paragraph {i}: {HARBOUR}</p>" for i in range(5))
+
+
+def test_comments_and_processing_instructions_stay_out_of_the_text() -> None:
+    # A commented-out address block with its raw tags inside a paragraph, a template's leftover marker, and a
+    # processing instruction: trafilatura's parser drops all three, and so must copydesk's.
+    body = (
+        "<p>Paragraph 0: the harbour authority said<!-- <div class='address'><b>Port office</b>, Quay 4</div> --> "
+        "on Tuesday that the terminal would open in spring.</p><!--smart_paging_autop_filter-->"
+        f"<?php echo 'x'; ?>{STORY}"
+    )
+    page = _article_page(body)
+    text = extract(page).text
+    assert "the harbour authority said on Tuesday that the terminal would open in spring." in text
+    for leaked in ("Port office", "address", "smart_paging", "echo"):
+        assert leaked not in text
+    assert text == trafilatura.extract(page, include_comments=False)
