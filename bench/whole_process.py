@@ -4,7 +4,8 @@ Everything a user waits for counts: interpreter start, imports, a fresh SQLite d
 pages, the JSON. The two commands take turns --rounds times (alternating which goes first), and the ratio is
 of their median wall times. `--start-up` does the same on a folder of one small page, which is the cost
 before the first page; it also times the imports of a worker process (`python -c "import worker.tasks"`,
-what Celery loads in each one) against a bare `import trafilatura`.
+what Celery loads in each one) against a bare `import trafilatura`; and both copydesk commands as they were
+before datasketch left them (the same command with `import datasketch` added), in the same alternation.
 
     .venv/bin/python bench/whole_process.py DIR [--rounds 5]
     .venv/bin/python bench/whole_process.py --start-up [--rounds 9]
@@ -92,13 +93,20 @@ def main() -> None:
             directory = args.directory
         pages = sum(1 for pattern in PATTERNS for p in directory.rglob(pattern) if p.is_file())
         print(f"# {pages} pages in {directory}, {args.rounds} rounds alternated")
-        times = race(
-            {
-                "copydesk dedup DIR --json": [copydesk, "dedup", str(directory), "--json"],
-                "bare trafilatura script": [python, __file__, "--bare", str(directory)],
-            },
-            args.rounds,
-        )
+        commands = {
+            "copydesk dedup DIR --json": [copydesk, "dedup", str(directory), "--json"],
+            "bare trafilatura script": [python, __file__, "--bare", str(directory)],
+        }
+        if args.start_up:
+            # What start-up cost before fingerprint.py stopped importing datasketch (and with it scipy): the same
+            # command with that import added, in the same alternation.
+            dedup = f"import sys; sys.argv = ['copydesk', 'dedup', {str(directory)!r}, '--json']; "
+            commands["... with datasketch imported (before)"] = [
+                python,
+                "-c",
+                dedup + "import datasketch; from worker.cli import main; main()",
+            ]
+        times = race(commands, args.rounds)
         report(times)
         ratio = statistics.median(times["bare trafilatura script"]) / statistics.median(
             times["copydesk dedup DIR --json"]
@@ -108,6 +116,7 @@ def main() -> None:
             imports = race(
                 {
                     "worker process imports (worker.tasks)": [python, "-c", "import worker.tasks"],
+                    "... with datasketch imported (before)": [python, "-c", "import datasketch, worker.tasks"],
                     "import trafilatura": [python, "-c", "import trafilatura"],
                 },
                 args.rounds,
