@@ -115,7 +115,7 @@ def decode_html(body: bytes, declared: str | None = None) -> str:
         return min(mostly, key=lambda reading: reading[:2])[2]
     text = body.decode("windows-1252", errors="replace")
     # Western text in windows-1252 is mostly ASCII; bytes that are mostly not are not text at all.
-    if sum(ch > "\x7f" for ch in text) > 0.3 * max(len(text), 1):
+    if len(text) - len(text.encode("ascii", "ignore")) > 0.3 * max(len(text), 1):
         raise ExtractionError("not_text", "the page's bytes decode as no known text encoding")
     return text
 
@@ -132,7 +132,7 @@ def _mostly_valid(errors: int, text: str) -> bool:
     """Whether a decoding's invalid sequences are a few slips in text of that charset: at most one for every
     MAX_INVALID_SHARE of the characters it did read outside ASCII. Text in another charset read as UTF-8 gives
     next to no valid multi-byte characters (windows-1252 accents are lone bytes), so it never passes."""
-    non_ascii = sum(ch > "\x7f" for ch in text) - errors
+    non_ascii = len(text) - len(text.encode("ascii", "ignore")) - errors  # counted in C, not a loop over characters
     return errors <= MAX_INVALID_SHARE * non_ascii
 
 
