@@ -14,7 +14,7 @@ pages in this one process, so machine noise hits both alike (the other rows are 
 The set is split in two by a hash of each page's URL: `tune` (the pages copydesk's recall guard was chosen
 on) and `held-out` (pages never looked at while choosing it). Scores are printed for both and for the whole.
 
-    .venv/bin/python bench/trafilatura_eval.py DIR [--chunk 25] [--rounds 1] [--why]
+    .venv/bin/python bench/trafilatura_eval.py DIR [--chunk 25] [--rounds 1] [--why] [--guard-cost]
 
 --why wraps the function that runs the thorough pass to count its runs: leave it off when timing.
 """
@@ -58,12 +58,23 @@ def copydesk_text(html: bytes, url: str) -> str | None:
         return None
 
 
+def copydesk_without_guard(html: bytes, url: str) -> str | None:
+    """copydesk's extract with the recall guard's share at 0 (it never fires; the headline check still does)."""
+    share = extract_module.GUARD_PROSE_SHARE
+    extract_module.GUARD_PROSE_SHARE = 0.0
+    try:
+        return copydesk_text(html, url)
+    finally:
+        extract_module.GUARD_PROSE_SHARE = share
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("directory", type=Path, help="trafilatura's tests/ directory (evaldata.json, cache/, eval/)")
     parser.add_argument("--chunk", type=int, default=25, help="pages per turn in the timed alternation")
     parser.add_argument("--rounds", type=int, default=1, help="timed passes over the set (quality from the first)")
     parser.add_argument("--why", action="store_true", help="count how often the recall guard ran the thorough pass")
+    parser.add_argument("--guard-cost", action="store_true", help="also time copydesk without the guard, alternated")
     args = parser.parse_args()
     common = load_eval_common(args.directory)
     evaldata: dict[str, dict[str, Any]] = common.load_evaldata(str(args.directory))
@@ -80,7 +91,10 @@ def main() -> None:
             html, fast=False, include_comments=False, include_tables=True
         ),
     }
-    timed = ("copydesk extract", "trafilatura default")
+    timed: tuple[str, ...] = ("copydesk extract", "trafilatura default")
+    if args.guard_cost:
+        runners = {"copydesk extract": copydesk_text, "copydesk, guard off": copydesk_without_guard, **runners}
+        timed = ("copydesk extract", "copydesk, guard off", "trafilatura default")
     counts: dict[str, dict[str, Any]] = {
         name: {part: common.ConfusionMatrix() for part in ("tune", "held-out", "all")} for name in runners
     }
@@ -105,7 +119,7 @@ def main() -> None:
     for round_no in range(args.rounds):
         for start in range(0, len(urls), args.chunk):
             part = urls[start : start + args.chunk]
-            # Alternate which goes first, so neither always runs on a warm cache.
+            # Alternate the order, so none always runs on a warm cache.
             order = timed if (start // args.chunk + round_no) % 2 == 0 else timed[::-1]
             for name in order:
                 began = time.perf_counter()
@@ -116,7 +130,7 @@ def main() -> None:
                     slowest[name] = max(slowest[name], time.perf_counter() - page_began)
                     if round_no == 0:
                         score(name, url, result)
-                        if thorough_runs[0] > before:
+                        if name == "copydesk extract" and thorough_runs[0] > before:
                             fired[half(url)] += 1
                 seconds[name] += time.perf_counter() - began
         if round_no == 0:
@@ -137,6 +151,9 @@ def main() -> None:
             print(f"{name:<40} {precision:>9.3f} {recall:>7.3f} {f1:>6.3f} {rate:>8}")
     ratio = seconds["trafilatura default"] / seconds["copydesk extract"]
     print(f"\nspeed ratio copydesk / trafilatura default: {ratio:.2f} ({args.rounds} round(s), chunks of {args.chunk})")
+    if args.guard_cost:
+        cost = seconds["copydesk extract"] / seconds["copydesk, guard off"]
+        print(f"copydesk's time with the guard / without: {cost:.3f}")
     print("slowest page: " + ", ".join(f"{name} {value:.2f} s" for name, value in slowest.items()))
     if args.why:
         print(f"pages where copydesk ran the thorough pass: tune {fired['tune']}, held-out {fired['held-out']}")
