@@ -137,3 +137,25 @@ def test_the_text_is_nfc_as_trafilatura_returns_it() -> None:
     text = extract(page).text
     assert unicodedata.is_normalized("NFC", text) and "Försterin" in text and "বাংলায়" in text
     assert text == trafilatura.extract(page, include_comments=False)
+
+
+def test_a_long_list_of_headlines_is_checked_like_a_short_one() -> None:
+    # The template's article container holds 40 linked headlines (342 words); the story is in plain <div>s the
+    # fast pass does not look in first. Only the headline check can see it: the story is not in <p> elements.
+    headlines = "".join(
+        f"<p><a href='/s/{i}'>Council story number {i} about the harbour budget vote</a></p>" for i in range(40)
+    )
+    story = "".join(
+        f"<div>Line {i}: the harbour authority said on Tuesday that the new container terminal, which cost more "
+        "than planned, would open in spring, after two years of delays, disputes over permits, and a long "
+        "argument about the sea wall.</div>"
+        for i in range(30)
+    )
+    page = (
+        f"<html><body><div class='main'><div class='entry-content'>{headlines}</div></div>"
+        f"<div id='x'><div>{story}</div></div></body></html>"
+    )
+    fast = extract_module._trafilatura_text(parse(page), None, fast=True)
+    assert fast.startswith("Council story number 0") and len(fast.split()) >= 200
+    text = extract(page).text
+    assert text.startswith("Line 0: the harbour authority said") and "Council story" not in text
