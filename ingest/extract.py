@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import json
 import re
+import unicodedata
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from itertools import chain, islice
 from urllib.parse import urljoin, urlsplit
 
 import lxml.html
-from lxml.etree import ElementDefaultClassLookup, ParserError, strip_elements
+from lxml.etree import ElementDefaultClassLookup, ParserError, XPath, strip_elements
 from trafilatura.metadata import examine_meta, extract_meta_json, extract_sitename, extract_title
 from trafilatura.settings import MANUALLY_CLEANED
 from trafilatura.settings import Document as PageMetadata
@@ -38,18 +40,30 @@ _DATE_META = (
     "parsely-pub-date",
     "date",
 )
+# At most one invalid byte sequence per this many characters outside ASCII read correctly: a page's declared
+# charset with a few bad bytes (a pasted fragment) still decodes it (`decode_html`). The four such pages of
+# trafilatura's evaluation set have one per 25-500; pages in another charset read as UTF-8 give none read right.
+MAX_INVALID_SHARE = 1 / 10
 MIN_WORDS = 10  # fewer words than this is no article (an error page, a login form)
 LISTING_LINK_SHARE = 0.7  # more of the text than this in link-sized lines: a listing, not an article
-THOROUGH_BELOW_WORDS = 200  # a fast extraction shorter than this, and reading like headlines,
-HEADLINES_SUSPECT = 0.25  # (this share of its words in link lines) is checked by the thorough one
+HEADLINES_SUSPECT = 0.25  # a fast extraction reading like headlines (this share of its words in link lines)
+# is checked by the thorough one
+# The recall guard (`_article_text`): a fast extraction is checked by the thorough pass when it holds less than
+# this share of the words of the page's paragraphs; the thorough result replaces it when it is this many times
+# as long. Chosen on the "tune" half of trafilatura's evaluation set (bench/trafilatura_eval.py), reported on
+# its other half and on the Zyte pages (bench/README.md).
+GUARD_PROSE_SHARE = 1 / 3
+GUARD_LONGER = 1.5
 _WORD = re.compile(r"\w+")
 
 # lxml.html's own parser picks each element's class (form, input, label...) with a Python callback,
 # called for every element Python touches: ~1,900 times a page in trafilatura. Neither trafilatura
 # nor copydesk uses those classes, and a lookup done in C makes extraction 4% faster (bench/README.md).
 # Pages go to lxml as UTF-8 bytes, which it parses faster than str (decoded once, and control
-# characters are dropped from bytes fastest); no table of ids, which nothing looks up.
-_PARSER = lxml.html.HTMLParser(encoding="utf-8", collect_ids=False)
+# characters are dropped from bytes fastest); no table of ids, which nothing looks up. Comments and processing
+# instructions are dropped while parsing, as trafilatura's own parser drops them: kept, a commented-out block
+# (an address with its raw tags, a template's "smart_paging_autop_filter") reached the text.
+_PARSER = lxml.html.HTMLParser(encoding="utf-8", collect_ids=False, remove_comments=True, remove_pis=True)
 _PARSER.set_element_class_lookup(
     ElementDefaultClassLookup(
         element=lxml.html.HtmlElement,
@@ -72,25 +86,54 @@ class ExtractionError(ValueError):
 def decode_html(body: bytes, declared: str | None = None) -> str:
     """Bytes to text: BOM, then the HTTP charset, then <meta charset>, then UTF-8, then windows-1252.
 
-    A declared charset is only trusted when the bytes actually decode with it.
+    A charset is trusted when the bytes decode with it. When none decodes them cleanly, the one with the fewest
+    invalid sequences wins, provided they are few (`_mostly_valid`): a page declared UTF-8 with a few bad bytes
+    keeps its UTF-8, with replacement characters there, instead of turning whole into windows-1252 mojibake
+    ("schÃ¶n"). Only when no charset reads most of the page does windows-1252 decode it.
     """
     for bom, bom_codec in ((b"\xef\xbb\xbf", "utf-8"), (b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be")):
         if body.startswith(bom):
             return body[len(bom) :].decode(bom_codec, errors="replace")
     meta = _META_CHARSET.search(body[:4096])
     candidates: list[str | None] = [declared, meta.group(1).decode("ascii", "ignore") if meta else None, "utf-8"]
+    known: list[str] = []
     for codec in candidates:
         if not codec:
             continue
         try:
             return body.decode(codec)
-        except (LookupError, UnicodeDecodeError):
+        except LookupError:
             continue
+        except UnicodeDecodeError:
+            known.append(codec)
+    # (errors, order declared) of each charset that reads most of the page; min() keeps the first of equals.
+    readings = [
+        (errors, order, text) for order, codec in enumerate(known) for errors, text in [_decode_counted(body, codec)]
+    ]
+    mostly = [reading for reading in readings if _mostly_valid(*reading[::2])]
+    if mostly:
+        return min(mostly, key=lambda reading: reading[:2])[2]
     text = body.decode("windows-1252", errors="replace")
     # Western text in windows-1252 is mostly ASCII; bytes that are mostly not are not text at all.
-    if sum(ch > "\x7f" for ch in text) > 0.3 * max(len(text), 1):
+    if len(text) - len(text.encode("ascii", "ignore")) > 0.3 * max(len(text), 1):
         raise ExtractionError("not_text", "the page's bytes decode as no known text encoding")
     return text
+
+
+def _decode_counted(body: bytes, codec: str) -> tuple[int, str]:
+    """`body` decoded with replacement characters for invalid sequences, and how many those are (less the
+    replacement characters a UTF-8 page encodes itself)."""
+    text = body.decode(codec, errors="replace")
+    own = body.count(b"\xef\xbf\xbd") if codecs.lookup(codec).name == "utf-8" else 0
+    return text.count("\ufffd") - own, text
+
+
+def _mostly_valid(errors: int, text: str) -> bool:
+    """Whether a decoding's invalid sequences are a few slips in text of that charset: at most one for every
+    MAX_INVALID_SHARE of the characters it did read outside ASCII. Text in another charset read as UTF-8 gives
+    next to no valid multi-byte characters (windows-1252 accents are lone bytes), so it never passes."""
+    non_ascii = len(text) - len(text.encode("ascii", "ignore")) - errors  # counted in C, not a loop over characters
+    return errors <= MAX_INVALID_SHARE * non_ascii
 
 
 def host_of(url: str | None) -> str | None:
@@ -227,10 +270,13 @@ def extract(html: str | bytes, url: str | None = None, *, charset: str | None = 
     metadata = page_metadata(tree)
     language = tree.get("lang") or None
     links = _link_texts(tree)
-    text = _article_text(tree, url, html, charset, links)
+    # NFC, as trafilatura returns its text: the same word must be the same characters on every page, whichever
+    # form a site's CMS stores (decomposed umlauts, Bengali vowel signs); both fingerprints and readers compare them.
+    raw_text, link_share = _article_text(tree, url, html, charset, links)
+    text = unicodedata.normalize("NFC", raw_text)
     if _fewer_words(text, MIN_WORDS):
         raise ExtractionError("no_article", f"extraction found no article text (fewer than {MIN_WORDS} words)")
-    if _link_share(text, links) > LISTING_LINK_SHARE:
+    if link_share > LISTING_LINK_SHARE:
         raise ExtractionError("no_article", "the page is a list of links (a listing or index page), not an article")
     own_url = url or og_url or canonical
     return Article(
@@ -250,19 +296,62 @@ def extract(html: str | bytes, url: str | None = None, *, charset: str | None = 
 
 def _article_text(
     tree: lxml.html.HtmlElement, url: str | None, html: str | bytes, charset: str | None, links: set[str]
-) -> str:
+) -> tuple[str, float]:
+    """The article's text, and the share of its words in lines that are the page's links (`_link_share`)."""
     # fast=True skips trafilatura's comparison with readability and jusText: twice the speed, and it
     # scores higher on the Zyte benchmark, not lower (bench/extraction.py). But on some templates its
     # rules catch a list of headlines instead of the article, and the comparison is what recovers
-    # it. So a short fast result that reads like headlines is checked against the thorough one
+    # it. So a fast result that reads like headlines is checked against the thorough one
     # (which costs three fast passes), and replaced only when the thorough pass found other text:
-    # when it merely adds to it (teasers, "more stories"), fast was right.
+    # when it merely adds to it (teasers, "more stories"), fast was right. (At any length: a long list of
+    # headlines is no more an article than a short one; a fast result of 200 words or more reads like headlines
+    # on 4 of 902 pages: the tune half of trafilatura's evaluation set and the dev and Zyte pages.)
+    #
+    # The recall guard: on some layouts (a newsletter-style page, a page whose story sits outside the containers
+    # trafilatura's rules look for first) the fast pass keeps a paragraph of the site's chrome and loses the story
+    # the thorough pass finds; then every story of that site has the same text, and unrelated stories merge. A
+    # fast result that holds far fewer words than the page's paragraphs cannot be the article: it is checked
+    # against the thorough pass, which wins when it found much more text. (Not every short result: an excerpt
+    # whose page goes on with other stories' teasers, outside paragraphs, is short and right.)
+    prose = _paragraph_words(tree)  # before the fast pass prunes the tree
     text = _trafilatura_text(tree, url, fast=True)
-    if _fewer_words(text, THOROUGH_BELOW_WORDS) and _link_share(text, links) >= HEADLINES_SUSPECT:
+    share = _link_share(text, links)
+    words = len(text.split())
+    headlines = share >= HEADLINES_SUSPECT
+    short = words < GUARD_PROSE_SHARE * prose
+    if headlines or short:
         thorough = _trafilatura_text(parse(html, charset), url, fast=False)
-        if not _fewer_words(thorough, MIN_WORDS) and _covered(text, thorough) < 0.8:
-            text = thorough
-    return text
+        if _fewer_words(thorough, MIN_WORDS):
+            return text, share
+        if (headlines and _covered(text, thorough) < 0.8) or (
+            short and len(thorough.split()) > GUARD_LONGER * words and not _teasers(thorough, text)
+        ):
+            return thorough, _link_share(thorough, links)
+    return text, share
+
+
+_ELLIPSIS = re.compile(r"(?:…|\.\.\.)\]?\s*$")
+
+
+def _teasers(longer: str, shorter: str) -> bool:
+    """Whether the paragraphs `longer` adds to `shorter` are other stories' teasers: most end cut off, in an ellipsis.
+
+    The thorough pass takes a whole listing where the fast pass kept one post of a blog's front page or the one
+    excerpt a page holds: longer, and wrong.
+    """
+    own = set(shorter.splitlines())
+    added = [line for line in longer.splitlines() if line not in own and len(line.split()) >= 10]
+    return bool(added) and 2 * sum(_ELLIPSIS.search(line) is not None for line in added) >= len(added)
+
+
+# The text of the page's paragraphs but those inside a link: a <p> in an <a> is a teaser's (a listing's card,
+# "more stories"), not the page's prose. One XPath, run in C.
+_PARAGRAPH_TEXTS = XPath("//p[not(ancestor::a)]//text()", smart_strings=False)
+
+
+def _paragraph_words(tree: lxml.html.HtmlElement) -> int:
+    """How many words the page's paragraphs hold: the size of its main prose, whatever trafilatura keeps."""
+    return sum(len(chunk.split()) for chunk in _PARAGRAPH_TEXTS(tree))
 
 
 def _fewer_words(text: str, count: int) -> bool:
@@ -400,5 +489,5 @@ def _link_share(text: str, links: set[str]) -> float:
 
 
 def _clean(value: str | None) -> str | None:
-    value = _CONTROL.sub("", " ".join((value or "").split()))
+    value = unicodedata.normalize("NFC", _CONTROL.sub("", " ".join((value or "").split())))
     return value or None

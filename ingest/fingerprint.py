@@ -5,9 +5,9 @@ from __future__ import annotations
 import functools
 import hashlib
 from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
-from datasketch import MinHash
 
 from ingest import text as textlib
 from ingest.document import Article, Fingerprint, FingerprintParams, Unit
@@ -16,11 +16,6 @@ MIN_ANCHOR_WORDS = 6  # shorter sentences ("Read more.") are too common to ident
 # A story's first sentences are anchors too, beside the bottom-k: an excerpt is a story's first part, and
 # must find its original whichever of the two arrives first (the bottom-k of a long story may miss them).
 OPENING_ANCHORS = 4
-
-
-def _identity(value: int) -> int:
-    # Shingles arrive already hashed to 32 bits; datasketch's default SHA-1 would hash them again.
-    return value
 
 
 def content_paragraphs(article: Article, chrome: Iterable[int] = ()) -> list[textlib.Paragraph]:
@@ -77,12 +72,62 @@ def _units(shingles: list[int], sentences: list[tuple[int, bool]]) -> tuple[Unit
     return tuple(units)
 
 
+# datasketch's MinHash (2.0), computed here with numpy alone: importing datasketch imports its LSH classes and
+# scipy, ~0.7 s of every copydesk process's start for two lines of arithmetic. The same draws from the same
+# seeded generator and the same arithmetic, so the same signatures; tests/test_fingerprint_numpy.py checks them
+# against datasketch itself for every scheme.
+_MERSENNE_PRIME = (1 << 61) - 1  # the legacy scheme's modulus
+_WIDTHS = {"affine32": 32, "affine64": 64}
+_DTYPES: dict[str, Any] = {"legacy": np.uint64, "affine32": np.uint32, "affine64": np.uint64}
+# MurmurHash3's finalizer (shift, multiplier, shift, multiplier, shift), mixed into hashes before the affine maps.
+_FMIX = {32: (16, 0x85EBCA6B, 13, 0xC2B2AE35, 16), 64: (33, 0xFF51AFD7ED558CCD, 33, 0xC4CEB9FE1A85EC53, 33)}
+
+
 @functools.cache
 def _permutations(params: FingerprintParams) -> tuple[np.ndarray, np.ndarray]:
     # Drawing the permutations costs as much as hashing an article: draw them once per params.
-    template = MinHash(num_perm=params.num_perm, seed=params.seed, scheme=params.scheme)
-    a, b = template.permutations
+    generator = np.random.RandomState(params.seed)
+    if params.scheme == "legacy":
+        pairs = [
+            (
+                generator.randint(1, _MERSENNE_PRIME, dtype=np.uint64),
+                generator.randint(0, _MERSENNE_PRIME, dtype=np.uint64),
+            )
+            for _ in range(params.num_perm)
+        ]
+        a, b = np.array(pairs, dtype=np.uint64).T
+        return a, b
+    width, dtype = _WIDTHS[params.scheme], _DTYPES[params.scheme]
+    # An odd multiplier makes h -> a*h + b mod 2^width a bijection.
+    a = generator.randint(0, 1 << (width - 1), params.num_perm, dtype=dtype) * dtype(2) + dtype(1)
+    b = generator.randint(0, 1 << width, params.num_perm, dtype=dtype)
     return a, b
+
+
+def _signature(shingles: Iterable[int], params: FingerprintParams) -> np.ndarray:
+    """What `datasketch.MinHash(num_perm, seed, scheme, hashfunc=identity).update_batch(shingles)` holds."""
+    a, b = _permutations(params)
+    dtype = _DTYPES[params.scheme]
+    values = list(shingles)
+    if params.scheme == "legacy":
+        empty = np.full(params.num_perm, (1 << 32) - 1, dtype=np.uint64)
+        if not values:
+            return empty
+        hashed = np.array(values, dtype=np.uint64, ndmin=2).T
+        permuted = ((hashed * a + b) % np.uint64(_MERSENNE_PRIME)) & np.uint64((1 << 32) - 1)
+        return np.minimum(empty, permuted.min(axis=0))
+    width = _WIDTHS[params.scheme]
+    empty = np.full(params.num_perm, (1 << width) - 1, dtype=dtype)
+    if not values:
+        return empty
+    hashed = np.array(values, dtype=dtype).reshape(-1, 1)
+    s1, m1, s2, m2, s3 = (dtype(value) for value in _FMIX[width])
+    hashed = hashed ^ (hashed >> s1)
+    hashed = hashed * m1
+    hashed = hashed ^ (hashed >> s2)
+    hashed = hashed * m2
+    hashed = hashed ^ (hashed >> s3)
+    return np.minimum(empty, (hashed * a + b).min(axis=0))
 
 
 def fingerprint(article: Article, params: FingerprintParams | None = None, chrome: Iterable[int] = ()) -> Fingerprint:
@@ -95,16 +140,7 @@ def fingerprint(article: Article, params: FingerprintParams | None = None, chrom
     words, sentence_hashes, sentences = _words_and_sentences(article, chrome)
     sequence = textlib.shingle_sequence(words, params.shingle_size)
     shingles = set(sequence)
-    minhash = MinHash(
-        num_perm=params.num_perm,
-        seed=params.seed,
-        scheme=params.scheme,
-        hashfunc=_identity,
-        permutations=_permutations(params),
-    )
-    if shingles:
-        minhash.update_batch(list(shingles))
-    signature = minhash.hashvalues
+    signature = _signature(shingles, params)
     return Fingerprint(
         params=params,
         signature=tuple(int(v) for v in signature),
