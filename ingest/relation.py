@@ -24,6 +24,7 @@ Relations:
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 from ingest.document import Fingerprint, Unit
@@ -135,6 +136,16 @@ def relate(a: Fingerprint, b: Fingerprint, policy: RelationPolicy | None = None)
     side_b = read_side(b.units, a.shingles, policy)
     kind = _kind(side_a, side_b, policy) if containment >= policy.min_containment else None
     return Relation(kind, side_a, side_b, jaccard, containment)
+
+
+def declared(relation: Relation, declares: bool, policy: RelationPolicy | None = None) -> Relation:
+    """The relation, or a duplicate when one page names the other as its original (its rel=canonical, as
+    syndication partners declare) and they share prose: the publisher's own word, which text alone may miss
+    (an excerpt of one sentence beside the site's affiliate notice)."""
+    policy = policy or RelationPolicy()
+    if relation.kind is None and declares and min(relation.a.shared, relation.b.shared) >= policy.min_shared_words:
+        return dataclasses.replace(relation, kind=DUPLICATE)
+    return relation
 
 
 def _allowed_lead(a: Side, b: Side, policy: RelationPolicy) -> float:

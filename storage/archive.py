@@ -34,10 +34,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from ingest import text as textlib
+from ingest.canonical import url_key
 from ingest.document import Article, Fingerprint, FingerprintParams
 from ingest.extract import extract
 from ingest.fingerprint import fingerprint
-from ingest.relation import DUPLICATE, Relation, RelationPolicy, relate
+from ingest.relation import DUPLICATE, Relation, RelationPolicy, declared, relate
 from storage import clustering
 from storage.boilerplate import carriers, host_chrome, paragraphs, to_unsigned, unsettled_carriers
 from storage.db import cluster_lock, insert_rows, reading, update_rows
@@ -423,6 +424,7 @@ class Archive:
                 members.reverse()  # tried from the end
             queues[doc_id] = groups
         known = dict(fps)
+        urls = self._urls(session, set(fps) | wanted)
         matches: dict[int, dict[int, Relation]] = {doc_id: {} for doc_id in fps}
         while any(queues.values()):
             tried = {
@@ -433,11 +435,23 @@ class Archive:
                 for key, other_id in turn.items():
                     other_fp = known.get(other_id)  # None: deleted meanwhile, or other fingerprint parameters
                     relation = relate(fps[doc_id], other_fp, self.policy) if other_fp is not None else None
+                    if relation is not None:
+                        relation = declared(relation, _declares(urls, doc_id, other_id), self.policy)
                     if relation is not None and relation.kind is not None:
                         matches[doc_id][other_id] = relation
                     if (relation is not None and relation.kind == DUPLICATE) or not queues[doc_id][key]:
                         del queues[doc_id][key]
         return matches
+
+    def _urls(self, session: Session, ids: set[int]) -> dict[int, tuple[str | None, str | None]]:
+        """{document id: (its URL, the URL its rel=canonical names)}, compared as canonical.url_key compares."""
+        found: dict[int, tuple[str | None, str | None]] = {}
+        ordered = sorted(ids)
+        for start in range(0, len(ordered), CHUNK):
+            query = select(Document.id, Document.final_url, Document.canonical_url)
+            for doc_id, url, canonical in session.execute(query.where(Document.id.in_(ordered[start : start + CHUNK]))):
+                found[doc_id] = (url_key(url), url_key(canonical))
+        return found
 
     def _clusters_of_candidates(self, session: Session, ids: set[int]) -> tuple[dict[int, int], dict[int, int]]:
         """({candidate id: its cluster}, {cluster: its canonical}) for the settled candidates."""
@@ -581,6 +595,12 @@ class Archive:
     def _clusters_of(self, doc_ids: list[int]) -> dict[int, int | None]:
         with reading(self.sessions) as session:
             return dict(session.execute(select(Document.id, Document.cluster_id).where(Document.id.in_(doc_ids))).all())
+
+
+def _declares(urls: dict[int, tuple[str | None, str | None]], a: int, b: int) -> bool:
+    """Whether either document's rel=canonical names the other's URL."""
+    (url_a, canonical_a), (url_b, canonical_b) = urls.get(a, (None, None)), urls.get(b, (None, None))
+    return bool(canonical_a and canonical_a == url_b != url_a) or bool(canonical_b and canonical_b == url_a != url_b)
 
 
 def _fingerprint_article(article: Article, params: FingerprintParams, chrome: frozenset[int]) -> Fingerprint:

@@ -21,7 +21,7 @@ from ingest.document import Article, FingerprintParams
 from ingest.extract import ExtractionError, _drop_discarded, declared_date, decode_html, extract, parse
 from ingest.fingerprint import fingerprint
 from ingest.grouping import group
-from ingest.relation import CONTAINED, CONTAINS, DUPLICATE, relate
+from ingest.relation import CONTAINED, CONTAINS, DUPLICATE, declared, relate
 from ingest.text import _FOLD, hash64, normalise, paragraph_hash, tokens
 from tests.conftest import CORPUS, SEEDS
 from tests.devsubset import hard_slice
@@ -386,3 +386,17 @@ def test_signature_is_datasketchs_own(seeds: dict[str, Article]) -> None:
     fresh = MinHash(num_perm=params.num_perm, seed=params.seed, scheme=params.scheme, hashfunc=lambda v: v)
     fresh.update_batch(list(fp.shingles))
     assert fp.signature == tuple(int(v) for v in fresh.hashvalues)
+
+
+def test_a_declared_original_is_a_duplicate_when_they_share_prose(seeds: dict[str, Article]) -> None:
+    """One sentence of a story beside a longer notice of the site's own: the text alone says no relation,
+    the page's rel=canonical naming the story says duplicate; never without shared prose."""
+    story = seeds["southfront-original.html"]
+    notice = "If you buy something through a link on this page, we may earn a commission from the seller. " * 3
+    excerpt = Article(text=story.paragraphs[1] + "\n" + notice)
+    relation = relate(fingerprint(excerpt), fingerprint(story))
+    assert relation.kind is None
+    assert declared(relation, declares=True).kind == DUPLICATE
+    assert declared(relation, declares=False).kind is None
+    other = relate(fingerprint(seeds["blog-original-003.html"]), fingerprint(story))
+    assert declared(other, declares=True).kind is None
