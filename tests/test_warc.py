@@ -141,10 +141,16 @@ def folder_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
+def warc_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    return _env(tmp_path_factory.mktemp("warc-run"))
+
+
+@pytest.fixture(scope="module")
 def warc_run(
-    dev_warc: tuple[Path, dict[str, str], list[int]], tmp_path_factory: pytest.TempPathFactory
+    dev_warc: tuple[Path, dict[str, str], list[int]], warc_env: dict[str, str]
 ) -> subprocess.CompletedProcess[str]:
-    result = run_cli("dedup", str(dev_warc[0]), "--json", env=_env(tmp_path_factory.mktemp("warc-run")))
+    """`copydesk dedup dev.warc.gz --json`, storing into warc_env's database (for the export tests)."""
+    result = run_cli("dedup", str(dev_warc[0]), "--json", "--db", warc_env["COPYDESK_DATABASE_URL"], env=warc_env)
     assert result.returncode == 0, result.stderr
     return result
 
@@ -185,3 +191,34 @@ def test_dedup_of_a_warc_stores_the_warc_date_and_the_target_uri(tmp_path: Path)
     with create_engine(env["COPYDESK_DATABASE_URL"]).connect() as connection:
         fetched = connection.execute(text("SELECT fetched FROM documents")).scalar_one()
     assert str(fetched).startswith("2020-01-02 03:04:05"), name
+
+
+def test_parquet_export_has_a_row_a_document_and_one_canonical_a_cluster(
+    warc_run: subprocess.CompletedProcess[str], warc_env: dict[str, str], tmp_path: Path
+) -> None:
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    out = tmp_path / "dev.parquet"
+    result = run_cli("export", "--format", "parquet", "--output", str(out), env=warc_env)
+    assert result.returncode == 0, result.stderr
+    table = pq.read_table(out)
+    report = json.loads(warc_run.stdout)
+    assert table.num_rows == sum(len(c["members"]) for c in report["clusters"]) == 254
+    assert table.column_names == ["cluster", "document", "is_canonical", "relation", "url", "host", "title",
+                                  "published", "fetched", "text"]  # fmt: skip
+    assert len(set(table.column("document").to_pylist())) == table.num_rows
+    canonicals = table.filter(pc.field("is_canonical"))
+    clusters = set(table.column("cluster").to_pylist())
+    assert sorted(canonicals.column("cluster").to_pylist()) == sorted(clusters)  # exactly one each
+    assert sorted(canonicals.column("url").to_pylist()) == sorted(c["canonical"] for c in report["clusters"])
+    relations = set(table.filter(pc.invert(pc.field("is_canonical"))).column("relation").to_pylist())
+    assert relations and relations <= {"near-duplicate", "excerpt", "wrapped", "copy of a copy"}
+    assert set(canonicals.column("relation").to_pylist()) == {"canonical"}
+    assert all(text for text in table.column("text").to_pylist())
+    assert str(table.schema.field("fetched").type) == "timestamp[us, tz=UTC]"
+
+
+def test_parquet_needs_an_output_file(warc_env: dict[str, str]) -> None:
+    result = run_cli("export", "--format", "parquet", env=warc_env)
+    assert result.returncode == 2 and "--format parquet needs --output FILE" in result.stderr

@@ -537,30 +537,50 @@ def failures(as_json: bool, limit: int) -> None:
 
 
 @main.command()
-@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl", show_default=True)
-def export(fmt: str) -> None:
-    """Stream every canonical article with its copies' URLs to stdout."""
-    from storage.queries import iter_export
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv", "parquet"]), default="jsonl", show_default=True)
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    help="Write to this file (parquet needs one: it is binary); default: stdout.",
+)
+def export(fmt: str, output: Path | None) -> None:
+    """Stream every canonical article with its copies' URLs (jsonl, csv), or every document (parquet).
 
+    jsonl and csv: a line a cluster, its canonical article and its copies' URLs (jsonl: and each copy's
+    relation to the canonical). parquet: a row a stored document, with columns cluster, document,
+    is_canonical, relation (canonical, near-duplicate, excerpt, wrapped, copy of a copy), url, host,
+    title, published, fetched, text; keep one row per story with the filter is_canonical.
+    """
+    from storage.queries import iter_documents, iter_export
+
+    if fmt == "parquet":
+        from storage.parquet import write_parquet
+
+        if output is None:
+            raise click.UsageError("--format parquet needs --output FILE (Parquet is binary)")
+        with _sessions(_settings())() as session:
+            written = write_parquet(iter_documents(session), output)
+        click.echo(f"{written} documents written to {output}", err=True)
+        return
+    if output is not None:
+        with output.open("w", encoding="utf-8", newline="") as out, _sessions(_settings())() as session:
+            _export_text(fmt, iter_export(session), out)
+        return
     with _sessions(_settings())() as session:
-        rows = iter_export(session)
-        if fmt == "jsonl":
-            for row in rows:
-                click.echo(json.dumps(row, ensure_ascii=False))
-            return
-        writer = csv.writer(sys.stdout)
-        writer.writerow(["cluster", "url", "title", "published", "copies", "text"])
+        _export_text(fmt, iter_export(session), sys.stdout)
+
+
+def _export_text(fmt: str, rows: Iterator[dict[str, Any]], out: Any) -> None:
+    if fmt == "jsonl":
         for row in rows:
-            writer.writerow(
-                [
-                    row["cluster"],
-                    row["url"],
-                    row["title"],
-                    row["published"],
-                    " ".join(row["copies"]),
-                    row["text"],
-                ]
-            )
+            out.write(json.dumps(row, ensure_ascii=False) + "\n")
+        return
+    writer = csv.writer(out)
+    writer.writerow(["cluster", "url", "title", "published", "copies", "text"])
+    for row in rows:
+        copies = " ".join(row["copies"])
+        writer.writerow([row["cluster"], row["url"], row["title"], row["published"], copies, row["text"]])
 
 
 main.add_command(sources)
