@@ -222,3 +222,35 @@ def test_parquet_export_has_a_row_a_document_and_one_canonical_a_cluster(
 def test_parquet_needs_an_output_file(warc_env: dict[str, str]) -> None:
     result = run_cli("export", "--format", "parquet", env=warc_env)
     assert result.returncode == 2 and "--format parquet needs --output FILE" in result.stderr
+
+
+def test_push_queues_the_pages_of_a_warc_by_their_target_uri(
+    redis_client: Any, redis_url: str, tmp_path: Path
+) -> None:
+    """`copydesk push` of a WARC with a damaged record, no worker running: the tasks in the broker's queue
+    carry every sound page (its HTML kept in Redis, keyed by its WARC-Target-URI), the damage is reported."""
+    import base64
+
+    entries = six_pages()
+    records = [warc_bytes([Entry(e.url, b"", kind="request"), e]) for e in entries]
+    # The request record before page 3 lies about its length (a gzip member of its own): page 3 is still read.
+    records[3] = damage(warc_bytes([Entry(entries[3].url, b"", kind="request")]), "long") + warc_bytes([entries[3]])
+    path = tmp_path / "push.warc.gz"
+    path.write_bytes(b"".join(records))
+    env = _env(tmp_path) | {"COPYDESK_REDIS_URL": redis_url}
+
+    result = run_cli("push", str(path), "--batch", "2", env=env)
+
+    assert result.returncode == 0, result.stderr
+    damaged_at = sum(map(len, records[:3]))
+    assert f"{path}: damaged record at offset {damaged_at}: " in result.stderr
+    assert "pushed 6 pages in 3 tasks, skipped 5, 12 WARC records read, 1 damaged" in result.stdout
+    refs = []
+    for message in redis_client.lrange("copydesk", 0, -1):
+        body = json.loads(message)["body"]
+        args, _, _ = json.loads(base64.b64decode(body))
+        refs += args[0]
+    assert sorted(ref["url"] for ref in refs) == sorted(e.url for e in entries)
+    assert all(ref["key"] == ref["url"] and ref["name"].startswith(f"{path}@") for ref in refs)
+    html = {ref["url"]: redis_client.get(ref["stored"]).decode() for ref in refs}
+    assert all(html[e.url] == e.body.decode() for e in entries)
