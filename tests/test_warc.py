@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -252,5 +253,6 @@ def test_push_queues_the_pages_of_a_warc_by_their_target_uri(
         refs += args[0]
     assert sorted(ref["url"] for ref in refs) == sorted(e.url for e in entries)
     assert all(ref["key"] == ref["url"] and ref["name"].startswith(f"{path}@") for ref in refs)
+    assert all(datetime.fromisoformat(ref["fetched"]).tzinfo is not None for ref in refs)  # the WARC-Date
     html = {ref["url"]: redis_client.get(ref["stored"]).decode() for ref in refs}
     assert all(html[e.url] == e.body.decode() for e in entries)

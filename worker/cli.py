@@ -347,7 +347,7 @@ def push(paths: tuple[Path, ...], batch: int) -> None:
                     elif isinstance(item, Skipped):
                         counts["skipped"] += 1
                     else:
-                        yield decode_html(item.html, item.charset), item.url, f"{warc}@{item.offset}"
+                        yield decode_html(item.html, item.charset), item.url, f"{warc}@{item.offset}", item.fetched
                         counts["pages"] += 1
                     if counts["records"] % 1000 == 0:
                         done = f"{counts['records']} records read, {counts['pages']} pages queued"
