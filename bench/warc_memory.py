@@ -20,12 +20,15 @@ import threading
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+ROOT = Path(__file__).resolve().parent.parent
+# The repository first (for tests.warcs), bench/ after it, for bench/common.py, as bench/memory.py does.
+sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
-from bench.common import machine, remove_unless_kept
-from bench.warc_read import entries
-from ingest.warc import WarcPage, read_warc
-from tests.warcs import write_warc
+from common import machine, remove_unless_kept  # noqa: E402  (bench/common.py)
+from warc_read import entries  # noqa: E402  (bench/warc_read.py)
+
+from ingest.warc import WarcPage, read_warc  # noqa: E402
+from tests.warcs import write_warc  # noqa: E402
 
 COPYDESK = Path(sys.executable).parent / "copydesk"
 

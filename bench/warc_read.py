@@ -19,10 +19,13 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+ROOT = Path(__file__).resolve().parent.parent
+# The repository first (for tests.warcs), bench/ after it, for bench/common.py, as bench/memory.py does.
+sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
-from bench.common import machine
-from tests.warcs import Entry, dev_pages, write_warc
+from common import machine  # noqa: E402  (bench/common.py)
+
+from tests.warcs import Entry, dev_pages, write_warc  # noqa: E402
 
 
 def entries(records: int) -> Iterator[Entry]:
