@@ -184,44 +184,47 @@ def _date(value: str | None) -> datetime | None:
 
 
 def _check(stream: BinaryIO, offset: int, gz: bool) -> tuple[str | None, int]:
-    """(what is wrong with the record at offset or None, the offset right after it)."""
+    """(what is wrong with the record at offset or None, the offset right after it).
+
+    Keeps only the record's header and its last bytes: a record may be a video of gigabytes, and a lying
+    Content-Length may claim the rest of the file.
+    """
     if gz and not _starts_record(stream, offset, gz):
         # Not a gzip member of its own (a whole file gzipped as one member): nothing to check it against.
         return None, offset + 1
     stream.seek(offset)
     if gz:
         inflate = zlib.decompressobj(31)
-        parts: list[bytes] = []
+        head, tail, length = b"", b"", 0
         try:
             while not inflate.eof and (chunk := stream.read(_SCAN_CHUNK)):
-                parts.append(inflate.decompress(chunk))
+                part = inflate.decompress(chunk)
+                if len(head) < _MAX_HEADER:
+                    head += part[: _MAX_HEADER - len(head)]
+                tail, length = (tail + part[-4:])[-4:], length + len(part)
         except zlib.error as err:
             return f"gzip member does not inflate: {err}", offset + 1
         if not inflate.eof:
             return "truncated gzip member", stream.tell()
         end = stream.tell() - len(inflate.unused_data)
-        record = b"".join(parts)
     else:
         head = stream.read(_MAX_HEADER)
-        header_end = head.find(b"\r\n\r\n")
-        found = _CONTENT_LENGTH.search(head, 0, max(header_end, 0))
-        if header_end < 0 or not found:
-            return "no WARC header with a Content-Length", offset + 1
-        end = offset + header_end + 4 + int(found.group(1)) + 4
-        stream.seek(offset)
-        record = stream.read(end - offset)
-    header_end = record.find(b"\r\n\r\n")
-    found = _CONTENT_LENGTH.search(record, 0, max(header_end, 0))
+    header_end = head.find(b"\r\n\r\n")
+    found = _CONTENT_LENGTH.search(head, 0, max(header_end, 0))
     if header_end < 0 or not found:
-        return "no WARC header with a Content-Length", end
+        return "no WARC header with a Content-Length", offset + 1
     declared = int(found.group(1))
-    if not gz and (following := _next_record(stream, offset + 1, gz)) is not None and following < end:
+    if gz:
+        actual = length - header_end - 4 - 4
+        if tail != b"\r\n\r\n" or declared != actual:
+            return f"its Content-Length ({declared}) does not match its gzip member's {max(actual, 0)} bytes", end
+        return None, end
+    end = offset + header_end + 4 + declared + 4
+    if (following := _next_record(stream, offset + 1, gz)) is not None and following < end:
         return f"its Content-Length ({declared}) runs into the record at offset {following}", end
-    if not gz and not record.endswith(b"\r\n\r\n"):
+    stream.seek(end - 4)
+    if stream.read(4) != b"\r\n\r\n":
         return f"its Content-Length ({declared}) does not end where the record does", end
-    actual = len(record) - header_end - 4 - 4
-    if not record.endswith(b"\r\n\r\n") or declared != actual:
-        return f"its Content-Length ({declared}) does not match its gzip member's {max(actual, 0)} bytes", end
     return None, end
 
 
