@@ -102,6 +102,17 @@ def test_records_that_are_not_pages_are_skipped_and_the_http_charset_is_used(tmp
     assert "новости дня" in article.text and article.host == "news.example"
 
 
+def test_a_body_sent_gzipped_is_read_decoded(tmp_path: Path) -> None:
+    """Crawlers store the HTTP payload as sent: with Content-Encoding: gzip, the page is the inflated body."""
+    import gzip
+
+    _, url, html = next(dev_pages())
+    path = tmp_path / "encoded.warc.gz"
+    write_warc(path, [Entry(url, gzip.compress(html), encoding="gzip")])
+    (page,) = read_warc(path)
+    assert isinstance(page, WarcPage) and page.html == html
+
+
 # ---- the dev corpus as one WARC, through `copydesk dedup` ---------------------------------------------------
 
 

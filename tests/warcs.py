@@ -27,6 +27,7 @@ class Entry:
     kind: str = "response"
     date: str | None = None  # WARC-Date, ISO 8601; None: warcio's now
     status: str = "200 OK"
+    encoding: str | None = None  # HTTP Content-Encoding the body is sent with (e.g. "gzip": give it gzipped)
 
 
 def dev_pages() -> Iterator[tuple[str, str, bytes]]:
@@ -55,7 +56,9 @@ def write_records(out: BinaryIO, entries: Iterable[Entry], gz: bool = True) -> l
         offsets.append(out.tell())
         warc_headers = {"WARC-Date": entry.date} if entry.date else None
         if entry.kind == "response":
-            http = StatusAndHeaders(entry.status, [("Content-Type", entry.content_type)], protocol="HTTP/1.1")
+            headers = [("Content-Type", entry.content_type)]
+            headers += [("Content-Encoding", entry.encoding)] if entry.encoding else []
+            http = StatusAndHeaders(entry.status, headers, protocol="HTTP/1.1")
         elif entry.kind == "request":
             http = StatusAndHeaders("GET / HTTP/1.1", [("Host", "example")], is_http_request=True)
         else:  # resource, metadata, warcinfo: no HTTP envelope, the block's type is Content-Type
