@@ -66,11 +66,13 @@ class Stored:
 
 @dataclass(frozen=True)
 class Arrival:
-    """An article to add: `key` is what it was queued as (its URL, a file name), `final_url` where it came from."""
+    """An article to add: `key` is what it was queued as (its URL, a file name), `final_url` where it came from,
+    `fetched` when it was (a web archive's WARC-Date; None: now)."""
 
     article: Article
     key: str | None = None
     final_url: str | None = None
+    fetched: datetime | None = None
 
     @property
     def storage_key(self) -> str:
@@ -546,6 +548,7 @@ class Archive:
         return Document(
             url=key,
             final_url=arrival.final_url or article.url,
+            fetched=arrival.fetched or utcnow(),
             host=article.host,
             title=article.title,
             author=article.author,

@@ -162,8 +162,11 @@ def list_failures(session: Session, limit: int | None = None) -> list[dict[str, 
     ]
 
 
-def iter_export(session: Session, batch: int = 500) -> Iterator[dict[str, Any]]:
-    """Every cluster's canonical article with its copies' URLs, streamed in id order."""
+def _cluster_batches(
+    session: Session, batch: int
+) -> Iterator[tuple[Cluster, Document, list[Document], dict[tuple[int, int], Match]]]:
+    """(cluster, its canonical, its members in id order, the matches of the batch's canonicals), in id order,
+    loading `batch` clusters at a time: memory does not grow with the archive."""
     last = 0
     while True:
         clusters = list(session.scalars(select(Cluster).where(Cluster.id > last).order_by(Cluster.id).limit(batch)))
@@ -181,22 +184,48 @@ def iter_export(session: Session, batch: int = 500) -> Iterator[dict[str, Any]]:
         for cluster in clusters:
             members = docs.get(cluster.id, [])
             canonical = next((d for d in members if d.id == cluster.canonical_id), None)
-            if canonical is None:
-                continue
+            if canonical is not None:
+                yield cluster, canonical, members, links
+        last = ids[-1]
+
+
+def _relation(links: dict[tuple[int, int], Match], doc: Document, canonical: Document) -> str:
+    match = links.get((min(doc.id, canonical.id), max(doc.id, canonical.id)))
+    return relation_to_canonical(match, canonical.id)
+
+
+def iter_export(session: Session, batch: int = 500) -> Iterator[dict[str, Any]]:
+    """Every cluster's canonical article with its copies' URLs, streamed in id order."""
+    for cluster, canonical, members, links in _cluster_batches(session, batch):
+        yield {
+            "cluster": cluster.id,
+            "url": _url(canonical),
+            "title": canonical.title,
+            "published": _iso(canonical.published),
+            "text": canonical.text,
+            "copies": [_url(d) for d in members if d.id != canonical.id],
+            "relations": [_relation(links, d, canonical) for d in members if d.id != canonical.id],
+        }
+
+
+def iter_documents(session: Session, batch: int = 500) -> Iterator[dict[str, Any]]:
+    """Every clustered document, one dict each, cluster by cluster: the canonical first, then its copies
+    with their relation to it. Dates stay datetimes (UTC) for typed exports."""
+    for cluster, canonical, members, links in _cluster_batches(session, batch):
+        for doc in [canonical, *(d for d in members if d.id != canonical.id)]:
+            is_canonical = doc.id == canonical.id
             yield {
                 "cluster": cluster.id,
-                "url": _url(canonical),
-                "title": canonical.title,
-                "published": _iso(canonical.published),
-                "text": canonical.text,
-                "copies": [_url(d) for d in members if d.id != canonical.id],
-                "relations": [
-                    relation_to_canonical(links.get((min(d.id, canonical.id), max(d.id, canonical.id))), canonical.id)
-                    for d in members
-                    if d.id != canonical.id
-                ],
+                "document": doc.id,
+                "is_canonical": is_canonical,
+                "relation": "canonical" if is_canonical else _relation(links, doc, canonical),
+                "url": _url(doc),
+                "host": doc.host,
+                "title": doc.title,
+                "published": doc.published,
+                "fetched": doc.fetched,
+                "text": doc.text,
             }
-        last = ids[-1]
 
 
 def counts(session: Session) -> dict[str, int]:

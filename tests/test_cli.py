@@ -244,6 +244,23 @@ def test_export_csv(on_seeds_db: str) -> None:
     assert sorted(len(row["copies"].split()) for row in rows) == [0, 0, 2]
 
 
+def test_export_parquet(on_seeds_db: str, tmp_path: Path) -> None:
+    import pyarrow.parquet as pq
+
+    result = cli("export", "--format", "parquet", "-o", str(tmp_path / "seeds.parquet"))
+    assert result.exit_code == 0, result.output
+    rows = pq.read_table(tmp_path / "seeds.parquet").to_pylist()
+    assert len(rows) == 5 and "5 documents written" in result.stderr
+    by_cluster: dict[int, list[dict[str, Any]]] = {}
+    for row in rows:
+        by_cluster.setdefault(row["cluster"], []).append(row)
+    assert sorted(len(members) for members in by_cluster.values()) == [1, 1, 3]
+    assert all(sum(row["is_canonical"] for row in members) == 1 for members in by_cluster.values())
+    mosul = max(by_cluster.values(), key=len)
+    assert [row["host"] for row in mosul if row["is_canonical"]] == ["southfront.org"]
+    assert {row["relation"] for row in mosul if not row["is_canonical"]} <= {"near-duplicate", "excerpt", "wrapped"}
+
+
 def test_failures(env: dict[str, str], messy_dir: Path) -> None:
     empty = cli("failures")
     assert empty.exit_code == 0 and "no failures" in empty.output, empty.output

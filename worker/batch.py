@@ -1,22 +1,27 @@
-"""`copydesk dedup DIR`: every saved page of a folder through the same archive code as the worker."""
+"""`copydesk dedup PATH...`: saved pages and web archives through the same archive code as the worker."""
 
 from __future__ import annotations
 
 import gzip
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
 
 from ingest.extract import ExtractionError, extract
+from ingest.warc import Damaged, Skipped, WarcPage, is_warc, read_warc, warc_files
 from storage.archive import Archive, Arrival
 from storage.models import Cluster, Document, Failure
 from worker.limits import PageTimeLimitExceeded, time_limit
 
 PATTERNS = ("*.html", "*.htm", "*.html.gz", "*.htm.gz")
 KEY_PREFIX = "file:"
+WARC_PREFIX = "warc:"  # a damaged record's failure: warc:FILE@OFFSET
 BATCH_SIZE = 64
+REPORT_CHUNK = 1000
 
 
 def page_files(directory: Path) -> list[Path]:
@@ -29,46 +34,137 @@ def read_page(path: Path) -> bytes:
     return gzip.decompress(data) if path.name.endswith(".gz") else data
 
 
-def dedup_directory(
-    directory: Path,
+@dataclass
+class Progress:
+    """Where a batch run is: page files read (of how many), WARC records read and what they were."""
+
+    files: int = 0
+    files_total: int = 0
+    records: int = 0  # WARC records read, sound or not
+    pages: int = 0  # pages queued for the archive, from files and WARCs
+    skipped: int = 0  # sound WARC records that hold no HTML page
+    damaged: int = 0
+    stored: int = 0  # pages the archive has taken (stored, or already known)
+    skipped_kinds: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class _Input:
+    """One page to extract: `name` is what the report calls it, `key` what storage keeps it under."""
+
+    name: str
+    key: str
+    html: bytes
+    url: str | None = None
+    charset: str | None = None
+    fetched: datetime | None = None
+
+
+def dedup_directory(directory: Path, archive: Archive, **options: Any) -> dict[str, Any]:
+    """dedup_paths for one folder: its pages named by their path relative to it."""
+    return dedup_paths([directory], archive, **options)
+
+
+def dedup_paths(
+    paths: Sequence[Path],
     archive: Archive,
-    progress: Callable[[int, int, str], None] | None = None,
+    progress: Callable[[Progress, str], None] | None = None,
     page_time_limit: float | None = 60.0,
     batch_size: int = BATCH_SIZE,
 ) -> dict[str, Any]:
-    """Ingest every page under `directory`; return {"clusters": [...], "failed": [...]} by relative path.
+    """Ingest every page of the paths; return {"clusters": [...], "failed": [...]}.
+
+    A path is a saved page, a WARC file (.warc, .warc.gz) or a folder of either. A page from a file is
+    named by its path relative to the folder given (its file name when given itself), a page from a WARC
+    by its WARC-Target-URI; a damaged WARC record is a failure named `FILE@OFFSET`. WARC files are read
+    a record at a time: memory does not grow with their size.
 
     Extracting one page may take at most `page_time_limit` seconds (None: no limit; the limit
     needs the main thread) and is recorded as a `time_limit` failure beyond that. Extracted pages
     go to the archive `batch_size` at a time: three transactions a batch instead of three a page.
     """
-    files = page_files(directory)
+    state = Progress()
     keys: dict[str, str] = {}
     batch: list[Arrival] = []
-    for number, path in enumerate(files, 1):
-        rel = path.relative_to(directory).as_posix()
-        key = KEY_PREFIX + rel
-        keys[key] = rel
+
+    def flush() -> None:
+        nonlocal batch
+        if batch:
+            _add(archive, batch)
+            state.stored += len(batch)
+            batch = []
+
+    for page in _inputs(paths, state, archive, keys):
+        keys[page.key] = page.name
         try:
-            html = read_page(path)
             # Only the extraction is limited: stopping the archive half-way through a page would
             # leave a stored but unclustered document behind for repair().
             with time_limit(page_time_limit):
-                batch.append(Arrival(extract(html), key=key))
+                article = extract(page.html, page.url, charset=page.charset)
+            batch.append(Arrival(article, key=page.key, final_url=page.url, fetched=page.fetched))
         except ExtractionError as err:
-            archive.record_failure(key, err.reason, err.message)
+            archive.record_failure(page.key, err.reason, err.message)
         except PageTimeLimitExceeded as err:
-            archive.record_failure(key, "time_limit", f"extracting the page: {err}")
-        except (OSError, EOFError, gzip.BadGzipFile) as err:
-            archive.record_failure(key, "unreadable_file", str(err))
+            archive.record_failure(page.key, "time_limit", f"extracting the page: {err}")
         except Exception as err:  # a poison page must not stop the batch
-            archive.record_failure(key, "internal_error", f"{type(err).__name__}: {err}")
-        if batch and (len(batch) >= batch_size or number == len(files)):
-            _add(archive, batch)
-            batch = []
+            archive.record_failure(page.key, "internal_error", f"{type(err).__name__}: {err}")
+        if len(batch) >= batch_size:
+            flush()
         if progress:
-            progress(number, len(files), rel)
+            progress(state, page.name)
+    flush()
+    if progress:
+        progress(state, "")
     return report(archive, keys)
+
+
+def _inputs(paths: Sequence[Path], state: Progress, archive: Archive, keys: dict[str, str]) -> Iterator[_Input]:
+    """The pages of the paths, read one at a time; unreadable files and damaged records are recorded."""
+    files: list[tuple[str, Path]] = []
+    warcs: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            files += [(p.relative_to(path).as_posix(), p) for p in page_files(path)]
+            warcs += warc_files(path)
+        elif is_warc(path):
+            warcs.append(path)
+        else:
+            files.append((path.name, path))
+    state.files_total = len(files)
+    for name, path in files:
+        state.files += 1
+        key = KEY_PREFIX + name
+        try:
+            html = read_page(path)
+        except (OSError, EOFError) as err:  # gzip.BadGzipFile is an OSError
+            keys[key] = name
+            archive.record_failure(key, "unreadable_file", str(err))
+            continue
+        state.pages += 1
+        yield _Input(name, key, html)
+    for warc in warcs:
+        offset = 0
+        try:
+            for item in read_warc(warc):
+                state.records += 1
+                offset = item.offset
+                if isinstance(item, WarcPage):
+                    state.pages += 1
+                    yield _Input(item.url, item.url, item.html, item.url, item.charset, item.fetched)
+                elif isinstance(item, Skipped):
+                    state.skipped += 1
+                    state.skipped_kinds[item.why] = state.skipped_kinds.get(item.why, 0) + 1
+                else:
+                    _damaged(archive, keys, state, item)
+        except OSError as err:  # the file itself (unopenable, a disk error): the rest of it is lost, say where
+            _damaged(archive, keys, state, Damaged(warc, offset, f"unreadable file: {err}"))
+
+
+def _damaged(archive: Archive, keys: dict[str, str], state: Progress, damage: Damaged) -> None:
+    state.damaged += 1
+    name = f"{damage.path}@{damage.offset}"
+    keys[WARC_PREFIX + name] = name
+    archive.record_failure(WARC_PREFIX + name, "damaged_record", str(damage))
 
 
 def _add(archive: Archive, batch: list[Arrival]) -> None:
@@ -86,12 +182,16 @@ def _add(archive: Archive, batch: list[Arrival]) -> None:
 
 def report(archive: Archive, keys: dict[str, str]) -> dict[str, Any]:
     """The batch's clusters and failures, limited to the given {document key: path}."""
+    wanted = list(keys)
+    rows: list[Any] = []
+    failed: dict[str, Failure] = {}
     with archive.sessions() as session:
-        rows = session.execute(
-            select(Document.id, Document.url, Document.cluster_id).where(Document.url.in_(list(keys)))
-        ).all()
+        for at in range(0, len(wanted), REPORT_CHUNK):  # a database takes only so many parameters a query
+            chunk = wanted[at : at + REPORT_CHUNK]
+            query = select(Document.id, Document.url, Document.cluster_id).where(Document.url.in_(chunk))
+            rows += session.execute(query).all()
+            failed.update((f.url, f) for f in session.scalars(select(Failure).where(Failure.url.in_(chunk))))
         canonical = dict(session.execute(select(Cluster.id, Cluster.canonical_id)).all())
-        failed = {f.url: f for f in session.scalars(select(Failure).where(Failure.url.in_(list(keys))))}
     members: dict[int | None, list[tuple[int, str]]] = {}
     for doc_id, key, cluster_id in rows:
         members.setdefault(cluster_id, []).append((doc_id, keys[key]))

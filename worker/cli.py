@@ -301,51 +301,89 @@ def enqueue(urls: tuple[str, ...], file: Path | None, refresh: bool) -> None:
     "--batch", default=PUSH_BATCH_SIZE, show_default=True, type=click.IntRange(1, 500), help="Pages per task."
 )
 def push(paths: tuple[Path, ...], batch: int) -> None:
-    """Queue saved pages for the worker: files (*.html, *.htm, *.html.gz) and folders of them.
+    """Queue saved pages for the worker: files (*.html, *.htm, *.html.gz), WARC files (*.warc, *.warc.gz)
+    and folders of them.
 
-    Each page's HTML waits in Redis for a worker (7 days at most) and is keyed by its content, as
-    `copydesk.ingest_html` without a URL keys it: pushing a page twice stores it once. Failures show
-    in `copydesk failures`.
+    Each page's HTML waits in Redis for a worker (7 days at most). A saved page is keyed by its content,
+    as `copydesk.ingest_html` without a URL keys it: pushing a page twice stores it once. A WARC is read
+    a record at a time: 2xx HTTP `response` and `resource` records with an HTML body are pushed under
+    their WARC-Target-URI (decoded with the HTTP charset), other records are counted and skipped, and a
+    damaged record is reported with its file and offset while the records after it are still pushed.
+    Failures show in `copydesk failures`.
     """
     import redis
 
     from ingest.extract import ExtractionError, decode_html
+    from ingest.warc import Damaged, Skipped, is_warc, read_warc, warc_files
     from worker.batch import page_files, read_page
     from worker.push import Page, push_pages
 
     broker = _broker_url(_settings())
-    files = [f for path in paths for f in (page_files(path) if path.is_dir() else [path])]
-    skipped = 0
+    files: list[Path] = []
+    warcs: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            files += page_files(path)
+            warcs += warc_files(path)
+        else:
+            (warcs if is_warc(path) else files).append(path)
+    counts = {"pages": 0, "skipped": 0, "records": 0, "damaged": 0}
 
-    def pages() -> Iterator[Page]:  # read as they are pushed: a folder may not fit in memory
-        nonlocal skipped
+    def pages() -> Iterator[Page]:  # read as they are pushed: a folder or an archive may not fit in memory
         for file in files:
             try:
                 yield decode_html(read_page(file)), None, str(file)
+                counts["pages"] += 1
             except (OSError, EOFError, ExtractionError) as err:  # gzip.BadGzipFile is an OSError
-                skipped += 1
+                counts["skipped"] += 1
                 click.echo(f"skipped {safe(str(file))}: {err}", err=True)
+        for warc in warcs:
+            try:
+                for item in read_warc(warc):
+                    counts["records"] += 1
+                    if isinstance(item, Damaged):
+                        counts["damaged"] += 1
+                        click.echo(safe(str(item)), err=True)
+                    elif isinstance(item, Skipped):
+                        counts["skipped"] += 1
+                    else:
+                        yield decode_html(item.html, item.charset), item.url, f"{warc}@{item.offset}", item.fetched
+                        counts["pages"] += 1
+                    if counts["records"] % 1000 == 0:
+                        done = f"{counts['records']} records read, {counts['pages']} pages queued"
+                        click.echo(f"{safe(str(warc))}: {done}", err=True)
+            except OSError as err:
+                counts["damaged"] += 1
+                click.echo(f"{safe(str(warc))}: unreadable: {err}", err=True)
 
     tasks = push_pages(_celery_client(broker), redis.Redis.from_url(broker), pages(), batch_size=batch)
     if not tasks:
         raise click.UsageError("no readable page among the paths given")
-    click.echo(f"pushed {len(files) - skipped} pages in {len(tasks)} tasks, skipped {skipped}")
+    records = f", {counts['records']} WARC records read, {counts['damaged']} damaged" if warcs else ""
+    click.echo(f"pushed {counts['pages']} pages in {len(tasks)} tasks, skipped {counts['skipped']}{records}")
 
 
 # ---- batch -----------------------------------------------------------------------------------
 
 
 @main.command()
-@click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print the clusters as JSON (the scorer's format).")
 @click.option("--db", "database_url", help="Store into this database URL instead of a fresh temporary one.")
-def dedup(directory: Path, as_json: bool, database_url: str | None) -> None:
-    """Cluster a folder of saved pages (*.html, *.htm, *.html.gz) through the same pipeline as the worker.
+def dedup(paths: tuple[Path, ...], as_json: bool, database_url: str | None) -> None:
+    """Cluster saved pages and web archives through the same pipeline as the worker.
 
-    Every file appears once in the output: in one cluster, or under "failed" with its reason.
-    Progress goes to stderr.
+    PATHS are saved pages (*.html, *.htm, *.html.gz), WARC files (*.warc, *.warc.gz) and folders of
+    either. WARC files are streamed a record at a time: 2xx HTTP `response` and `resource` records with
+    an HTML body are pages (the HTTP charset is used, WARC-Date is the fetch time); other records are
+    counted and skipped.
+
+    Every page appears once in the output, in one cluster or under "failed" with its reason: a page
+    from a file by its path relative to the folder given, a page from a WARC by its WARC-Target-URI.
+    A damaged WARC record (truncated gzip member, bad header, wrong Content-Length) is listed under
+    "failed" as FILE@OFFSET; the records before and after it are read. Progress goes to stderr.
     """
-    from worker.batch import dedup_directory
+    from worker.batch import Progress, dedup_paths
 
     with tempfile.TemporaryDirectory(prefix="copydesk-") as tmp:
         url = database_url or f"sqlite:///{Path(tmp) / 'dedup.db'}"
@@ -353,11 +391,22 @@ def dedup(directory: Path, as_json: bool, database_url: str | None) -> None:
         if database_url:  # the in-memory index starts empty: file the stories already stored
             archive.reindex()
 
-        def progress(done: int, total: int, path: str) -> None:
-            if done == total or done % 25 == 0:
-                click.echo(f"{done}/{total} {path}", err=True)
+        def progress(state: Progress, name: str) -> None:
+            if name and state.pages % 25:
+                return
+            if state.files_total and (not name or state.files <= state.files_total) and not state.records:
+                click.echo(f"{state.files}/{state.files_total} {name}".rstrip(), err=True)
+            if state.records:
+                click.echo(
+                    f"{state.records} records read: {state.pages} pages queued, {state.stored} stored, "
+                    f"{state.skipped} skipped, {state.damaged} damaged",
+                    err=True,
+                )
+            if not name and state.skipped_kinds:
+                kinds = ", ".join(f"{n} {kind}" for kind, n in sorted(state.skipped_kinds.items(), key=lambda k: -k[1]))
+                click.echo(f"skipped: {kinds}", err=True)
 
-        result = dedup_directory(directory, archive, progress, page_time_limit=_settings().page_time_limit)
+        result = dedup_paths(list(paths), archive, progress, page_time_limit=_settings().page_time_limit)
     if as_json:
         click.echo(json.dumps(result, indent=1))
         return
@@ -488,30 +537,50 @@ def failures(as_json: bool, limit: int) -> None:
 
 
 @main.command()
-@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl", show_default=True)
-def export(fmt: str) -> None:
-    """Stream every canonical article with its copies' URLs to stdout."""
-    from storage.queries import iter_export
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv", "parquet"]), default="jsonl", show_default=True)
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    help="Write to this file (parquet needs one: it is binary); default: stdout.",
+)
+def export(fmt: str, output: Path | None) -> None:
+    """Stream every canonical article with its copies' URLs (jsonl, csv), or every document (parquet).
 
+    jsonl and csv: a line a cluster, its canonical article and its copies' URLs (jsonl: and each copy's
+    relation to the canonical). parquet: a row a stored document, with columns cluster, document,
+    is_canonical, relation (canonical, near-duplicate, excerpt, wrapped, copy of a copy), url, host,
+    title, published, fetched, text; keep one row per story with the filter is_canonical.
+    """
+    from storage.queries import iter_documents, iter_export
+
+    if fmt == "parquet":
+        from storage.parquet import write_parquet
+
+        if output is None:
+            raise click.UsageError("--format parquet needs --output FILE (Parquet is binary)")
+        with _sessions(_settings())() as session:
+            written = write_parquet(iter_documents(session), output)
+        click.echo(f"{written} documents written to {output}", err=True)
+        return
+    if output is not None:
+        with output.open("w", encoding="utf-8", newline="") as out, _sessions(_settings())() as session:
+            _export_text(fmt, iter_export(session), out)
+        return
     with _sessions(_settings())() as session:
-        rows = iter_export(session)
-        if fmt == "jsonl":
-            for row in rows:
-                click.echo(json.dumps(row, ensure_ascii=False))
-            return
-        writer = csv.writer(sys.stdout)
-        writer.writerow(["cluster", "url", "title", "published", "copies", "text"])
+        _export_text(fmt, iter_export(session), sys.stdout)
+
+
+def _export_text(fmt: str, rows: Iterator[dict[str, Any]], out: Any) -> None:
+    if fmt == "jsonl":
         for row in rows:
-            writer.writerow(
-                [
-                    row["cluster"],
-                    row["url"],
-                    row["title"],
-                    row["published"],
-                    " ".join(row["copies"]),
-                    row["text"],
-                ]
-            )
+            out.write(json.dumps(row, ensure_ascii=False) + "\n")
+        return
+    writer = csv.writer(out)
+    writer.writerow(["cluster", "url", "title", "published", "copies", "text"])
+    for row in rows:
+        copies = " ".join(row["copies"])
+        writer.writerow([row["cluster"], row["url"], row["title"], row["published"], copies, row["text"]])
 
 
 main.add_command(sources)

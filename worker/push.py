@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 
 import redis
 from celery import Celery
@@ -22,8 +23,13 @@ PUSHED_PREFIX = "copydesk:pushed:"
 # A pushed page waits this long for a worker; one still queued after that is recorded as `expired`.
 PUSHED_TTL = 7 * 24 * 3600
 
-# (html, url or None), or (html, url or None, name): a name (a file's path) says which page a failure is about.
-Page = tuple[str, str | None] | tuple[str, str | None, str | None]
+# (html, url or None), or (html, url or None, name), or (html, url or None, name, fetched): a name (a file's
+# path) says which page a failure is about; fetched (a WARC-Date) is stored as the document's fetch time.
+Page = (
+    tuple[str, str | None]
+    | tuple[str, str | None, str | None]
+    | tuple[str, str | None, str | None, datetime | None]
+)
 
 
 def push_pages(
@@ -49,12 +55,14 @@ def push_pages(
 def _send(app: Celery, client: redis.Redis, batch: list[Page], queue: str) -> str:
     refs = []
     with client.pipeline(transaction=False) as pipe:
-        for html, url, *named in batch:
+        for html, url, *extra in batch:
             ref = PUSHED_PREFIX + uuid.uuid4().hex
             pipe.set(ref, html.encode("utf-8", "surrogatepass"), ex=PUSHED_TTL)
             entry = {"stored": ref, "url": url, "key": url or pushed_key(html)}
-            if named and named[0]:
-                entry["name"] = named[0]
+            if extra and extra[0]:
+                entry["name"] = str(extra[0])
+            if len(extra) > 1 and isinstance(extra[1], datetime):
+                entry["fetched"] = extra[1].isoformat()
             refs.append(entry)
         pipe.execute()  # the pages are in Redis before any worker can see the task
     # What Flower and the worker's log show as the task's arguments: the pages' names, not Redis keys.

@@ -240,7 +240,8 @@ class ArchiveTask(Task):
             if ref is None:
                 loaded.append(page)
             elif isinstance(blob, bytes):
-                loaded.append({"html": blob.decode("utf-8", "surrogatepass"), "url": page.get("url")})
+                html = blob.decode("utf-8", "surrogatepass")
+                loaded.append({"html": html, "url": page.get("url"), "fetched": page.get("fetched")})
             else:
                 loaded.append({"gone": ref, "url": page.get("url"), "key": page.get("key")})
         return loaded
@@ -331,7 +332,7 @@ def ingest_pages(self: ArchiveTask, pages: list[dict[str, Any]]) -> dict[str, in
                     counts["split"] += 1
                     continue
                 with time_limit(settings.page_time_limit):
-                    arrivals.append(Arrival(extract(html, url), key, url))
+                    arrivals.append(Arrival(extract(html, url), key, url, _fetched_of_pushed(page)))
             except PushedPageGone as err:
                 # Deleted by an earlier delivery that stored it and died before its acknowledgement?
                 if self._patiently(functools.partial(self.archive.find, key)) is not None:
@@ -456,6 +457,15 @@ def _name_of_pushed(page: Any) -> str | None:
     """The name the pusher gave a page (`copydesk push`: its file's path), if any."""
     name = page.get("name") if isinstance(page, dict) else None
     return name if isinstance(name, str) and name else None
+
+
+def _fetched_of_pushed(page: Any) -> datetime | None:
+    """When a pushed page was fetched, if its pusher said (`copydesk push` of a WARC: the WARC-Date)."""
+    value = page.get("fetched") if isinstance(page, dict) else None
+    try:
+        return datetime.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:  # a wrong date is no reason to lose the page
+        return None
 
 
 def _key_of_pushed(page: Any) -> str:
