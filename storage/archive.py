@@ -40,7 +40,14 @@ from ingest.extract import extract
 from ingest.fingerprint import fingerprint
 from ingest.relation import DUPLICATE, Relation, RelationPolicy, declared, relate
 from storage import clustering
-from storage.boilerplate import carriers, host_chrome, paragraphs, to_unsigned, unsettled_carriers
+from storage.boilerplate import (
+    carriers,
+    chrome_with_and_without,
+    host_chrome,
+    paragraphs,
+    to_unsigned,
+    unsettled_carriers,
+)
 from storage.db import cluster_lock, insert_rows, reading, update_rows
 from storage.index import IndexIncomplete, NearDupIndex
 from storage.models import Cluster, Document, Failure, HostParagraph, Match, utcnow
@@ -335,7 +342,6 @@ class Archive:
             session.flush()
             paras = {doc.id: prepared[key].paragraphs for key, (doc, _) in new.items()}
             pairs = {(host, h) for doc, _ in new.values() if (host := doc.host) for h in paras[doc.id]}
-            before = host_chrome(session, pairs)
             insert_rows(
                 session,
                 HostParagraph,
@@ -346,7 +352,7 @@ class Archive:
                     for h in paras[doc.id]
                 ],
             )
-            chrome = host_chrome(session, pairs)
+            chrome, before = chrome_with_and_without(session, pairs, without=paras)
             # Paragraphs that became chrome with this batch were not chrome for the documents before it.
             newly = chrome - before
             if newly:
@@ -413,7 +419,7 @@ class Archive:
         not a thousand. Candidates not settled yet are each tried.
         """
         wanted = set().union(*candidates.values()) - set(fps)
-        cluster_of, canonical = self._clusters_of_candidates(session, wanted)
+        cluster_of, canonical, urls = self._clusters_of_candidates(session, wanted | set(fps))
         queues: dict[int, dict[object, list[int]]] = {}
         for doc_id, found in candidates.items():
             groups: dict[object, list[int]] = {}
@@ -426,7 +432,6 @@ class Archive:
                 members.reverse()  # tried from the end
             queues[doc_id] = groups
         known = dict(fps)
-        urls = self._urls(session, set(fps) | wanted)
         matches: dict[int, dict[int, Relation]] = {doc_id: {} for doc_id in fps}
         while any(queues.values()):
             tried = {
@@ -445,33 +450,32 @@ class Archive:
                         del queues[doc_id][key]
         return matches
 
-    def _urls(self, session: Session, ids: set[int]) -> dict[int, tuple[str | None, str | None]]:
-        """{document id: (its URL, the URL its rel=canonical names)}, compared as canonical.url_key compares."""
-        found: dict[int, tuple[str | None, str | None]] = {}
-        ordered = sorted(ids)
-        for start in range(0, len(ordered), CHUNK):
-            query = select(Document.id, Document.final_url, Document.canonical_url)
-            for doc_id, url, canonical in session.execute(query.where(Document.id.in_(ordered[start : start + CHUNK]))):
-                found[doc_id] = (url_key(url), url_key(canonical))
-        return found
-
-    def _clusters_of_candidates(self, session: Session, ids: set[int]) -> tuple[dict[int, int], dict[int, int]]:
-        """({candidate id: its cluster}, {cluster: its canonical}) for the settled candidates."""
+    def _clusters_of_candidates(
+        self, session: Session, ids: set[int]
+    ) -> tuple[dict[int, int], dict[int, int], dict[int, tuple[str | None, str | None]]]:
+        """({settled candidate id: its cluster}, {cluster: its canonical}, {document id: (its URL, the URL its
+        rel=canonical names), as canonical.url_key compares them}), in one statement a chunk."""
         cluster_of: dict[int, int] = {}
         canonical: dict[int, int] = {}
+        urls: dict[int, tuple[str | None, str | None]] = {}
         ordered = sorted(ids)
+        query = select(
+            Document.id,
+            Document.cluster_id,
+            Document.clustered,
+            Cluster.canonical_id,
+            Document.final_url,
+            Document.canonical_url,
+        ).outerjoin(Cluster, Cluster.id == Document.cluster_id)
         for start in range(0, len(ordered), CHUNK):
-            rows = session.execute(
-                select(Document.id, Document.cluster_id, Cluster.canonical_id)
-                .join(Cluster, Cluster.id == Document.cluster_id)
-                .where(Document.id.in_(ordered[start : start + CHUNK]), Document.clustered.is_(True))
-            )
-            for doc_id, cluster_id, canonical_id in rows:
-                if cluster_id is not None:
+            rows = session.execute(query.where(Document.id.in_(ordered[start : start + CHUNK])))
+            for doc_id, cluster_id, clustered, canonical_id, url, declared_url in rows:
+                urls[doc_id] = (url_key(url), url_key(declared_url))
+                if clustered and cluster_id is not None:
                     cluster_of[doc_id] = cluster_id
                     if canonical_id is not None:
                         canonical[cluster_id] = canonical_id
-        return cluster_of, canonical
+        return cluster_of, canonical, urls
 
     def _load_fingerprints(self, session: Session, ids: set[int], into: dict[int, Fingerprint]) -> None:
         ordered = sorted(ids)

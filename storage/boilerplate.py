@@ -29,8 +29,20 @@ def paragraphs(lines: Iterable[str]) -> dict[int, textlib.Paragraph]:
 def host_chrome(session: Session, pairs: set[Pair], extra: Mapping[str, tuple[str, Page]] | None = None) -> set[Pair]:
     """Which of `pairs` are chrome, counting the stored pages and `extra` ({name: (host, paragraphs)},
     pages not stored yet)."""
-    extra = extra or {}
+    return chrome_with_and_without(session, pairs, extra)[0]
+
+
+def chrome_with_and_without(
+    session: Session,
+    pairs: set[Pair],
+    extra: Mapping[str, tuple[str, Page]] | None = None,
+    without: Mapping[int, Page] | None = None,
+) -> tuple[set[Pair], set[Pair]]:
+    """(which of `pairs` are chrome, which would be without the stored documents `without` ({id: paragraphs}):
+    what a batch just stored made chrome is the difference), from one reading of the carriers."""
+    extra, without = extra or {}, without or {}
     found: set[Pair] = set()
+    found_before: set[Pair] = set()
     for host, hashes in by_host(pairs).items():
         pending = [(name, page) for name, (page_host, page) in extra.items() if page_host == host]
         counts: dict[int, int] = {h: n for h, n in session.execute(_COUNTS, {"host": host, "hashes": hashes})}
@@ -38,27 +50,39 @@ def host_chrome(session: Session, pairs: set[Pair], extra: Mapping[str, tuple[st
         for _, page in pending:
             for h in page.keys() & wanted:
                 counts[h] = counts.get(h, 0) + 1
-        unsure = []
-        for h, n in counts.items():
-            if n >= boilerplate.SURE_CARRIERS:
-                found.add((host, h))
-            elif n >= 2:
-                unsure.append(h)
-        if not unsure:
+        before = dict(counts)
+        for page in without.values():
+            for h in page.keys() & before.keys():
+                before[h] -= 1
+        unsure: list[int] = []
+        unsure_before: list[int] = []
+        for tally, sure, maybe in ((counts, found, unsure), (before, found_before, unsure_before)):
+            for h, n in tally.items():
+                if n >= boilerplate.SURE_CARRIERS:
+                    sure.add((host, h))
+                elif n >= 2:
+                    maybe.append(h)
+        if not unsure and not unsure_before:
             continue
-        carriers: dict[Hashable, Page] = {}
-        stored = set(session.scalars(CARRIERS, {"host": host, "hashes": unsure}))
-        # Few: only pages of paragraphs carried by 2 to SURE_CARRIERS - 1 pages of the host are read.
-        versions = session.execute(select(Document.id, Document.content_hash).where(Document.id.in_(stored))).all()
-        unread = [doc for doc, digest in versions if (doc, digest) not in _PAGES]
-        if unread:
-            read = select(Document.id, Document.content_hash, Document.text).where(Document.id.in_(unread))
-            for doc, digest, text in session.execute(read):
-                _remember((doc, digest), paragraphs(text.splitlines()))
-        carriers.update((("stored", doc), _PAGES[(doc, digest)]) for doc, digest in versions if (doc, digest) in _PAGES)
+        carriers = _carriers_of(session, host, sorted({*unsure, *unsure_before}))
         carriers.update((("new", name), page) for name, page in pending)
         found.update((host, h) for h in boilerplate.chrome(carriers, unsure))
-    return found
+        earlier = {key: page for key, page in carriers.items() if key not in {("stored", doc) for doc in without}}
+        found_before.update((host, h) for h in boilerplate.chrome(earlier, unsure_before))
+    return found, found_before
+
+
+def _carriers_of(session: Session, host: str, hashes: list[int]) -> dict[Hashable, Page]:
+    """The stored pages of `host` carrying any of `hashes`, by ("stored", id). Few: only paragraphs carried by
+    2 to SURE_CARRIERS - 1 pages of a host are looked at so."""
+    stored = set(session.scalars(CARRIERS, {"host": host, "hashes": hashes}))
+    versions = session.execute(select(Document.id, Document.content_hash).where(Document.id.in_(stored))).all()
+    unread = [doc for doc, digest in versions if (doc, digest) not in _PAGES]
+    if unread:
+        read = select(Document.id, Document.content_hash, Document.text).where(Document.id.in_(unread))
+        for doc, digest, text in session.execute(read):
+            _remember((doc, digest), paragraphs(text.splitlines()))
+    return {("stored", doc): _PAGES[(doc, digest)] for doc, digest in versions if (doc, digest) in _PAGES}
 
 
 # The paragraphs of recently read documents, by (id, content hash), which names one text in any database:
