@@ -35,6 +35,23 @@ from worker.embedded import free_port
 PASSWORD = "s3cret-for-the-test"
 
 
+def start_run(tmp_path: Path, log: Path, concurrency: int) -> subprocess.Popen[bytes]:
+    """`copydesk run` in a session of its own, on the embedded default, its output in `log`."""
+    env = {
+        **{k: v for k, v in os.environ.items() if k not in ("COPYDESK_REDIS_URL", "COPYDESK_DATABASE_URL")},
+        "COPYDESK_DATA_DIR": str(tmp_path / "data"),
+    }
+    with open(log, "wb") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "worker.cli", "run", "--concurrency", str(concurrency)],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+
 def session_processes(sid: int) -> list[psutil.Process]:
     """Every live process of session `sid` (zombies waiting for init to reap them are gone already)."""
     found = []
@@ -197,20 +214,8 @@ def test_a_child_that_dies_stops_the_others(tmp_path: Path) -> None:
     """The worker's main process is SIGKILLed (a crash, the OOM killer): `copydesk run` stops beat and the
     embedded Redis, kills what the worker left in its process group (its pool processes), and exits with
     a non-zero status; no process of its session is left."""
-    env = {
-        **{k: v for k, v in os.environ.items() if k not in ("COPYDESK_REDIS_URL", "COPYDESK_DATABASE_URL")},
-        "COPYDESK_DATA_DIR": str(tmp_path / "data"),
-    }
     log = tmp_path / "run.log"
-    with open(log, "wb") as out:
-        run = subprocess.Popen(
-            [sys.executable, "-m", "worker.cli", "run", "--concurrency", "2"],
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    run = start_run(tmp_path, log, concurrency=2)
     sid = run.pid
     try:
 
@@ -332,20 +337,8 @@ def test_under_nohup_a_hangup_is_ignored_and_sigterm_stops_it(tmp_path: Path) ->
 def test_children_stop_when_copydesk_run_is_killed_outright(tmp_path: Path) -> None:
     """SIGKILL cannot be handled: the kernel tells each child to stop (PR_SET_PDEATHSIG) instead, and no
     process of the session is left."""
-    env = {
-        **{k: v for k, v in os.environ.items() if k not in ("COPYDESK_REDIS_URL", "COPYDESK_DATABASE_URL")},
-        "COPYDESK_DATA_DIR": str(tmp_path / "data"),
-    }
     log = tmp_path / "run.log"
-    with open(log, "wb") as out:
-        run = subprocess.Popen(
-            [sys.executable, "-m", "worker.cli", "run", "--concurrency", "1"],
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    run = start_run(tmp_path, log, concurrency=1)
     sid = run.pid
     try:
         wait_for(lambda: "ready." in log.read_text(errors="replace"), 90, "the worker ready")
