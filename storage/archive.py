@@ -541,9 +541,27 @@ class Archive:
         ]
         update_rows(session, Document, settled)
         linked = {doc for pair in [*links, *recorded] for doc in pair}
-        # Most pages are a story of their own: no relation, no graph to walk, a cluster of one.
+        # Most pages are a story of their own: no relation, no graph to walk, a cluster of one. Most others are
+        # a copy of one story that nothing else touches: they join it without a walk (clustering.join_duplicates).
         placed = clustering.alone(session, [doc_id for doc_id in ids if doc_id not in linked])
-        return placed | clustering.regroup(session, linked, [doc_id for doc_id in ids if doc_id in linked])
+        batch = set(ids)
+        simple = {
+            doc_id: {
+                low + high - doc_id: str(values["relation"])
+                for (low, high), values in links.items()
+                if doc_id in (low, high)
+            }
+            for doc_id in ids
+            if doc_id in linked and not any(doc_id in pair for pair in recorded)
+        }
+        simple = {doc: others for doc, others in simple.items() if not (set(others) & batch)}
+        placed |= clustering.join_duplicates(session, simple)
+        rest = {doc for pair in [*links, *recorded] for doc in pair if not (set(pair) & set(placed))} | {
+            doc_id for doc_id in ids if doc_id in linked and doc_id not in placed
+        }
+        return placed | clustering.regroup(
+            session, rest, [doc_id for doc_id in ids if doc_id in linked and doc_id not in placed]
+        )
 
     # ---- helpers ------------------------------------------------------------------------------
 

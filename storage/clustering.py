@@ -86,6 +86,44 @@ def stored_relation(kind: str | None, first_is_low: bool) -> str:
     return "low_in_high" if inner_is_low else "high_in_low"
 
 
+def join_duplicates(session: Session, links: dict[int, dict[int, str]]) -> dict[int, int]:
+    """The common case without a walk: a document whose new relations are all duplicates of members of one
+    cluster that no other kind of relation touches joins it (its group is one core of duplicates, and no text
+    outside it depends on it). {document: links {other: stored relation}} in; {document: cluster} out, for
+    those it placed; the others are left to `regroup`."""
+    placed: dict[int, int] = {}
+    wanted = {other for others in links.values() for other in others}
+    cluster_of = dict(session.execute(select(Document.id, Document.cluster_id).where(Document.id.in_(wanted))).all())
+    joining: dict[int, list[int]] = {}
+    for doc, others in links.items():
+        targets = {cluster_of.get(other) for other in others}
+        if len(targets) == 1 and None not in targets and set(others.values()) == {"duplicate"}:
+            (target,) = targets
+            joining.setdefault(target, []).append(doc)  # type: ignore[arg-type]
+    if not joining:
+        return placed
+    members = _rows(session, select(Document.id, Document.cluster_id), Document.cluster_id, set(joining))
+    by_cluster: dict[int, set[int]] = {}
+    for doc, cluster_id in members:
+        by_cluster.setdefault(cluster_id, set()).add(doc)
+    query = select(Match.low_id, Match.high_id).where(Match.relation != "duplicate")
+    touched = {
+        doc for pair in _rows(session, query, Match.low_id, {d for m in by_cluster.values() for d in m}) for doc in pair
+    }
+    touched |= {
+        doc
+        for pair in _rows(session, query, Match.high_id, {d for m in by_cluster.values() for d in m})
+        for doc in pair
+    }
+    simple = [cluster_id for cluster_id in joining if not (by_cluster.get(cluster_id, set()) & touched)]
+    if not simple:
+        return placed
+    update_rows(session, Document, [{"id": doc, "cluster_id": c} for c in simple for doc in joining[c]])
+    session.flush()
+    _elect(session, list(session.scalars(select(Cluster).where(Cluster.id.in_(simple)))))
+    return {doc: c for c in simple for doc in joining[c]}
+
+
 def alone(session: Session, doc_ids: list[int]) -> dict[int, int]:
     """Clusters of one for documents that have no relation to any other: those in none get a new one
     (a document that lost its relations was put alone already, by the regroup that removed them)."""
