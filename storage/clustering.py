@@ -62,6 +62,9 @@ def regroup(session: Session, seeds: Iterable[int], report: Iterable[int] = ()) 
         else:
             taken.add(cluster.id)
         targets.append((cluster, members))
+    touched = {doc for low, high, relation, *_ in edges if relation != "duplicate" for doc in (low, high)}
+    for cluster, members in targets:
+        cluster.core = not (members & touched)
     session.flush()  # the new clusters get their ids, all in one statement
     moves = [
         {"id": m, "cluster_id": cluster.id} for cluster, members in targets for m in members if current[m] != cluster.id
@@ -88,40 +91,26 @@ def stored_relation(kind: str | None, first_is_low: bool) -> str:
 
 def join_duplicates(session: Session, links: dict[int, dict[int, str]]) -> dict[int, int]:
     """The common case without a walk: a document whose new relations are all duplicates of members of one
-    cluster that no other kind of relation touches joins it (its group is one core of duplicates, and no text
-    outside it depends on it). {document: links {other: stored relation}} in; {document: cluster} out, for
-    those it placed; the others are left to `regroup`."""
-    placed: dict[int, int] = {}
+    cluster that is one core (`Cluster.core`: no other kind of relation touches it) joins it, and the cluster
+    stays one core. {document: {other: stored relation}} in; {document: cluster} out, for those it placed;
+    the others are left to `regroup`."""
     wanted = {other for others in links.values() for other in others}
-    cluster_of = dict(session.execute(select(Document.id, Document.cluster_id).where(Document.id.in_(wanted))).all())
+    query = select(Document.id, Document.cluster_id, Cluster.core).join(Cluster, Cluster.id == Document.cluster_id)
+    cluster_of = {doc: (cluster_id, core) for doc, cluster_id, core in _rows(session, query, Document.id, wanted)}
     joining: dict[int, list[int]] = {}
     for doc, others in links.items():
         targets = {cluster_of.get(other) for other in others}
-        if len(targets) == 1 and None not in targets and set(others.values()) == {"duplicate"}:
-            (target,) = targets
-            joining.setdefault(target, []).append(doc)  # type: ignore[arg-type]
+        if len(targets) != 1 or set(others.values()) != {"duplicate"}:
+            continue
+        (target,) = targets
+        if target is not None and target[1]:
+            joining.setdefault(target[0], []).append(doc)
     if not joining:
-        return placed
-    members = _rows(session, select(Document.id, Document.cluster_id), Document.cluster_id, set(joining))
-    by_cluster: dict[int, set[int]] = {}
-    for doc, cluster_id in members:
-        by_cluster.setdefault(cluster_id, set()).add(doc)
-    query = select(Match.low_id, Match.high_id).where(Match.relation != "duplicate")
-    touched = {
-        doc for pair in _rows(session, query, Match.low_id, {d for m in by_cluster.values() for d in m}) for doc in pair
-    }
-    touched |= {
-        doc
-        for pair in _rows(session, query, Match.high_id, {d for m in by_cluster.values() for d in m})
-        for doc in pair
-    }
-    simple = [cluster_id for cluster_id in joining if not (by_cluster.get(cluster_id, set()) & touched)]
-    if not simple:
-        return placed
-    update_rows(session, Document, [{"id": doc, "cluster_id": c} for c in simple for doc in joining[c]])
+        return {}
+    update_rows(session, Document, [{"id": doc, "cluster_id": c} for c, docs in joining.items() for doc in docs])
     session.flush()
-    _elect(session, list(session.scalars(select(Cluster).where(Cluster.id.in_(simple)))))
-    return {doc: c for c in simple for doc in joining[c]}
+    _elect(session, list(session.scalars(select(Cluster).where(Cluster.id.in_(joining)))))
+    return {doc: c for c, docs in joining.items() for doc in docs}
 
 
 def alone(session: Session, doc_ids: list[int]) -> dict[int, int]:
@@ -131,7 +120,7 @@ def alone(session: Session, doc_ids: list[int]) -> dict[int, int]:
         return {}
     current = dict(session.execute(select(Document.id, Document.cluster_id).where(Document.id.in_(doc_ids))).all())
     homeless = [doc for doc in doc_ids if current.get(doc) is None]
-    clusters = [Cluster() for _ in homeless]
+    clusters = [Cluster(core=True) for _ in homeless]
     session.add_all(clusters)
     session.flush()
     update_rows(session, Document, [{"id": d, "cluster_id": c.id} for d, c in zip(homeless, clusters, strict=True)])

@@ -19,6 +19,7 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    false,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -89,6 +90,9 @@ class Cluster(Base):
     canonical_id: Mapped[int | None] = mapped_column(Integer)  # a member document; no FK, to keep the schema acyclic
     canonical_reason: Mapped[str] = mapped_column(Text, default="")
     size: Mapped[int] = mapped_column(Integer, default=1)
+    # Its members are one story by duplicate relations alone, and no other kind of relation touches them: a
+    # new duplicate of a member joins it without regrouping (storage.clustering.join_duplicates).
+    core: Mapped[bool] = mapped_column(default=False, server_default=false())
     first_seen: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_seen: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

@@ -1,4 +1,4 @@
-"""matches.relation, .score and .opening: what one text is to the other
+"""matches.relation, .score and .opening: what one text is to the other; clusters.core
 
 Revision ID: 0005_relations
 Revises: 0004_chrome
@@ -21,9 +21,12 @@ def upgrade() -> None:
     op.add_column("matches", sa.Column("relation", sa.String(16), nullable=False, server_default="duplicate"))
     op.add_column("matches", sa.Column("score", sa.Float(), nullable=False, server_default="0"))
     op.add_column("matches", sa.Column("opening", sa.SmallInteger(), nullable=False, server_default="0"))
+    # Unknown for clusters made before: the next regroup of each sets it.
+    op.add_column("clusters", sa.Column("core", sa.Boolean(), nullable=False, server_default=sa.false()))
 
 
 def downgrade() -> None:
+    op.drop_column("clusters", "core")
     op.drop_column("matches", "opening")
     op.drop_column("matches", "score")
     op.drop_column("matches", "relation")
