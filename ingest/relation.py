@@ -13,13 +13,15 @@ tells them apart holds on any site, so the decision reads the passages, sentence
   own prose, and a story that quotes another starts with its own prose before the quotation.
 
 Relations:
-* `duplicate`: neither text adds much new prose, and both start with what they share: the same story
-  (verbatim, edited, wrapped). Duplicates merge clusters.
-* `contained`: all of the smaller text is in the larger, which starts with it and goes on with more:
-  an excerpt in its original, an original in a copy whose wrapper is not known yet. A contained text
-  joins the cluster of the text that contains it, one cluster at most (`storage.clustering`): it never
-  bridges two stories.
-* anything else (a quotation, shared boilerplate, the same topic) is no relation.
+* `duplicate`: neither text adds much new prose, and neither opens with more than an intro line before
+  what they share: the same story (verbatim, edited, wrapped). Duplicates merge clusters.
+* `contained`: all of the smaller text is in the larger, which goes on with more: an excerpt in its
+  original, an original in a copy whose wrapper is not known yet, or a story quoted by a later one. How
+  the larger one opens (`Relation.opening`: with the smaller text, after a lede, after more prose of its
+  own) and the texts' dates decide which (`ingest.grouping`); a contained text joins one cluster at most,
+  so it never bridges two stories.
+* anything else (shared boilerplate, a passage both quote, the same topic) is no relation, unless one
+  page names the other as its original (`declared`).
 """
 
 from __future__ import annotations

@@ -83,9 +83,9 @@ def stored_relation(kind: str | None, first_is_low: bool) -> str:
     """A relation of (first, second), as matches.relation holds it for (low id, high id)."""
     if kind == DUPLICATE:
         return "duplicate"
-    inner_is_low = (kind == CONTAINED) == first_is_low
     if kind not in (CONTAINED, CONTAINS):
         raise ValueError(f"no relation to store: {kind!r}")
+    inner_is_low = (kind == CONTAINED) == first_is_low
     return "low_in_high" if inner_is_low else "high_in_low"
 
 
@@ -107,9 +107,15 @@ def join_duplicates(session: Session, links: dict[int, dict[int, str]]) -> dict[
             joining.setdefault(target[0], []).append(doc)
     if not joining:
         return {}
+    moving = [doc for docs in joining.values() for doc in docs]
+    # A document settled again (its relations removed, then found anew) leaves the cluster it was put in.
+    left = set(session.scalars(select(Document.cluster_id).where(Document.id.in_(moving)))) - {None} - set(joining)
     update_rows(session, Document, [{"id": doc, "cluster_id": c} for c, docs in joining.items() for doc in docs])
     session.flush()
-    _elect(session, list(session.scalars(select(Cluster).where(Cluster.id.in_(joining)))))
+    still = set(session.scalars(select(Document.cluster_id).where(Document.cluster_id.in_(left)))) if left else set()
+    if left - still:
+        session.execute(delete(Cluster).where(Cluster.id.in_(left - still)))
+    _elect(session, list(session.scalars(select(Cluster).where(Cluster.id.in_(set(joining) | still)))))
     return {doc: c for c, docs in joining.items() for doc in docs}
 
 

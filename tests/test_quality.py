@@ -36,8 +36,17 @@ def fresh_archive(path: Path) -> Archive:
 
 
 def partition(archive: Archive) -> set[frozenset[str]]:
+    """The clusters by page key; every cluster row has its members, its size and a canonical among them."""
     with archive.sessions() as session:
         rows = session.execute(select(Document.url, Document.cluster_id)).all()
+        clusters = session.execute(select(Cluster.id, Cluster.size, Cluster.canonical_id)).all()
+        member_of = dict(session.execute(select(Document.id, Document.cluster_id)).all())
+    sizes: dict[int | None, int] = {}
+    for _, cluster_id in rows:
+        sizes[cluster_id] = sizes.get(cluster_id, 0) + 1
+    assert None not in sizes, "a stored document in no cluster"
+    assert {c: size for c, size, _ in clusters} == sizes, "cluster rows and their members disagree"
+    assert all(canonical is not None and member_of.get(canonical) == c for c, _, canonical in clusters), "no canonical"
     groups: dict[int | None, set[str]] = {}
     for key, cluster_id in rows:
         groups.setdefault(cluster_id, set()).add(key)
