@@ -35,12 +35,30 @@ from worker.embedded import free_port
 PASSWORD = "s3cret-for-the-test"
 
 
+def run_env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    """The environment of a `copydesk run` on the embedded default (SQLite, embedded Redis) in tmp_path."""
+    inherited = {k: v for k, v in os.environ.items() if k not in ("COPYDESK_REDIS_URL", "COPYDESK_DATABASE_URL")}
+    return {**inherited, "COPYDESK_DATA_DIR": str(tmp_path / "data"), **extra}
+
+
+def launch_in_background(script: str, log: Path, env: dict[str, str]) -> int:
+    """Run `script` (a shell line that starts `"$0" -m worker.cli run ... > "$1" &` and echoes its PID) as
+    a non-interactive shell would: the job ignores SIGINT, as one started with `&` in CI or a script does."""
+    launched = subprocess.run(
+        ["sh", "-c", script, sys.executable, str(log)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        start_new_session=True,
+    )
+    return int(launched.stdout)
+
+
 def start_run(tmp_path: Path, log: Path, concurrency: int) -> subprocess.Popen[bytes]:
     """`copydesk run` in a session of its own, on the embedded default, its output in `log`."""
-    env = {
-        **{k: v for k, v in os.environ.items() if k not in ("COPYDESK_REDIS_URL", "COPYDESK_DATABASE_URL")},
-        "COPYDESK_DATA_DIR": str(tmp_path / "data"),
-    }
+    env = run_env(tmp_path)
     with open(log, "wb") as out:
         return subprocess.Popen(
             [sys.executable, "-m", "worker.cli", "run", "--concurrency", str(concurrency)],
@@ -121,24 +139,10 @@ def test_copydesk_run_in_the_background_shows_failures_in_flower_and_stops_on(
     with its recorded reason; the password is in no process's arguments; `signum` sent to its PID stops
     Flower, beat, worker and Redis, leaving no process of the session and a clean log."""
     port = free_port()
-    env = {
-        **{k: v for k, v in os.environ.items() if k not in ("COPYDESK_REDIS_URL", "COPYDESK_DATABASE_URL")},
-        "COPYDESK_DATA_DIR": str(tmp_path / "data"),
-        "COPYDESK_ALLOW_NETWORKS": "127.0.0.0/8",
-        "COPYDESK_FLOWER_BASIC_AUTH": f"me:{PASSWORD}",
-    }
+    env = run_env(tmp_path, COPYDESK_ALLOW_NETWORKS="127.0.0.0/8", COPYDESK_FLOWER_BASIC_AUTH=f"me:{PASSWORD}")
     log = tmp_path / "run.log"
     script = f'"$0" -m worker.cli run --flower --flower-port {port} --concurrency 1 > "$1" 2>&1 & echo $!'
-    launched = subprocess.run(
-        ["sh", "-c", script, sys.executable, str(log)],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=30,
-        start_new_session=True,
-    )
-    pid = int(launched.stdout)
+    pid = launch_in_background(script, log, env)
     sid = os.getsid(pid)
     try:
         ignored = int(re.search(r"SigIgn:\s*([0-9a-f]+)", Path(f"/proc/{pid}/status").read_text())[1], 16)  # type: ignore[index]
@@ -251,10 +255,7 @@ def test_ctrl_c_in_a_terminal_stops_everything_once(tmp_path: Path) -> None:
     """`copydesk run` in the foreground of a terminal (a pty) and a Ctrl-C typed in it: the terminal sends
     SIGINT to the foreground process group, which holds the supervisor alone, so the worker gets one
     request to stop (one "Warm shutdown", not two) and Redis outlives beat (its lock is released)."""
-    env = {
-        **{k: v for k, v in os.environ.items() if k not in ("COPYDESK_REDIS_URL", "COPYDESK_DATABASE_URL")},
-        "COPYDESK_DATA_DIR": str(tmp_path / "data"),
-    }
+    env = run_env(tmp_path)
     master, slave = os.openpty()
     run = subprocess.Popen(
         [sys.executable, "-m", "worker.cli", "run", "--concurrency", "1"],
@@ -302,22 +303,10 @@ def test_ctrl_c_in_a_terminal_stops_everything_once(tmp_path: Path) -> None:
 def test_under_nohup_a_hangup_is_ignored_and_sigterm_stops_it(tmp_path: Path) -> None:
     """nohup asks for exactly this: `copydesk run` outlives a SIGHUP (and says so), and SIGTERM still
     stops everything."""
-    env = {
-        **{k: v for k, v in os.environ.items() if k not in ("COPYDESK_REDIS_URL", "COPYDESK_DATABASE_URL")},
-        "COPYDESK_DATA_DIR": str(tmp_path / "data"),
-    }
+    env = run_env(tmp_path)
     log = tmp_path / "run.log"
     script = """nohup "$0" -m worker.cli run --concurrency 1 > "$1" 2>&1 & echo $!"""
-    launched = subprocess.run(
-        ["sh", "-c", script, sys.executable, str(log)],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=30,
-        start_new_session=True,
-    )
-    pid = int(launched.stdout)
+    pid = launch_in_background(script, log, env)
     sid = os.getsid(pid)
     try:
         wait_for(lambda: "ready." in log.read_text(errors="replace"), 90, "the worker ready")
