@@ -544,24 +544,20 @@ class Archive:
         # Most pages are a story of their own: no relation, no graph to walk, a cluster of one. Most others are
         # a copy of one story that nothing else touches: they join it without a walk (clustering.join_duplicates).
         placed = clustering.alone(session, [doc_id for doc_id in ids if doc_id not in linked])
+        relations: dict[int, dict[int, str]] = {}  # {document: {other: stored relation}}, both ways
+        for (low, high), values in links.items():
+            relations.setdefault(low, {})[high] = relations.setdefault(high, {})[low] = str(values["relation"])
+        earlier = {doc for pair in recorded for doc in pair}
         batch = set(ids)
         simple = {
-            doc_id: {
-                low + high - doc_id: str(values["relation"])
-                for (low, high), values in links.items()
-                if doc_id in (low, high)
-            }
-            for doc_id in ids
-            if doc_id in linked and not any(doc_id in pair for pair in recorded)
+            doc: others
+            for doc in ids
+            if (others := relations.get(doc)) and doc not in earlier and not (others.keys() & batch)
         }
-        simple = {doc: others for doc, others in simple.items() if not (set(others) & batch)}
         placed |= clustering.join_duplicates(session, simple)
-        rest = {doc for pair in [*links, *recorded] for doc in pair if not (set(pair) & set(placed))} | {
-            doc_id for doc_id in ids if doc_id in linked and doc_id not in placed
-        }
-        return placed | clustering.regroup(
-            session, rest, [doc_id for doc_id in ids if doc_id in linked and doc_id not in placed]
-        )
+        unplaced = [doc for doc in ids if doc in linked and doc not in placed]
+        seeds = {doc for pair in [*links, *recorded] if not (placed.keys() & set(pair)) for doc in pair}
+        return placed | clustering.regroup(session, seeds | set(unplaced), unplaced)
 
     # ---- helpers ------------------------------------------------------------------------------
 
