@@ -10,6 +10,9 @@ The clusters of a set of texts are a function of their relations alone, whatever
    of its own. A syndicator opens a copy with a credit line at most, not with prose.
 4. A text holding another after more prose of its own than a lede is that text's source only if it is
    older (a copy that dropped the original's first paragraph); a later one quotes it.
+5. A text that opens with all of an older (or undated) one, nothing but its title before it, is its copy with
+   additions after it (a site's author box, a notice): it joins that text. The older text itself can join
+   only one container (2.), and several sites copy a short original each with additions of their own.
 """
 
 from __future__ import annotations
@@ -56,6 +59,7 @@ def group(
         if date is not None and (core not in first or date < first[core]):
             first[core] = date
     best: dict[N, tuple[tuple[bool, float, float], str, N]] = {}  # core -> (rank, outer's key, outer's core)
+    opens: dict[N, tuple[tuple[bool, float, float], str, N]] = {}  # outer core -> (rank, inner's key, inner's core)
     for inner, outer, score, opening in contained:
         ci, co = cores[inner], cores[outer]
         if ci == co:
@@ -71,7 +75,15 @@ def group(
         held = best.get(ci)
         if held is None or rank > held[0] or (rank == held[0] and key[outer] < held[1]):
             best[ci] = (rank, key[outer], co)
+        if opening == 0 and not older:
+            # 5.: the oldest such text, then the best related.
+            inner_rank = (ci in first, -first[ci].timestamp() if ci in first else 0.0, score)
+            held = opens.get(co)
+            if held is None or inner_rank > held[0] or (inner_rank == held[0] and key[inner] < held[1]):
+                opens[co] = (inner_rank, key[inner], ci)
     for core, (_, _, target) in sorted(best.items(), key=lambda item: key[item[0]]):
+        union(core, target)
+    for core, (_, _, target) in sorted(opens.items(), key=lambda item: key[item[0]]):
         union(core, target)
     groups: dict[N, set[N]] = {}
     for n in parent:

@@ -90,7 +90,9 @@ class Relation:
         outer = self.b if self.kind == CONTAINED else self.a
         if outer.lead > _allowed_lead(self.a, self.b, policy):
             return 2
-        return 1 if outer.lead else 0
+        # Lines before the shared text that are not prose (headings, an "As X reported:") are an intro too;
+        # one is the page's own title.
+        return 1 if outer.lead or outer.first > 1 else 0
 
     @property
     def score(self) -> float:

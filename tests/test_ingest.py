@@ -268,6 +268,31 @@ def test_an_excerpt_among_teasers_is_a_copy_but_quoted_paragraphs_are_not(seeds:
     assert sorted(map(sorted, together)) == [["follow-up", "short"]]
 
 
+def test_later_texts_opening_with_all_of_a_short_original_join_it_and_a_headed_quote_does_not(
+    seeds: dict[str, Article],
+) -> None:
+    story = seeds["southfront-original.html"]
+    other = seeds["blog-original-003.html"]
+    original = Article(text="\n".join(story.paragraphs[:2]))
+    # Two later copies that open with all of it and go on with text of their own site (an author box, a
+    # notice): each holds the original, and the original can join only one of them as its inner text.
+    author_box = Article(text="\n".join([*story.paragraphs[:2], *other.paragraphs[:1]]))
+    notice = Article(text="\n".join([*story.paragraphs[:2], *other.paragraphs[-1:]]))
+    # A later story whose headings and "As reported:" line come before the quote, its own prose after it.
+    headed = Article(text="\n".join(["Festival opens", "The programme", "As SouthFront reported:",
+                                     *story.paragraphs[:2], *other.paragraphs[1:]]))
+    names = {"original": original, "author box": author_box, "notice": notice, "headed": headed}
+    day = {name: datetime(2020, 1, 1 + i, tzinfo=UTC) for i, name in enumerate(names)}
+    contained = []
+    for name in ("author box", "notice", "headed"):
+        relation = relate(fingerprint(original), fingerprint(names[name]))
+        assert relation.kind == CONTAINED
+        contained.append(("original", name, relation.score, relation.opening()))
+    assert [opening for *_, opening in contained] == [0, 0, 1]
+    clusters = group(list(names), [], contained, {n: n for n in names}, day)
+    assert sorted(map(sorted, clusters)) == [["author box", "notice", "original"], ["headed"]]
+
+
 def _dev_page(name: str) -> bytes:
     return gzip.decompress((CORPUS / "dev" / "pages" / name).read_bytes())
 
