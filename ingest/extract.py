@@ -19,6 +19,7 @@ from trafilatura.settings import MANUALLY_CLEANED
 from trafilatura.settings import Document as PageMetadata
 
 from ingest import fast_trafilatura
+from ingest import text as textlib
 from ingest.document import Article
 
 # Control characters but tab and line breaks: dropped from pages (as bytes: in UTF-8 they are never part of
@@ -324,10 +325,29 @@ def _article_text(
         if _fewer_words(thorough, MIN_WORDS):
             return text, share
         if (headlines and _covered(text, thorough) < 0.8) or (
-            short and len(thorough.split()) > GUARD_LONGER * words and not _teasers(thorough, text)
+            short
+            and len(thorough.split()) > GUARD_LONGER * words
+            and not _teasers(thorough, text)
+            and not _put_before(thorough, text)
         ):
             return thorough, _link_share(thorough, links)
     return text, share
+
+
+def _put_before(longer: str, shorter: str) -> bool:
+    """Whether `longer` holds `shorter` after prose that `shorter` lacks.
+
+    The thorough pass may carry on an article the fast pass cut short; it does not find the start of one in
+    front of a text the fast pass kept whole. What it puts there is the page's other prose: a cookie notice,
+    an account dialog, the teaser of another story. On syndicated short stories that prose outweighed the
+    story and the copy was missed (generated corpora, bench/syndicate.py); on trafilatura's evaluation pages
+    the guard never replaced a fast text that way.
+    """
+    start = next((line for line in shorter.splitlines() if line.strip()), None)
+    lines = longer.splitlines()
+    if start is None or start not in lines:
+        return False
+    return any(textlib.read_paragraph(line).prose_words for line in lines[: lines.index(start)])
 
 
 _ELLIPSIS = re.compile(r"(?:…|\.\.\.)\]?\s*$")

@@ -159,3 +159,28 @@ def test_a_long_list_of_headlines_is_checked_like_a_short_one() -> None:
     assert fast.startswith("Council story number 0") and len(fast.split()) >= 200
     text = extract(page).text
     assert text.startswith("Line 0: the harbour authority said") and "Council story" not in text
+
+
+def test_the_guard_does_not_put_the_pages_other_prose_in_front_of_a_whole_story() -> None:
+    # A short story in its <article>, a cookie notice before it and a dialog of community rules after it in
+    # the same wrapper: the page's paragraphs dwarf the story, so the guard runs the thorough pass, which
+    # opens with the notice. The story is what the page says; the notice and the rules are every page's.
+    story = "".join(f"<p>Report {i}: {COUNCIL.capitalize()}</p>" for i in range(3))
+    notice = (
+        "We use cookies and similar tools on this website to improve your experience, to show you personalised "
+        "content and to analyse our traffic. By continuing to browse you agree to this."
+    )
+    rules = "".join(
+        f"<p>Rule {i}: comments must respect the other readers of this site and may be removed by the "
+        "moderators without any notice if they break these rules of the community.</p>"
+        for i in range(25)
+    )
+    page = (
+        f"<html><body><div class='page'><p>{notice}</p><div class='main'><article><h1>Baths closed</h1>{story}"
+        f"</article></div><div class='dialog'><h2>Community standards</h2>{rules}</div></div></body></html>"
+    )
+    thorough = extract_module._trafilatura_text(parse(page), None, fast=False)
+    assert thorough.startswith("We use cookies") and "Rule 24" in thorough  # what the guard would have taken
+    text = extract(page).text
+    assert text.startswith("Baths closed") and "Report 2: The city council voted" in text
+    assert "cookies" not in text and "Rule 0" not in text
