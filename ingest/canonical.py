@@ -156,10 +156,12 @@ def elect(members: list[Candidate]) -> Election:
                     votes[other.id].append(f"credited by #{member.id}")
                     credits_other.add(member.id)
 
-    def rank(m: Candidate) -> tuple[bool, int, float, int, int]:
+    def rank(m: Candidate) -> tuple[bool, int, float, int, int, int]:
         date_rank = {"meta": 0, "heuristic": 1}.get(m.published_source or "", 2) if m.published else 2
         timestamp = m.published.timestamp() if m.published else 0.0
-        return (m.id in credits_other, date_rank, timestamp, -len(votes[m.id]), m.arrival)
+        # Among equals, the shortest address: a site's AMP, print and section mirrors of a page (same text, same
+        # date, each its own rel=canonical) add to the address of the page they mirror.
+        return (m.id in credits_other, date_rank, timestamp, -len(votes[m.id]), len(m.url or ""), m.arrival)
 
     ordered = sorted(members, key=rank)
     winner = ordered[0]
@@ -168,6 +170,11 @@ def elect(members: list[Candidate]) -> Election:
         reasons.append(", ".join(sorted(set(votes[winner.id]))))
     if winner.published:
         reasons.append(f"published {winner.published.date().isoformat()} ({winner.published_source or 'unknown'})")
-    tied = len(ordered) > 1 and rank(ordered[1])[:4] == rank(winner)[:4]
-    reasons.append("arrived first among equals" if tied else "best evidence")
+    runner_up = rank(ordered[1]) if len(ordered) > 1 else None
+    if runner_up is not None and runner_up[:5] == rank(winner)[:5]:
+        reasons.append("arrived first among equals")
+    elif runner_up is not None and runner_up[:4] == rank(winner)[:4]:
+        reasons.append("shortest address among equals")
+    else:
+        reasons.append("best evidence")
     return Election(winner.id, "; ".join(reasons))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import json
 import unicodedata
@@ -170,6 +171,26 @@ def _candidate(id: int, host: str, day: int | None, text: str = "", canonical: s
     )
 
 
+def test_a_sites_mirror_of_its_own_page_is_not_elected_over_it() -> None:
+    # The same story under a second address of its site (AMP, a section path), same date, each its own
+    # rel=canonical: the plain address is the original, whichever came first.
+    plain, amp, section = (
+        dataclasses.replace(_candidate(i, "news.example", 3), url=url)
+        for i, url in enumerate(
+            [
+                "https://news.example/2020/story",
+                "https://news.example/2020/story/amp/",
+                "https://news.example/top-stories/2020/story",
+            ],
+            start=1,
+        )
+    )
+    for order in ([plain, amp, section], [section, amp, plain]):
+        arrived = [dataclasses.replace(m, arrival=i) for i, m in enumerate(order)]
+        election = elect(arrived)
+        assert election.winner == plain.id and "shortest address among equals" in election.reason
+
+
 def test_canonical_prefers_attribution_over_dates() -> None:
     members = [
         _candidate(1, "copy.example", 1, "Story.\nThe original source of this article is Origin News"),
@@ -279,8 +300,11 @@ def test_later_texts_opening_with_all_of_a_short_original_join_it_and_a_headed_q
     author_box = Article(text="\n".join([*story.paragraphs[:2], *other.paragraphs[:1]]))
     notice = Article(text="\n".join([*story.paragraphs[:2], *other.paragraphs[-1:]]))
     # A later story whose headings and "As reported:" line come before the quote, its own prose after it.
-    headed = Article(text="\n".join(["Festival opens", "The programme", "As SouthFront reported:",
-                                     *story.paragraphs[:2], *other.paragraphs[1:]]))
+    headed = Article(
+        text="\n".join(
+            ["Festival opens", "The programme", "As SouthFront reported:", *story.paragraphs[:2], *other.paragraphs[1:]]
+        )
+    )
     names = {"original": original, "author box": author_box, "notice": notice, "headed": headed}
     day = {name: datetime(2020, 1, 1 + i, tzinfo=UTC) for i, name in enumerate(names)}
     contained = []
