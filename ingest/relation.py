@@ -100,16 +100,17 @@ class Relation:
         return (self.a.shared + self.b.shared) / max(1, self.a.prose + self.b.prose)
 
 
-def read_side(units: tuple[Unit, ...], other: frozenset[int], policy: RelationPolicy) -> Side:
+def read_side(units: tuple[Unit, ...], other: frozenset[int], policy: RelationPolicy, other_whole: bool) -> Side:
     prose = shared = edited = new = lead = 0
     first = last = -1
     # A text with next to no prose (a brief made of short lines, a listing) is read whole: its lines are
-    # all it has to say.
-    whole = sum(unit.words for unit in units if unit.prose) < policy.min_shared_words
+    # all it has to say. Read against such a text, the lines it has are read too (a brief's results table
+    # inside a syndicator's long notice): not the lines it lacks, which are this text's headings and links.
+    whole = _whole(units, policy)
     for i, unit in enumerate(units):
-        if not (unit.prose or whole):
-            continue
         found = len(unit.shingles & other) / len(unit.shingles) if unit.shingles else 0.0
+        if not (unit.prose or whole or (other_whole and found >= policy.shared_sentence)):
+            continue
         prose += unit.words
         if found >= policy.shared_sentence:
             shared += unit.words
@@ -124,6 +125,10 @@ def read_side(units: tuple[Unit, ...], other: frozenset[int], policy: RelationPo
     return Side(prose, shared, edited, new, lead, first, last)
 
 
+def _whole(units: tuple[Unit, ...], policy: RelationPolicy) -> bool:
+    return sum(unit.words for unit in units if unit.prose) < policy.min_shared_words
+
+
 def relate(a: Fingerprint, b: Fingerprint, policy: RelationPolicy | None = None) -> Relation:
     if a.params != b.params:
         raise ValueError("fingerprints made with different parameters cannot be compared")
@@ -136,8 +141,8 @@ def relate(a: Fingerprint, b: Fingerprint, policy: RelationPolicy | None = None)
     if not both:
         empty = Side(0, 0, 0, 0, 0, -1, -1)
         return Relation(None, empty, empty, jaccard, containment)
-    side_a = read_side(a.units, b.shingles, policy)
-    side_b = read_side(b.units, a.shingles, policy)
+    side_a = read_side(a.units, b.shingles, policy, _whole(b.units, policy))
+    side_b = read_side(b.units, a.shingles, policy, _whole(a.units, policy))
     kind = _kind(side_a, side_b, policy) if containment >= policy.min_containment else None
     return Relation(kind, side_a, side_b, jaccard, containment)
 

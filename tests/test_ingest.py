@@ -317,6 +317,29 @@ def test_later_texts_opening_with_all_of_a_short_original_join_it_and_a_headed_q
     assert sorted(map(sorted, clusters)) == [["author box", "notice", "original"], ["headed"]]
 
 
+def test_a_brief_of_short_lines_is_found_inside_a_copy_under_a_longer_notice() -> None:
+    # A results brief: short lines, next to no prose. Its copy adds a credit line and a syndicator's notice
+    # longer than the brief. Read against the brief, the copy's lines that are the brief's count too.
+    brief = [
+        "GIRLS BASKETBALL",
+        "Palm Bay d. Rockledge 70-44",
+        "Rockledge 14 11 6 15 - 44",
+        "Palm Bay 18 22 13 17 - 70",
+        "Palm Bay (1-0): Tolivert 25 points. Davis 17 points. Burgher 10 points. Bozeman 10 points.",
+        "Rockledge (0-1): Blakely 15 points. Devoe 2 points. Baker 6 points. Brown 4 points. Upshaw 3.",
+    ]
+    notice = [
+        "This notice applies to every article syndicated on this site, whatever its source or its subject.",
+        "Readers are encouraged to verify information with primary sources before relying on any of it.",
+        "Articles are selected by volunteer editors and posted as received, with only minor formatting changes.",
+        "Our republishing policy is available on the About page, with the names of all our partner papers.",
+    ]
+    copy = Article(text="\n".join(["Editor's note: shared under an agreement with Florida Today.", *brief, *notice]))
+    relation = relate(fingerprint(Article(text="\n".join(brief))), fingerprint(copy))
+    assert relation.kind == CONTAINED
+    assert relate(fingerprint(Article(text="\n".join(brief[:2]))), fingerprint(copy)).kind is None  # too little
+
+
 def _dev_page(name: str) -> bytes:
     return gzip.decompress((CORPUS / "dev" / "pages" / name).read_bytes())
 
