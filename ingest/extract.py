@@ -347,7 +347,10 @@ def _put_before(longer: str, shorter: str) -> bool:
     lines = longer.splitlines()
     if start is None or start not in lines:
         return False
-    return any(textlib.read_paragraph(line).prose_words for line in lines[: lines.index(start)])
+    before = sum(textlib.read_paragraph(line).prose_words for line in lines[: lines.index(start)])
+    # More prose in front than the fast text holds is the article, the fast text what follows it: a site's
+    # sign-up box after its story (the layout the guard is for).
+    return 0 < before < len(shorter.split())
 
 
 _ELLIPSIS = re.compile(r"(?:…|\.\.\.)\]?\s*$")

@@ -16,13 +16,14 @@ NEWSLETTER = (
 )
 
 
-def _newsletter_page(story: str) -> str:
-    """A newsletter-style template: the site's sign-up box is the page's <article>, its story a plain column."""
+def _newsletter_page(story: str, box_in_column: bool = False) -> str:
+    """A newsletter-style template: the site's sign-up box is the page's <article>, its story a plain column;
+    the box before the column, or inside it after the story."""
     paragraphs = "".join(f"<p>Paragraph {i}: {story}</p>" for i in range(18))
-    return (
-        f"<html><body><div class='newsletter'><article><p>{NEWSLETTER}</p></article></div>"
-        f"<div class='wrap'><div class='col'>{paragraphs}</div></div></body></html>"
-    )
+    box = f"<div class='newsletter'><article><p>{NEWSLETTER}</p></article></div>"
+    if box_in_column:
+        return f"<html><body><div class='wrap'><div class='col'>{paragraphs}{box}</div></div></body></html>"
+    return f"<html><body>{box}<div class='wrap'><div class='col'>{paragraphs}</div></div></body></html>"
 
 
 HARBOUR = (
@@ -47,6 +48,17 @@ def test_the_guard_keeps_the_story_not_the_sites_recurring_text() -> None:
     assert "container terminal would open in spring" in harbour and "Morning Briefing" not in harbour
     assert "swimming baths" in council and "Morning Briefing" not in council
     assert harbour != council
+
+
+def test_the_guard_keeps_the_story_when_the_sign_up_box_follows_it() -> None:
+    # The box inside the story's column, after it: the fast pass keeps the box, the thorough pass the story
+    # and then the box. The story in front is far longer than the box: it is the article, not a notice.
+    for story in (HARBOUR, COUNCIL):
+        page = _newsletter_page(story, box_in_column=True)
+        assert extract_module._trafilatura_text(parse(page), None, fast=True).startswith("Sign up for")
+        thorough = extract_module._trafilatura_text(parse(page), None, fast=False)
+        assert thorough.startswith("Paragraph 0") and thorough.endswith(NEWSLETTER)
+        assert extract(page).text.startswith("Paragraph 0: " + story)
 
 
 def test_the_guard_does_not_swap_a_post_for_the_teasers_around_it() -> None:
