@@ -108,8 +108,10 @@ def read_side(units: tuple[Unit, ...], other: frozenset[int], policy: RelationPo
     # inside a syndicator's long notice): not the lines it lacks, which are this text's headings and links.
     whole = _whole(units, policy)
     for i, unit in enumerate(units):
+        if not (unit.prose or whole or other_whole):
+            continue
         found = len(unit.shingles & other) / len(unit.shingles) if unit.shingles else 0.0
-        if not (unit.prose or whole or (other_whole and found >= policy.shared_sentence)):
+        if not (unit.prose or whole or found >= policy.shared_sentence):
             continue
         prose += unit.words
         if found >= policy.shared_sentence:
