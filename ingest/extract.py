@@ -18,7 +18,7 @@ from trafilatura.metadata import examine_meta, extract_meta_json, extract_sitena
 from trafilatura.settings import MANUALLY_CLEANED
 from trafilatura.settings import Document as PageMetadata
 
-from ingest import fast_trafilatura
+from ingest import fast_trafilatura, prose
 from ingest.document import Article
 
 # Control characters but tab and line breaks: dropped from pages (as bytes: in UTF-8 they are never part of
@@ -54,6 +54,16 @@ HEADLINES_SUSPECT = 0.25  # a fast extraction reading like headlines (this share
 # its other half and on the Zyte pages (bench/README.md).
 GUARD_PROSE_SHARE = 1 / 3
 GUARD_LONGER = 1.5
+# The prose check (`_prose_instead`): a text with PROSE_TEASERS cut-off teasers or more and less than PROSE_FEW of
+# its words in prose lines (the rest teasers, headlines, footer lines) is checked against the page's main run of
+# prose, which replaces it when it is PROSE_LINES lines or more (a story's paragraphs, not a site's blurb), holds at
+# least PROSE_LARGER times the text's prose words and PROSE_OF_TEXT of all its words, and is mostly not in it.
+# Chosen on generated newsletter pages of tuning seeds and checked on the tune half of trafilatura's evaluation set.
+PROSE_FEW = 0.5
+PROSE_TEASERS = 3
+PROSE_LINES = 3
+PROSE_LARGER = 1.5
+PROSE_OF_TEXT = 0.25
 _WORD = re.compile(r"\w+")
 
 # lxml.html's own parser picks each element's class (form, input, label...) with a Python callback,
@@ -273,6 +283,8 @@ def extract(html: str | bytes, url: str | None = None, *, charset: str | None = 
     # NFC, as trafilatura returns its text: the same word must be the same characters on every page, whichever
     # form a site's CMS stores (decomposed umlauts, Bengali vowel signs); both fingerprints and readers compare them.
     raw_text, link_share = _article_text(tree, url, html, charset, links)
+    if (instead := _prose_instead(raw_text, html, charset, links)) is not None:
+        raw_text, link_share = instead, _link_share(instead, links)
     text = unicodedata.normalize("NFC", raw_text)
     if _fewer_words(text, MIN_WORDS):
         raise ExtractionError("no_article", f"extraction found no article text (fewer than {MIN_WORDS} words)")
@@ -328,6 +340,27 @@ def _article_text(
         ):
             return thorough, _link_share(thorough, links)
     return text, share
+
+
+def _prose_instead(text: str, html: str | bytes, charset: str | None, links: set[str]) -> str | None:
+    """The page's main run of prose (`prose.main_prose`), when the extracted text is mostly not prose and the page
+    holds much more of it elsewhere; else None.
+
+    On a newsletter-style page both trafilatura passes can keep a block of other stories' teasers and footer lines
+    and lose the story, set out in table cells or spans; then every such page of a site has the same text.
+    """
+    lines = text.splitlines()
+    if sum(map(prose.teaser, lines)) < PROSE_TEASERS:  # no block of teasers: what this is for (nearly every page)
+        return None
+    words = len(_WORD.findall(text))
+    own = prose.prose_words(text, links)
+    if own >= PROSE_FEW * words:
+        return None
+    lines, found_words = prose.main_prose(parse(html, charset))  # a tree of its own: extraction pruned the first
+    if len(lines) < PROSE_LINES or found_words < max(PROSE_LARGER * own, PROSE_OF_TEXT * words, MIN_WORDS):
+        return None
+    found = "\n".join(lines)
+    return found if _covered(found, text) < 0.5 else None
 
 
 _ELLIPSIS = re.compile(r"(?:…|\.\.\.)\]?\s*$")
