@@ -54,6 +54,7 @@ HEADLINES_SUSPECT = 0.25  # a fast extraction reading like headlines (this share
 # its other half and on the Zyte pages (bench/README.md).
 GUARD_PROSE_SHARE = 1 / 3
 GUARD_LONGER = 1.5
+GUARD_HEADINGS = 3  # the headings check (`_article_text`): chosen on the same tune half
 # The prose check (`_prose_instead`): a text with PROSE_TEASERS cut-off teasers or more and less than PROSE_FEW of
 # its words in prose lines (the rest teasers, headlines, footer lines) is checked against the page's main run of
 # prose, which replaces it when it is PROSE_LINES lines or more (a story's paragraphs, not a site's blurb), holds at
@@ -325,21 +326,57 @@ def _article_text(
     # fast result that holds far fewer words than the page's paragraphs cannot be the article: it is checked
     # against the thorough pass, which wins when it found much more text. (Not every short result: an excerpt
     # whose page goes on with other stories' teasers, outside paragraphs, is short and right.)
+    #
+    # The headings check: on some templates the fast pass keeps a story's paragraphs but drops its subheadings and
+    # the lists between them (it read the paragraphs one by one, not their section). A fast result that holds the
+    # paragraphs under GUARD_HEADINGS of the page's subheadings or more, and none of those headings, is checked
+    # against the thorough pass, which wins when it holds GUARD_HEADINGS of them.
     prose = _paragraph_words(tree)  # before the fast pass prunes the tree
+    headed = _headed_paragraphs(tree)
     text = _trafilatura_text(tree, url, fast=True)
     share = _link_share(text, links)
     words = len(text.split())
     headlines = share >= HEADLINES_SUSPECT
     short = words < GUARD_PROSE_SHARE * prose
-    if headlines or short:
+    dropped = _dropped_headings(text, headed)
+    if headlines or short or len(dropped) >= GUARD_HEADINGS:
         thorough = _trafilatura_text(parse(html, charset), url, fast=False)
         if _fewer_words(thorough, MIN_WORDS):
             return text, share
-        if (headlines and _covered(text, thorough) < 0.8) or (
-            short and len(thorough.split()) > GUARD_LONGER * words and not _teasers(thorough, text)
+        if (
+            (headlines and _covered(text, thorough) < 0.8)
+            or (short and len(thorough.split()) > GUARD_LONGER * words and not _teasers(thorough, text))
+            or _holds(thorough, dropped) >= GUARD_HEADINGS
         ):
             return thorough, _link_share(thorough, links)
     return text, share
+
+
+def _headed_paragraphs(tree: lxml.html.HtmlElement) -> list[tuple[str, str]]:
+    """(subheading, the opening of the paragraph right after it) for each <h2>-<h4> followed by a <p> of 8 words or
+    more, whitespace normalised. The opening only: trafilatura may break a paragraph's lines where the page did not."""
+    pairs = []
+    for heading in tree.iter("h2", "h3", "h4"):
+        after = heading.getnext()
+        if after is None or after.tag != "p":
+            continue
+        paragraph = after.text_content().split()
+        title = " ".join(heading.text_content().split())
+        if title and len(paragraph) >= 8:
+            pairs.append((title, " ".join(paragraph[:8])))
+    return pairs
+
+
+def _holds(text: str, titles: list[str]) -> int:
+    """How many of `titles` `text` holds (whitespace normalised)."""
+    flat = " ".join(text.split())
+    return sum(title in flat for title in titles)
+
+
+def _dropped_headings(text: str, headed: list[tuple[str, str]]) -> list[str]:
+    """The subheadings of `headed` whose paragraph `text` holds, and not the subheading itself."""
+    flat = " ".join(text.split())
+    return [title for title, opening in headed if opening in flat and title not in flat]
 
 
 def _prose_instead(text: str, html: str | bytes, charset: str | None, links: set[str]) -> str | None:

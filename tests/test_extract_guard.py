@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import unicodedata
+from typing import Any
 
 import trafilatura
 
@@ -159,3 +160,49 @@ def test_a_long_list_of_headlines_is_checked_like_a_short_one() -> None:
     assert fast.startswith("Council story number 0") and len(fast.split()) >= 200
     text = extract(page).text
     assert text.startswith("Line 0: the harbour authority said") and "Council story" not in text
+
+
+def _sectioned_page() -> str:
+    sections = "".join(
+        f"<h2>Section heading {i} of the harbour story</h2><p>Section {i} paragraph: {HARBOUR}</p>" for i in range(4)
+    )
+    return _article_page(sections)
+
+
+def test_headed_paragraphs_pair_each_subheading_with_the_opening_of_its_paragraph() -> None:
+    pairs = extract_module._headed_paragraphs(parse(_sectioned_page()))
+    assert pairs[0] == ("Section heading 0 of the harbour story", "Section 0 paragraph: the harbour authority said on")
+    assert len(pairs) == 4
+    # A heading followed by a list, or by a paragraph too short to recognise, pairs with nothing.
+    page = _article_page("<h2>Contents</h2><ul><li>One</li></ul><h3>Note</h3><p>Short.</p>")
+    assert extract_module._headed_paragraphs(parse(page)) == []
+
+
+def test_a_fast_text_that_lost_the_subheadings_is_checked_by_the_thorough_pass(monkeypatch: Any) -> None:
+    # As on the templates the headings check is for: the fast pass keeps the paragraphs and drops every heading
+    # between them; the thorough pass keeps both, and wins.
+    real = extract_module._trafilatura_text
+    runs: list[bool] = []
+
+    def fast_drops_headings(tree: Any, url: str | None, fast: bool) -> str:
+        runs.append(fast)
+        text = real(tree, url, fast)
+        return "\n".join(line for line in text.splitlines() if "heading" not in line) if fast else text
+
+    monkeypatch.setattr(extract_module, "_trafilatura_text", fast_drops_headings)
+    text = extract(_sectioned_page()).text
+    assert runs == [True, False]
+    assert "Section heading 3 of the harbour story" in text and "Section 3 paragraph" in text
+
+
+def test_a_fast_text_with_its_subheadings_is_not_checked(monkeypatch: Any) -> None:
+    real = extract_module._trafilatura_text
+    runs: list[bool] = []
+
+    def counting(tree: Any, url: str | None, fast: bool) -> str:
+        runs.append(fast)
+        return real(tree, url, fast)
+
+    monkeypatch.setattr(extract_module, "_trafilatura_text", counting)
+    assert "Section heading 3 of the harbour story" in extract(_sectioned_page()).text
+    assert runs == [True]
