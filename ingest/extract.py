@@ -55,6 +55,14 @@ HEADLINES_SUSPECT = 0.25  # a fast extraction reading like headlines (this share
 GUARD_PROSE_SHARE = 1 / 3
 GUARD_LONGER = 1.5
 GUARD_HEADINGS = 3  # the headings check (`_article_text`): chosen on the same tune half
+# The outside check (`_article_text`), chosen on the same tune half: a fast result of more than GUARD_OUTSIDE times
+# the paragraphs' words, on a page with GUARD_PAGE_MORE times its words of text outside links and navigation, is
+# checked; the thorough result wins when it adds new text of GUARD_OUTSIDE_NEW of the fast result's (in distinct
+# word trigrams) that is not teasers. (New text, not length: on one Zyte page the thorough pass dumped the page,
+# the story's list again with metadata strings, 3.3 times as long and 0.18 new; the tune half's swaps add 1.3-8.5.)
+GUARD_OUTSIDE = 1.5
+GUARD_PAGE_MORE = 1.15
+GUARD_OUTSIDE_NEW = 0.2
 # The prose check (`_prose_instead`): a text with PROSE_TEASERS cut-off teasers or more and less than PROSE_FEW of
 # its words in prose lines (the rest teasers, headlines, footer lines) is checked against the page's main run of
 # prose, which replaces it when it is PROSE_LINES lines or more (a story's paragraphs, not a site's blurb), holds at
@@ -339,17 +347,40 @@ def _article_text(
     headlines = share >= HEADLINES_SUSPECT
     short = words < GUARD_PROSE_SHARE * prose
     dropped = _dropped_headings(text, headed)
-    if headlines or short or len(dropped) >= GUARD_HEADINGS:
-        thorough = _trafilatura_text(parse(html, charset), url, fast=False)
+    fresh = None  # the page parsed anew for the thorough pass: the fast pass pruned `tree`
+    # The outside check: a fast result longer than the page's paragraphs was read from text outside them (table
+    # cells, <div>s, lists), where the thorough pass's readability and jusText find more; but only when the page
+    # holds much more text than the fast result outside links and navigation (on most such pages it holds no more).
+    outside = words > GUARD_OUTSIDE * prose
+    if outside and not (headlines or short or len(dropped) >= GUARD_HEADINGS):
+        fresh = parse(html, charset)
+        outside = _page_words(fresh) > GUARD_PAGE_MORE * words
+    if headlines or short or outside or len(dropped) >= GUARD_HEADINGS:
+        thorough = _trafilatura_text(fresh if fresh is not None else parse(html, charset), url, fast=False)
         if _fewer_words(thorough, MIN_WORDS):
             return text, share
+        longer = len(thorough.split()) > GUARD_LONGER * words and not _teasers(thorough, text)
         if (
             (headlines and _covered(text, thorough) < 0.8)
-            or (short and len(thorough.split()) > GUARD_LONGER * words and not _teasers(thorough, text))
+            or (short and longer)
+            or (outside and _new_text(thorough, text) > GUARD_OUTSIDE_NEW and not _teasers(thorough, text))
             or _holds(thorough, dropped) >= GUARD_HEADINGS
         ):
             return thorough, _link_share(thorough, links)
     return text, share
+
+
+# The text of the page's body but links, navigation, headers, footers, asides and scripts: all it could hold of
+# an article. One XPath, run only on the pages the outside check looks at.
+_PAGE_TEXTS = XPath(
+    "//body//text()[not(ancestor::a or ancestor::script or ancestor::style or ancestor::noscript or ancestor::nav"
+    " or ancestor::header or ancestor::footer or ancestor::aside)]",
+    smart_strings=False,
+)
+
+
+def _page_words(tree: lxml.html.HtmlElement) -> int:
+    return sum(len(chunk.split()) for chunk in _PAGE_TEXTS(tree))
 
 
 def _headed_paragraphs(tree: lxml.html.HtmlElement) -> list[tuple[str, str]]:
@@ -429,15 +460,22 @@ def _fewer_words(text: str, count: int) -> bool:
     return next(islice(_WORD.finditer(text), count - 1, None), None) is None
 
 
+def _trigrams(value: str) -> set[tuple[str, ...]]:
+    words = _WORD.findall(value.lower())
+    return {tuple(words[i : i + 3]) for i in range(max(0, len(words) - 2))}
+
+
 def _covered(part: str, whole: str) -> float:
     """The share of `part`'s word trigrams that also occur in `whole`."""
+    mine = _trigrams(part)
+    return len(mine & _trigrams(whole)) / len(mine) if mine else 0.0
 
-    def trigrams(value: str) -> set[tuple[str, ...]]:
-        words = _WORD.findall(value.lower())
-        return {tuple(words[i : i + 3]) for i in range(max(0, len(words) - 2))}
 
-    mine = trigrams(part)
-    return len(mine & trigrams(whole)) / len(mine) if mine else 0.0
+def _new_text(added: str, base: str) -> float:
+    """How many of `added`'s word trigrams are not in `base`, per trigram of `base`: new text, not the same text
+    again (a thorough pass that dumps the page can repeat the story's paragraphs in another form)."""
+    own = _trigrams(base)
+    return len(_trigrams(added) - own) / max(len(own), 1)
 
 
 def _drop_inert(tree: lxml.html.HtmlElement) -> None:

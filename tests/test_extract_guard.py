@@ -206,3 +206,35 @@ def test_a_fast_text_with_its_subheadings_is_not_checked(monkeypatch: Any) -> No
     monkeypatch.setattr(extract_module, "_trafilatura_text", counting)
     assert "Section heading 3 of the harbour story" in extract(_sectioned_page()).text
     assert runs == [True]
+
+
+def _divs_page(lines: int) -> str:
+    """A story in <div>s, not <p>s, and two short paragraphs: the fast text is longer than the page's paragraphs."""
+    story = "".join(f"<div>Line {i}: {HARBOUR}</div>" for i in range(lines))
+    return _article_page(f"<p>A short standfirst of the story.</p><div class='body'>{story}</div><p>Photo: AP.</p>")
+
+
+def _fast_keeps(lines: int, runs: list[bool], monkeypatch: Any) -> None:
+    """Make the fast pass keep only the first `lines` lines, as on the templates the outside check is for."""
+    real = extract_module._trafilatura_text
+
+    def partial(tree: Any, url: str | None, fast: bool) -> str:
+        runs.append(fast)
+        text = real(tree, url, fast)
+        return "\n".join(text.splitlines()[:lines]) if fast else text
+
+    monkeypatch.setattr(extract_module, "_trafilatura_text", partial)
+
+
+def test_a_fast_text_outside_the_paragraphs_that_lost_most_of_the_page_is_checked(monkeypatch: Any) -> None:
+    runs: list[bool] = []
+    _fast_keeps(4, runs, monkeypatch)
+    text = extract(_divs_page(12)).text
+    assert runs == [True, False] and "Line 11:" in text
+
+
+def test_a_fast_text_outside_the_paragraphs_that_holds_the_page_is_not_checked(monkeypatch: Any) -> None:
+    runs: list[bool] = []
+    _fast_keeps(100, runs, monkeypatch)
+    assert "Line 11:" in extract(_divs_page(12)).text
+    assert runs == [True]
