@@ -13,7 +13,7 @@ from itertools import chain, islice
 from urllib.parse import urljoin, urlsplit
 
 import lxml.html
-from lxml.etree import ElementDefaultClassLookup, ParserError, XPath, strip_elements
+from lxml.etree import ElementDefaultClassLookup, ParserError, strip_elements
 from trafilatura.metadata import examine_meta, extract_meta_json, extract_sitename, extract_title
 from trafilatura.settings import MANUALLY_CLEANED
 from trafilatura.settings import Document as PageMetadata
@@ -21,6 +21,16 @@ from trafilatura.settings import Document as PageMetadata
 from ingest import fast_trafilatura
 from ingest.document import Article
 from ingest.prose import main_prose, prose_words, teaser
+from ingest.recall_signals import (
+    covered,
+    dropped_headings,
+    headed_paragraphs,
+    holds,
+    new_text,
+    page_words,
+    paragraph_words,
+    teasers,
+)
 
 # Control characters but tab and line breaks: dropped from pages (as bytes: in UTF-8 they are never part of
 # a sequence) and from what extraction returns.
@@ -341,14 +351,14 @@ def _article_text(
     # the lists between them (it read the paragraphs one by one, not their section). A fast result that holds the
     # paragraphs under GUARD_HEADINGS of the page's subheadings or more, and none of those headings, is checked
     # against the thorough pass, which wins when it holds GUARD_HEADINGS of them.
-    prose = _paragraph_words(tree)  # before the fast pass prunes the tree
-    headed = _headed_paragraphs(tree)
+    prose = paragraph_words(tree)  # before the fast pass prunes the tree
+    headed = headed_paragraphs(tree)
     text = _trafilatura_text(tree, url, fast=True)
     share = _link_share(text, links)
     words = len(text.split())
     headlines = share >= HEADLINES_SUSPECT
     short = words < GUARD_PROSE_SHARE * prose
-    dropped = _dropped_headings(text, headed)
+    dropped = dropped_headings(text, headed)
     fresh = None  # the page parsed anew for the thorough pass: the fast pass pruned `tree`
     # The outside check: a fast result longer than the page's paragraphs was read from text outside them (table
     # cells, <div>s, lists), where the thorough pass's readability and jusText find more; but only when the page
@@ -356,60 +366,20 @@ def _article_text(
     outside = words > GUARD_OUTSIDE * prose
     if outside and not (headlines or short or len(dropped) >= GUARD_HEADINGS):
         fresh = parse(html, charset)
-        outside = _page_words(fresh) > GUARD_PAGE_MORE * words
+        outside = page_words(fresh) > GUARD_PAGE_MORE * words
     if headlines or short or outside or len(dropped) >= GUARD_HEADINGS:
         thorough = _trafilatura_text(fresh if fresh is not None else parse(html, charset), url, fast=False)
         if _fewer_words(thorough, MIN_WORDS):
             return text, share
-        longer = len(thorough.split()) > GUARD_LONGER * words and not _teasers(thorough, text)
+        longer = len(thorough.split()) > GUARD_LONGER * words and not teasers(thorough, text)
         if (
-            (headlines and _covered(text, thorough) < 0.8)
+            (headlines and covered(text, thorough) < 0.8)
             or (short and longer)
-            or (outside and _new_text(thorough, text) > GUARD_OUTSIDE_NEW and not _teasers(thorough, text))
-            or _holds(thorough, dropped) >= GUARD_HEADINGS
+            or (outside and new_text(thorough, text) > GUARD_OUTSIDE_NEW and not teasers(thorough, text))
+            or holds(thorough, dropped) >= GUARD_HEADINGS
         ):
             return thorough, _link_share(thorough, links)
     return text, share
-
-
-# The text of the page's body but links, navigation, headers, footers, asides and scripts: all it could hold of
-# an article. One XPath, run only on the pages the outside check looks at.
-_PAGE_TEXTS = XPath(
-    "//body//text()[not(ancestor::a or ancestor::script or ancestor::style or ancestor::noscript or ancestor::nav"
-    " or ancestor::header or ancestor::footer or ancestor::aside)]",
-    smart_strings=False,
-)
-
-
-def _page_words(tree: lxml.html.HtmlElement) -> int:
-    return sum(len(chunk.split()) for chunk in _PAGE_TEXTS(tree))
-
-
-def _headed_paragraphs(tree: lxml.html.HtmlElement) -> list[tuple[str, str]]:
-    """(subheading, the opening of the paragraph right after it) for each <h2>-<h4> followed by a <p> of 8 words or
-    more, whitespace normalised. The opening only: trafilatura may break a paragraph's lines where the page did not."""
-    pairs = []
-    for heading in tree.iter("h2", "h3", "h4"):
-        after = heading.getnext()
-        if after is None or after.tag != "p":
-            continue
-        paragraph = after.text_content().split()
-        title = " ".join(heading.text_content().split())
-        if title and len(paragraph) >= 8:
-            pairs.append((title, " ".join(paragraph[:8])))
-    return pairs
-
-
-def _holds(text: str, titles: list[str]) -> int:
-    """How many of `titles` `text` holds (whitespace normalised)."""
-    flat = " ".join(text.split())
-    return sum(title in flat for title in titles)
-
-
-def _dropped_headings(text: str, headed: list[tuple[str, str]]) -> list[str]:
-    """The subheadings of `headed` whose paragraph `text` holds, and not the subheading itself."""
-    flat = " ".join(text.split())
-    return [title for title, opening in headed if opening in flat and title not in flat]
 
 
 def _prose_instead(text: str, html: str | bytes, charset: str | None, links: set[str]) -> str | None:
@@ -429,54 +399,12 @@ def _prose_instead(text: str, html: str | bytes, charset: str | None, links: set
     if len(found_lines) < PROSE_LINES or found_words < max(PROSE_LARGER * own, PROSE_OF_TEXT * words, MIN_WORDS):
         return None
     found = "\n".join(found_lines)
-    return found if _covered(found, text) < 0.5 else None
-
-
-_ELLIPSIS = re.compile(r"(?:…|\.\.\.)\]?\s*$")
-
-
-def _teasers(longer: str, shorter: str) -> bool:
-    """Whether the paragraphs `longer` adds to `shorter` are other stories' teasers: most end cut off, in an ellipsis.
-
-    The thorough pass takes a whole listing where the fast pass kept one post of a blog's front page or the one
-    excerpt a page holds: longer, and wrong.
-    """
-    own = set(shorter.splitlines())
-    added = [line for line in longer.splitlines() if line not in own and len(line.split()) >= 10]
-    return bool(added) and 2 * sum(_ELLIPSIS.search(line) is not None for line in added) >= len(added)
-
-
-# The text of the page's paragraphs but those inside a link: a <p> in an <a> is a teaser's (a listing's card,
-# "more stories"), not the page's prose. One XPath, run in C.
-_PARAGRAPH_TEXTS = XPath("//p[not(ancestor::a)]//text()", smart_strings=False)
-
-
-def _paragraph_words(tree: lxml.html.HtmlElement) -> int:
-    """How many words the page's paragraphs hold: the size of its main prose, whatever trafilatura keeps."""
-    return sum(len(chunk.split()) for chunk in _PARAGRAPH_TEXTS(tree))
+    return found if covered(found, text) < 0.5 else None
 
 
 def _fewer_words(text: str, count: int) -> bool:
     """Whether `text` has fewer than `count` words (read no further than that)."""
     return next(islice(_WORD.finditer(text), count - 1, None), None) is None
-
-
-def _trigrams(value: str) -> set[tuple[str, ...]]:
-    words = _WORD.findall(value.lower())
-    return {tuple(words[i : i + 3]) for i in range(max(0, len(words) - 2))}
-
-
-def _covered(part: str, whole: str) -> float:
-    """The share of `part`'s word trigrams that also occur in `whole`."""
-    mine = _trigrams(part)
-    return len(mine & _trigrams(whole)) / len(mine) if mine else 0.0
-
-
-def _new_text(added: str, base: str) -> float:
-    """How many of `added`'s word trigrams are not in `base`, per trigram of `base`: new text, not the same text
-    again (a thorough pass that dumps the page can repeat the story's paragraphs in another form)."""
-    own = _trigrams(base)
-    return len(_trigrams(added) - own) / max(len(own), 1)
 
 
 def _drop_inert(tree: lxml.html.HtmlElement) -> None:

@@ -8,6 +8,7 @@ from typing import Any
 import trafilatura
 
 from ingest import extract as extract_module
+from ingest import recall_signals
 from ingest.extract import extract, parse
 
 NEWSLETTER = (
@@ -68,8 +69,8 @@ def test_teasers_are_added_lines_that_mostly_end_cut_off() -> None:
     shorter = "The post itself, in one line of more than ten words, as the fast pass kept it."
     cut = "\n".join(f"Teaser {i} begins like a story and stops in the middle of its second line …" for i in range(3))
     whole = "\n".join(f"Paragraph {i} of the same story goes on, as an article's paragraphs do." for i in range(3))
-    assert extract_module._teasers(f"{shorter}\n{cut}", shorter)
-    assert not extract_module._teasers(f"{shorter}\n{whole}", shorter)
+    assert recall_signals.teasers(f"{shorter}\n{cut}", shorter)
+    assert not recall_signals.teasers(f"{shorter}\n{whole}", shorter)
 
 
 def _article_page(body: str, head: str = "") -> str:
@@ -170,12 +171,12 @@ def _sectioned_page() -> str:
 
 
 def test_headed_paragraphs_pair_each_subheading_with_the_opening_of_its_paragraph() -> None:
-    pairs = extract_module._headed_paragraphs(parse(_sectioned_page()))
+    pairs = recall_signals.headed_paragraphs(parse(_sectioned_page()))
     assert pairs[0] == ("Section heading 0 of the harbour story", "Section 0 paragraph: the harbour authority said on")
     assert len(pairs) == 4
     # A heading followed by a list, or by a paragraph too short to recognise, pairs with nothing.
     page = _article_page("<h2>Contents</h2><ul><li>One</li></ul><h3>Note</h3><p>Short.</p>")
-    assert extract_module._headed_paragraphs(parse(page)) == []
+    assert recall_signals.headed_paragraphs(parse(page)) == []
 
 
 def test_a_fast_text_that_lost_the_subheadings_is_checked_by_the_thorough_pass(monkeypatch: Any) -> None:
