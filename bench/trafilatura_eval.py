@@ -58,14 +58,21 @@ def copydesk_text(html: bytes, url: str) -> str | None:
         return None
 
 
+# The recall guard's three triggers (short text, dropped headings, text outside the paragraphs), each set so it
+# never fires; the headline check and the prose check still run.
+_GUARD_OFF = {"GUARD_PROSE_SHARE": 0.0, "GUARD_HEADINGS": 10**9, "GUARD_OUTSIDE": float("inf")}
+
+
 def copydesk_without_guard(html: bytes, url: str) -> str | None:
-    """copydesk's extract with the recall guard's share at 0 (it never fires; the headline check still does)."""
-    share = extract_module.GUARD_PROSE_SHARE
-    extract_module.GUARD_PROSE_SHARE = 0.0
+    """copydesk's extract with the recall guard off (`_GUARD_OFF`)."""
+    saved = {name: getattr(extract_module, name) for name in _GUARD_OFF}
+    for name, value in _GUARD_OFF.items():
+        setattr(extract_module, name, value)
     try:
         return copydesk_text(html, url)
     finally:
-        extract_module.GUARD_PROSE_SHARE = share
+        for name, value in saved.items():
+            setattr(extract_module, name, value)
 
 
 def main() -> None:

@@ -13,14 +13,25 @@ from itertools import chain, islice
 from urllib.parse import urljoin, urlsplit
 
 import lxml.html
-from lxml.etree import ElementDefaultClassLookup, ParserError, XPath, strip_elements
+from lxml.etree import ElementDefaultClassLookup, ParserError, strip_elements
 from trafilatura.metadata import examine_meta, extract_meta_json, extract_sitename, extract_title
 from trafilatura.settings import MANUALLY_CLEANED
 from trafilatura.settings import Document as PageMetadata
 
 from ingest import fast_trafilatura
-from ingest import text as textlib
 from ingest.document import Article
+from ingest.prose import main_prose, prose_words, teaser
+from ingest.recall_signals import (
+    covered,
+    dropped_headings,
+    headed_paragraphs,
+    holds,
+    new_text,
+    page_words,
+    paragraph_words,
+    put_before,
+    teasers,
+)
 
 # Control characters but tab and line breaks: dropped from pages (as bytes: in UTF-8 they are never part of
 # a sequence) and from what extraction returns.
@@ -55,6 +66,26 @@ HEADLINES_SUSPECT = 0.25  # a fast extraction reading like headlines (this share
 # its other half and on the Zyte pages (bench/README.md).
 GUARD_PROSE_SHARE = 1 / 3
 GUARD_LONGER = 1.5
+GUARD_HEADINGS = 3  # the headings check (`_article_text`): chosen on the same tune half
+# The outside check (`_article_text`), chosen on the same tune half: a fast result of more than GUARD_OUTSIDE times
+# the paragraphs' words, on a page with GUARD_PAGE_MORE times its words of text outside links and navigation, is
+# checked; the thorough result wins when it adds new text of GUARD_OUTSIDE_NEW of the fast result's (in distinct
+# word trigrams) that is not teasers. (New text, not length: on one Zyte page the thorough pass dumped the page,
+# the story's list again with metadata strings, 3.3 times as long and 0.18 new; the tune half's swaps add 1.3-8.5.)
+GUARD_OUTSIDE = 1.5
+GUARD_PAGE_MORE = 1.15
+GUARD_OUTSIDE_NEW = 0.2
+# The prose check (`_prose_instead`): a text with PROSE_TEASERS cut-off teasers or more and less than PROSE_FEW of
+# its words in prose lines (the rest teasers, headlines, footer lines) is checked against the page's main run of
+# prose, which replaces it when it is PROSE_LINES lines or more (a story's paragraphs, not a site's blurb), holds at
+# least PROSE_LARGER times the text's prose words and PROSE_OF_TEXT of all its words, and is mostly not in it.
+# Chosen on generated newsletter pages of tuning seeds 1, 11, 12, 21-23; it fires on none of trafilatura's evaluation
+# set, the dev or the Zyte pages (bench/README.md).
+PROSE_FEW = 0.5
+PROSE_TEASERS = 3
+PROSE_LINES = 3
+PROSE_LARGER = 1.5
+PROSE_OF_TEXT = 0.25
 _WORD = re.compile(r"\w+")
 
 # lxml.html's own parser picks each element's class (form, input, label...) with a Python callback,
@@ -274,6 +305,8 @@ def extract(html: str | bytes, url: str | None = None, *, charset: str | None = 
     # NFC, as trafilatura returns its text: the same word must be the same characters on every page, whichever
     # form a site's CMS stores (decomposed umlauts, Bengali vowel signs); both fingerprints and readers compare them.
     raw_text, link_share = _article_text(tree, url, html, charset, links)
+    if (instead := _prose_instead(raw_text, html, charset, links)) is not None:
+        raw_text, link_share = instead, _link_share(instead, links)
     text = unicodedata.normalize("NFC", raw_text)
     if _fewer_words(text, MIN_WORDS):
         raise ExtractionError("no_article", f"extraction found no article text (fewer than {MIN_WORDS} words)")
@@ -314,83 +347,65 @@ def _article_text(
     # fast result that holds far fewer words than the page's paragraphs cannot be the article: it is checked
     # against the thorough pass, which wins when it found much more text. (Not every short result: an excerpt
     # whose page goes on with other stories' teasers, outside paragraphs, is short and right.)
-    prose = _paragraph_words(tree)  # before the fast pass prunes the tree
+    #
+    # The headings check: on some templates the fast pass keeps a story's paragraphs but drops its subheadings and
+    # the lists between them (it read the paragraphs one by one, not their section). A fast result that holds the
+    # paragraphs under GUARD_HEADINGS of the page's subheadings or more, and none of those headings, is checked
+    # against the thorough pass, which wins when it holds GUARD_HEADINGS of them.
+    prose = paragraph_words(tree)  # before the fast pass prunes the tree
+    headed = headed_paragraphs(tree)
     text = _trafilatura_text(tree, url, fast=True)
     share = _link_share(text, links)
     words = len(text.split())
     headlines = share >= HEADLINES_SUSPECT
     short = words < GUARD_PROSE_SHARE * prose
-    if headlines or short:
-        thorough = _trafilatura_text(parse(html, charset), url, fast=False)
+    dropped = dropped_headings(text, headed)
+    fresh = None  # the page parsed anew for the thorough pass: the fast pass pruned `tree`
+    # The outside check: a fast result longer than the page's paragraphs was read from text outside them (table
+    # cells, <div>s, lists), where the thorough pass's readability and jusText find more; but only when the page
+    # holds much more text than the fast result outside links and navigation (on most such pages it holds no more).
+    outside = words > GUARD_OUTSIDE * prose
+    if outside and not (headlines or short or len(dropped) >= GUARD_HEADINGS):
+        fresh = parse(html, charset)
+        outside = page_words(fresh) > GUARD_PAGE_MORE * words
+    if headlines or short or outside or len(dropped) >= GUARD_HEADINGS:
+        thorough = _trafilatura_text(fresh if fresh is not None else parse(html, charset), url, fast=False)
         if _fewer_words(thorough, MIN_WORDS):
             return text, share
-        if (headlines and _covered(text, thorough) < 0.8) or (
-            short
-            and len(thorough.split()) > GUARD_LONGER * words
-            and not _teasers(thorough, text)
-            and not _put_before(thorough, text)
+        longer = len(thorough.split()) > GUARD_LONGER * words and not teasers(thorough, text)
+        if (
+            (headlines and covered(text, thorough) < 0.8)
+            or (short and longer and not put_before(thorough, text))
+            or (outside and new_text(thorough, text) > GUARD_OUTSIDE_NEW and not teasers(thorough, text))
+            or holds(thorough, dropped) >= GUARD_HEADINGS
         ):
             return thorough, _link_share(thorough, links)
     return text, share
 
 
-def _put_before(longer: str, shorter: str) -> bool:
-    """Whether `longer` holds `shorter` after prose that `shorter` lacks.
+def _prose_instead(text: str, html: str | bytes, charset: str | None, links: set[str]) -> str | None:
+    """The page's main run of prose (`main_prose`), when the extracted text is mostly not prose and the page
+    holds much more of it elsewhere; else None.
 
-    The thorough pass may carry on an article the fast pass cut short; it does not find the start of one in
-    front of a text the fast pass kept whole. What it puts there is the page's other prose: a cookie notice,
-    an account dialog, the teaser of another story. On syndicated short stories that prose outweighed the
-    story and the copy was missed (generated corpora, bench/syndicate.py); on trafilatura's evaluation pages
-    the guard never replaced a fast text that way.
+    On a newsletter-style page both trafilatura passes can keep a block of other stories' teasers and footer lines
+    and lose the story, set out in table cells or spans; then every such page of a site has the same text.
     """
-    start = next((line for line in shorter.splitlines() if line.strip()), None)
-    lines = longer.splitlines()
-    if start is None or start not in lines:
-        return False
-    before = sum(textlib.read_paragraph(line).prose_words for line in lines[: lines.index(start)])
-    # More prose in front than the fast text holds is the article, the fast text what follows it: a site's
-    # sign-up box after its story (the layout the guard is for).
-    return 0 < before < len(shorter.split())
-
-
-_ELLIPSIS = re.compile(r"(?:…|\.\.\.)\]?\s*$")
-
-
-def _teasers(longer: str, shorter: str) -> bool:
-    """Whether the paragraphs `longer` adds to `shorter` are other stories' teasers: most end cut off, in an ellipsis.
-
-    The thorough pass takes a whole listing where the fast pass kept one post of a blog's front page or the one
-    excerpt a page holds: longer, and wrong.
-    """
-    own = set(shorter.splitlines())
-    added = [line for line in longer.splitlines() if line not in own and len(line.split()) >= 10]
-    return bool(added) and 2 * sum(_ELLIPSIS.search(line) is not None for line in added) >= len(added)
-
-
-# The text of the page's paragraphs but those inside a link: a <p> in an <a> is a teaser's (a listing's card,
-# "more stories"), not the page's prose. One XPath, run in C.
-_PARAGRAPH_TEXTS = XPath("//p[not(ancestor::a)]//text()", smart_strings=False)
-
-
-def _paragraph_words(tree: lxml.html.HtmlElement) -> int:
-    """How many words the page's paragraphs hold: the size of its main prose, whatever trafilatura keeps."""
-    return sum(len(chunk.split()) for chunk in _PARAGRAPH_TEXTS(tree))
+    if sum(map(teaser, text.splitlines())) < PROSE_TEASERS:  # no block of teasers (nearly every page)
+        return None
+    words = len(_WORD.findall(text))
+    own = prose_words(text, links)
+    if own >= PROSE_FEW * words:
+        return None
+    found_lines, found_words = main_prose(parse(html, charset))  # a tree of its own: extraction pruned the first
+    if len(found_lines) < PROSE_LINES or found_words < max(PROSE_LARGER * own, PROSE_OF_TEXT * words, MIN_WORDS):
+        return None
+    found = "\n".join(found_lines)
+    return found if covered(found, text) < 0.5 else None
 
 
 def _fewer_words(text: str, count: int) -> bool:
     """Whether `text` has fewer than `count` words (read no further than that)."""
     return next(islice(_WORD.finditer(text), count - 1, None), None) is None
-
-
-def _covered(part: str, whole: str) -> float:
-    """The share of `part`'s word trigrams that also occur in `whole`."""
-
-    def trigrams(value: str) -> set[tuple[str, ...]]:
-        words = _WORD.findall(value.lower())
-        return {tuple(words[i : i + 3]) for i in range(max(0, len(words) - 2))}
-
-    mine = trigrams(part)
-    return len(mine & trigrams(whole)) / len(mine) if mine else 0.0
 
 
 def _drop_inert(tree: lxml.html.HtmlElement) -> None:

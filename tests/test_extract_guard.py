@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import unicodedata
+from typing import Any
 
 import trafilatura
 
 from ingest import extract as extract_module
+from ingest import recall_signals
 from ingest.extract import extract, parse
 
 NEWSLETTER = (
@@ -79,8 +81,8 @@ def test_teasers_are_added_lines_that_mostly_end_cut_off() -> None:
     shorter = "The post itself, in one line of more than ten words, as the fast pass kept it."
     cut = "\n".join(f"Teaser {i} begins like a story and stops in the middle of its second line …" for i in range(3))
     whole = "\n".join(f"Paragraph {i} of the same story goes on, as an article's paragraphs do." for i in range(3))
-    assert extract_module._teasers(f"{shorter}\n{cut}", shorter)
-    assert not extract_module._teasers(f"{shorter}\n{whole}", shorter)
+    assert recall_signals.teasers(f"{shorter}\n{cut}", shorter)
+    assert not recall_signals.teasers(f"{shorter}\n{whole}", shorter)
 
 
 def _article_page(body: str, head: str = "") -> str:
@@ -196,3 +198,81 @@ def test_the_guard_does_not_put_the_pages_other_prose_in_front_of_a_whole_story(
     text = extract(page).text
     assert text.startswith("Baths closed") and "Report 2: The city council voted" in text
     assert "cookies" not in text and "Rule 0" not in text
+
+
+def _sectioned_page() -> str:
+    sections = "".join(
+        f"<h2>Section heading {i} of the harbour story</h2><p>Section {i} paragraph: {HARBOUR}</p>" for i in range(4)
+    )
+    return _article_page(sections)
+
+
+def test_headed_paragraphs_pair_each_subheading_with_the_opening_of_its_paragraph() -> None:
+    pairs = recall_signals.headed_paragraphs(parse(_sectioned_page()))
+    assert pairs[0] == ("Section heading 0 of the harbour story", "Section 0 paragraph: the harbour authority said on")
+    assert len(pairs) == 4
+    # A heading followed by a list, or by a paragraph too short to recognise, pairs with nothing.
+    page = _article_page("<h2>Contents</h2><ul><li>One</li></ul><h3>Note</h3><p>Short.</p>")
+    assert recall_signals.headed_paragraphs(parse(page)) == []
+
+
+def test_a_fast_text_that_lost_the_subheadings_is_checked_by_the_thorough_pass(monkeypatch: Any) -> None:
+    # As on the templates the headings check is for: the fast pass keeps the paragraphs and drops every heading
+    # between them; the thorough pass keeps both, and wins.
+    real = extract_module._trafilatura_text
+    runs: list[bool] = []
+
+    def fast_drops_headings(tree: Any, url: str | None, fast: bool) -> str:
+        runs.append(fast)
+        text = real(tree, url, fast)
+        return "\n".join(line for line in text.splitlines() if "heading" not in line) if fast else text
+
+    monkeypatch.setattr(extract_module, "_trafilatura_text", fast_drops_headings)
+    text = extract(_sectioned_page()).text
+    assert runs == [True, False]
+    assert "Section heading 3 of the harbour story" in text and "Section 3 paragraph" in text
+
+
+def test_a_fast_text_with_its_subheadings_is_not_checked(monkeypatch: Any) -> None:
+    real = extract_module._trafilatura_text
+    runs: list[bool] = []
+
+    def counting(tree: Any, url: str | None, fast: bool) -> str:
+        runs.append(fast)
+        return real(tree, url, fast)
+
+    monkeypatch.setattr(extract_module, "_trafilatura_text", counting)
+    assert "Section heading 3 of the harbour story" in extract(_sectioned_page()).text
+    assert runs == [True]
+
+
+def _divs_page(lines: int) -> str:
+    """A story in <div>s, not <p>s, and two short paragraphs: the fast text is longer than the page's paragraphs."""
+    story = "".join(f"<div>Line {i}: {HARBOUR}</div>" for i in range(lines))
+    return _article_page(f"<p>A short standfirst of the story.</p><div class='body'>{story}</div><p>Photo: AP.</p>")
+
+
+def _fast_keeps(lines: int, runs: list[bool], monkeypatch: Any) -> None:
+    """Make the fast pass keep only the first `lines` lines, as on the templates the outside check is for."""
+    real = extract_module._trafilatura_text
+
+    def partial(tree: Any, url: str | None, fast: bool) -> str:
+        runs.append(fast)
+        text = real(tree, url, fast)
+        return "\n".join(text.splitlines()[:lines]) if fast else text
+
+    monkeypatch.setattr(extract_module, "_trafilatura_text", partial)
+
+
+def test_a_fast_text_outside_the_paragraphs_that_lost_most_of_the_page_is_checked(monkeypatch: Any) -> None:
+    runs: list[bool] = []
+    _fast_keeps(4, runs, monkeypatch)
+    text = extract(_divs_page(12)).text
+    assert runs == [True, False] and "Line 11:" in text
+
+
+def test_a_fast_text_outside_the_paragraphs_that_holds_the_page_is_not_checked(monkeypatch: Any) -> None:
+    runs: list[bool] = []
+    _fast_keeps(100, runs, monkeypatch)
+    assert "Line 11:" in extract(_divs_page(12)).text
+    assert runs == [True]
