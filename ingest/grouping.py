@@ -9,7 +9,8 @@ The clusters of a set of texts are a function of their relations alone, whatever
    one after prose of its own ("As previously reported, …"): the later one quotes the earlier, a story
    of its own. A syndicator opens a copy with a credit line at most, not with prose.
 4. A text holding another after more prose of its own than a lede is that text's source only if it is
-   older (a copy that dropped the original's first paragraph); a later one quotes it.
+   older (a copy that dropped the original's first paragraph); a later one quotes it, and so does one that
+   goes on with much prose of its own after it, whatever the dates.
 5. A text that opens with all of an older (or undated) one, nothing but its title before it, is its copy with
    additions after it (a site's author box, a notice): it joins that text. The older text itself can join
    only one container (2.), and several sites copy a short original each with additions of their own.
@@ -32,7 +33,8 @@ def group(
     published: Mapping[N, datetime | None] | None = None,
 ) -> list[set[N]]:
     """`duplicates`: pairs of the same story; `contained`: (inner, outer, score, opening): inner is inside
-    outer, which starts with it (opening 0), after a lede of its own (1) or after more prose of its own (2).
+    outer, which starts with it (opening 0), after a lede of its own (1), after more prose of its own (2), or
+    after more prose of its own and with much more after it (3: it quotes inner, never its source).
     `key`: a stable name for each node breaking ties, so that no arrival order decides; `published`: the
     dates the texts declare (missing: unknown)."""
     parent: dict[N, N] = {n: n for n in nodes}
@@ -66,7 +68,7 @@ def group(
             continue
         newer = ci in first and co in first and first[co] > first[ci]
         older = ci in first and co in first and first[co] < first[ci]
-        if opening == 2 and not older:
+        if opening == 3 or (opening == 2 and not older):
             continue  # a text opening with its own prose holds a later one only: a copy that dropped its start
         if opening and newer and sizes[ci] > 1 and sizes[co] > 1:
             continue  # the later story quotes the earlier one (3.)

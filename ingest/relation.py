@@ -83,13 +83,15 @@ class Relation:
 
     def opening(self, policy: RelationPolicy | None = None) -> int:
         """How the containing text starts before the contained one: 0 with it, 1 with a lede or an intro
-        line of its own, 2 with more prose of its own than that (ingest.grouping reads it with dates)."""
+        line of its own, 2 with more prose of its own than that, 3 with that and much prose of its own after it
+        (ingest.grouping reads it with dates)."""
         if self.kind not in (CONTAINED, CONTAINS):
             return 0
         policy = policy or RelationPolicy()
         outer = self.b if self.kind == CONTAINED else self.a
         if outer.lead > _allowed_lead(self.a, self.b, policy):
-            return 2
+            # 3: and it goes on with much prose of its own after it: a story quoting the other, never its source.
+            return 3 if outer.new - outer.lead > policy.max_new * outer.prose else 2
         # Lines before the shared text that are not prose (headings, an "As X reported:") are an intro too;
         # one is the page's own title.
         return 1 if outer.lead or outer.first > 1 else 0

@@ -340,6 +340,22 @@ def test_a_brief_of_short_lines_is_found_inside_a_copy_under_a_longer_notice() -
     assert relate(fingerprint(Article(text="\n".join(brief[:2]))), fingerprint(copy)).kind is None  # too little
 
 
+def test_a_text_with_prose_of_its_own_before_and_after_another_only_quotes_it(seeds: dict[str, Article]) -> None:
+    story = seeds["southfront-original.html"]
+    other = seeds["blog-original-003.html"]
+    short = Article(text="\n".join(story.paragraphs[1:3]))
+    # Its own story, then the quote, then more of its own: whatever the dates, the quote's source is elsewhere.
+    quoting = Article(text="\n".join([*other.paragraphs[:3], *story.paragraphs[1:3], *other.paragraphs[3:]]))
+    relation = relate(fingerprint(short), fingerprint(quoting))
+    assert relation.kind == CONTAINED and relation.opening() == 3
+    day = {"short": datetime(2020, 1, 3, tzinfo=UTC), "quoting": datetime(2020, 1, 1, tzinfo=UTC)}
+    apart = group(list(day), [], [("short", "quoting", relation.score, 3)], {n: n for n in day}, day)
+    assert sorted(map(sorted, apart)) == [["quoting"], ["short"]]
+    # Its own prose before the text only (the copy that dropped the original's opening): 2, dates decide.
+    dropped = Article(text="\n".join([*other.paragraphs[:3], *story.paragraphs[1:3]]))
+    assert relate(fingerprint(short), fingerprint(dropped)).opening() == 2
+
+
 def _dev_page(name: str) -> bytes:
     return gzip.decompress((CORPUS / "dev" / "pages" / name).read_bytes())
 
