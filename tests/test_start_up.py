@@ -7,6 +7,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+from sqlalchemy import create_engine, text
+
+from storage.db import migrations_head, upgrade
+
 
 def _modules_after(code: str) -> set[str]:
     probe = f"{code}\nimport sys\nprint(' '.join(sys.modules))"
@@ -22,3 +26,29 @@ def test_batch_archive_imports_no_redis(tmp_path: Path) -> None:
         f"_archive('sqlite:///{tmp_path / 'a.db'}')"
     )
     assert "redis" not in _modules_after(code)
+
+
+def test_an_up_to_date_database_is_not_migrated_with_alembic(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'a.db'}"
+    upgrade(url)  # a new database: alembic creates it
+    assert "alembic" not in _modules_after(f"from storage.db import upgrade\nupgrade('{url}')")
+    with create_engine(url).connect() as connection:
+        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalars().all() == [
+            migrations_head()
+        ]
+
+
+def test_migrations_head_is_alembics() -> None:
+    from alembic.script import ScriptDirectory
+
+    from storage.db import alembic_config
+
+    assert migrations_head() == ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
+
+
+def test_an_outdated_database_is_still_migrated(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'a.db'}"
+    upgrade(url, "0001")
+    upgrade(url)
+    with create_engine(url).connect() as connection:
+        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == migrations_head()
