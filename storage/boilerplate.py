@@ -8,7 +8,7 @@ only for the paragraphs carried by a few of them, where the rule can go either w
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Hashable, Iterable, Mapping
+from collections.abc import Hashable, Iterable, Iterator, Mapping, MutableMapping
 
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
@@ -66,15 +66,16 @@ def chrome_with_and_without(
             continue
         carriers = _carriers_of(session, host, sorted({*unsure, *unsure_before}))
         carriers.update((("new", name), page) for name, page in pending)
-        found.update((host, h) for h in boilerplate.chrome(carriers, unsure))
-        earlier = {key: page for key, page in carriers.items() if key not in {("stored", doc) for doc in without}}
-        found_before.update((host, h) for h in boilerplate.chrome(earlier, unsure_before))
+        verdicts = _Verdicts()
+        found.update((host, h) for h in boilerplate.chrome(carriers, unsure, verdicts))
+        earlier = {key: page for key, page in carriers.items() if _stored_id(key) not in without}
+        found_before.update((host, h) for h in boilerplate.chrome(earlier, unsure_before, verdicts))
     return found, found_before
 
 
 def _carriers_of(session: Session, host: str, hashes: list[int]) -> dict[Hashable, Page]:
-    """The stored pages of `host` carrying any of `hashes`, by ("stored", id). Few: only paragraphs carried by
-    2 to SURE_CARRIERS - 1 pages of a host are looked at so."""
+    """The stored pages of `host` carrying any of `hashes`, by ("stored", id, content hash). Few: only
+    paragraphs carried by 2 to SURE_CARRIERS - 1 pages of a host are looked at so."""
     stored = set(session.scalars(CARRIERS, {"host": host, "hashes": hashes}))
     versions = session.execute(select(Document.id, Document.content_hash).where(Document.id.in_(stored))).all()
     unread = [doc for doc, digest in versions if (doc, digest) not in _PAGES]
@@ -82,13 +83,61 @@ def _carriers_of(session: Session, host: str, hashes: list[int]) -> dict[Hashabl
         read = select(Document.id, Document.content_hash, Document.text).where(Document.id.in_(unread))
         for doc, digest, text in session.execute(read):
             _remember((doc, digest), paragraphs(text.splitlines()))
-    return {("stored", doc): _PAGES[(doc, digest)] for doc, digest in versions if (doc, digest) in _PAGES}
+    return {("stored", doc, digest): _PAGES[(doc, digest)] for doc, digest in versions if (doc, digest) in _PAGES}
+
+
+def _stored_id(name: Hashable) -> int | None:
+    """The document id of a carrier named ("stored", id, content hash); None for a page not stored yet."""
+    return name[1] if isinstance(name, tuple) and name[0] == "stored" else None
+
+
+class _Verdicts(MutableMapping[tuple[Hashable, Hashable], bool]):
+    """Whether two carriers are copies of one another (ingest.boilerplate.chrome's `known`), for one reading
+    of the carriers. A verdict on two stored pages, named with their content hash, holds as long as their
+    texts do: it is kept across readings (in _VERDICTS), as the same few pages of a host are compared again
+    with each new page of it. Verdicts involving a page not stored yet stay in this reading."""
+
+    def __init__(self) -> None:
+        self.local: dict[tuple[Hashable, Hashable], bool] = {}
+
+    @staticmethod
+    def _kept(pair: tuple[Hashable, Hashable]) -> bool:
+        return all(_stored_id(name) is not None for name in pair)
+
+    def __getitem__(self, pair: tuple[Hashable, Hashable]) -> bool:
+        if not self._kept(pair):
+            return self.local[pair]
+        verdict = _VERDICTS[pair]
+        _VERDICTS.move_to_end(pair)
+        return verdict
+
+    def __setitem__(self, pair: tuple[Hashable, Hashable], verdict: bool) -> None:
+        if not self._kept(pair):
+            self.local[pair] = verdict
+            return
+        _VERDICTS[pair] = verdict
+        while len(_VERDICTS) > _VERDICTS_KEPT:
+            _VERDICTS.popitem(last=False)
+
+    def __delitem__(self, pair: tuple[Hashable, Hashable]) -> None:
+        del (_VERDICTS if self._kept(pair) else self.local)[pair]
+
+    def __iter__(self) -> Iterator[tuple[Hashable, Hashable]]:
+        return iter(self.local)  # only this reading's own: the kept ones belong to every reading
+
+    def __len__(self) -> int:
+        return len(self.local)
 
 
 # The paragraphs of recently read documents, by (id, content hash), which names one text in any database:
 # the same few pages of a host are looked at again with each new page of it. Bounded: memory stays flat.
 _PAGES: OrderedDict[tuple[int, str], Page] = OrderedDict()
 _PAGES_KEPT = 512
+
+
+# copies_of_one_another's verdicts on pairs of stored pages, by their carrier names (see _Verdicts). Bounded.
+_VERDICTS: OrderedDict[tuple[Hashable, Hashable], bool] = OrderedDict()
+_VERDICTS_KEPT = 8192
 
 
 def _remember(doc: tuple[int, str], page: Page) -> None:
