@@ -478,12 +478,32 @@ class Archive:
         return cluster_of, canonical, urls
 
     def _load_fingerprints(self, session: Session, ids: set[int], into: dict[int, Fingerprint]) -> None:
+        # Most candidates are recent documents whose fingerprint is cached: their cache key is read first,
+        # and only the others are loaded whole (their text is most of a row, and loading a row into an
+        # object costs more than the look-up).
         ordered = sorted(ids)
+        unknown: list[int] = []
+        keys = select(
+            Document.id, Document.fp_params, Document.clustered, Document.chrome, Document.content_hash, Document.title
+        )
         for start in range(0, len(ordered), CHUNK):
+            for doc_id, params, clustered, chrome_text, digest, title in session.execute(
+                keys.where(Document.id.in_(ordered[start : start + CHUNK]))
+            ):
+                if params != self.params.key:
+                    continue  # made with other fingerprint parameters: never compared
+                cached = None
+                if clustered and chrome_text is not None:
+                    cached = self._fingerprints.get((doc_id, digest, title, _chrome_set(chrome_text)))
+                if cached is None:
+                    unknown.append(doc_id)
+                else:
+                    into[doc_id] = cached
+        for start in range(0, len(unknown), CHUNK):
             others = [
                 other
-                for other in session.scalars(select(Document).where(Document.id.in_(ordered[start : start + CHUNK])))
-                if other.fp_params == self.params.key  # made with other fingerprint parameters: never compared
+                for other in session.scalars(select(Document).where(Document.id.in_(unknown[start : start + CHUNK])))
+                if other.fp_params == self.params.key
             ]
             # A settled document's chrome is the one its signature was made with: chrome new on its host
             # unsettles it (_store). So only the others' chrome is counted, one statement per host.
