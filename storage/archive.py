@@ -38,7 +38,7 @@ from ingest.canonical import url_key
 from ingest.document import Article, Fingerprint, FingerprintParams
 from ingest.extract import extract
 from ingest.fingerprint import fingerprint
-from ingest.relation import DUPLICATE, Relation, RelationPolicy, declared, relate
+from ingest.relation import DUPLICATE, Relation, RelationPolicy, declared, relate, unrelated
 from storage import clustering
 from storage.boilerplate import (
     carriers,
@@ -441,8 +441,13 @@ class Archive:
             for doc_id, turn in tried.items():
                 for key, other_id in turn.items():
                     other_fp = known.get(other_id)  # None: deleted meanwhile, or other fingerprint parameters
-                    relation = relate(fps[doc_id], other_fp, self.policy) if other_fp is not None else None
-                    if relation is not None:
+                    relation = None
+                    # Most candidates share a sentence or a band and little else: no relation, unless one names
+                    # the other as its original, which only reading their sentences can confirm (declared).
+                    if other_fp is not None and not (
+                        unrelated(fps[doc_id], other_fp, self.policy) and not _declares(urls, doc_id, other_id)
+                    ):
+                        relation = relate(fps[doc_id], other_fp, self.policy)
                         relation = declared(relation, _declares(urls, doc_id, other_id), self.policy)
                     if relation is not None and relation.kind is not None:
                         matches[doc_id][other_id] = relation
