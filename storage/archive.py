@@ -472,8 +472,9 @@ class Archive:
             Document.final_url,
             Document.canonical_url,
         ).outerjoin(Cluster, Cluster.id == Document.cluster_id)
+        connection = session.connection()  # a reading session: nothing to flush, no ORM handling needed
         for start in range(0, len(ordered), CHUNK):
-            rows = session.execute(query.where(Document.id.in_(ordered[start : start + CHUNK])))
+            rows = connection.execute(query.where(Document.id.in_(ordered[start : start + CHUNK])))
             for doc_id, cluster_id, clustered, canonical_id, url, declared_url in rows:
                 urls[doc_id] = (url_key(url), url_key(declared_url))
                 if clustered and cluster_id is not None:
@@ -491,8 +492,9 @@ class Archive:
         keys = select(
             Document.id, Document.fp_params, Document.clustered, Document.chrome, Document.content_hash, Document.title
         )
+        connection = session.connection()  # a reading session: nothing to flush first
         for start in range(0, len(ordered), CHUNK):
-            for doc_id, params, clustered, chrome_text, digest, title in session.execute(
+            for doc_id, params, clustered, chrome_text, digest, title in connection.execute(
                 keys.where(Document.id.in_(ordered[start : start + CHUNK]))
             ):
                 if params != self.params.key:
