@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import delete, select, union_all, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from ingest.canonical import Candidate, attribution_lines, elect
 from ingest.grouping import group
@@ -169,6 +170,7 @@ def _elect(session: Session, clusters: list[Cluster]) -> None:
     """Elect each cluster's canonical and update its size and dates, reading all their members at once."""
     if not clusters:
         return
+    session.flush()  # new clusters get their ids
     members: dict[int, list[Any]] = {cluster.id: [] for cluster in clusters}
     for row in session.execute(_MEMBERS.where(Document.cluster_id.in_(list(members)))).all():
         members[row.cluster_id].append(row)
@@ -182,6 +184,7 @@ def _elect(session: Session, clusters: list[Cluster]) -> None:
             lines[member.id] = tuple(attribution_lines(text))
         else:
             lines[member.id] = tuple(member.attributions.splitlines())
+    elected: list[dict[str, Any]] = []
     for cluster in clusters:
         rows = members[cluster.id]
         election = elect(
@@ -200,12 +203,20 @@ def _elect(session: Session, clusters: list[Cluster]) -> None:
                 for m in rows
             ]
         )
-        cluster.canonical_id = election.winner
-        cluster.canonical_reason = election.reason
-        cluster.size = len(rows)
-        cluster.first_seen = min(m.fetched for m in rows)
-        cluster.last_seen = max(m.fetched for m in rows)
-    session.flush()
+        values = {
+            "canonical_id": election.winner,
+            "canonical_reason": election.reason,
+            "size": len(rows),
+            "first_seen": min(m.fetched for m in rows),
+            "last_seen": max(m.fetched for m in rows),
+        }
+        # Written below in one statement for all, not by the session's flush: it sends an UPDATE for each
+        # cluster whose changed columns differ from the last one's, which is most of them. The objects are
+        # told the values as they now are in the database, so they are not dirty.
+        for name, value in values.items():
+            set_committed_value(cluster, name, value)
+        elected.append({"id": cluster.id, **values})
+    update_rows(session, Cluster, elected)
 
 
 _MEMBERS = select(
