@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import fcntl
-import functools
 import os
-import re
 import sqlite3
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -15,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, Table, bindparam, create_engine, event, insert, text, update
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 if TYPE_CHECKING:  # alembic costs ~0.1 s to import: only when migrations must run (`upgrade`)
@@ -23,7 +21,7 @@ if TYPE_CHECKING:  # alembic costs ~0.1 s to import: only when migrations must r
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 _CLUSTER_LOCK_KEY = 0x636F7079  # any constant shared by every process: "copy"
-_READ_ONLY = "copydesk_read_only"
+_READ_ONLY = "copydesk_read_only"  # storage.schema reads with it too
 
 
 # How long a writer waits for SQLite's write lock (its turn, then BEGIN IMMEDIATE) before it fails.
@@ -156,51 +154,13 @@ def alembic_config(url: str) -> Config:
 
 def upgrade(url: str, revision: str = "head") -> None:
     """Bring the schema at `url` up to date (creates it on an empty database)."""
-    if revision == "head" and _at_head(url):
-        return  # what alembic would find, without its import and its run (~0.1 s each)
+    from storage import schema
+
+    if revision == "head" and schema.at_head_without_alembic(url):
+        return
     from alembic import command
 
     command.upgrade(alembic_config(url), revision)
-
-
-_REVISION = re.compile(r"^revision(?:: str)? = [\"']([^\"']+)[\"']", re.MULTILINE)
-_DOWN_REVISION = re.compile(r"^down_revision(?:: [\w |]+)? = [\"']([^\"']+)[\"']", re.MULTILINE)
-
-
-@functools.cache
-def migrations_head() -> str | None:
-    """The one head revision of storage/migrations, read from the scripts' text; None when that text does
-    not say (several heads, another layout): then alembic decides."""
-    revisions: set[str] = set()
-    parents: set[str] = set()
-    for path in (MIGRATIONS / "versions").glob("*.py"):
-        source = path.read_text()
-        found = _REVISION.search(source)
-        if found is None:
-            if "revision" in source:
-                return None  # a script these patterns do not read
-            continue
-        revisions.add(found.group(1))
-        parents.update(_DOWN_REVISION.findall(source))
-    heads = revisions - parents
-    return heads.pop() if len(heads) == 1 else None
-
-
-def _at_head(url: str) -> bool:
-    """Whether the database at `url` is stamped with the migrations' head revision (read only)."""
-    head = migrations_head()
-    if head is None:
-        return False
-    engine = make_engine(url)
-    try:
-        with engine.connect() as connection:
-            connection = connection.execution_options(**{_READ_ONLY: True})
-            versions = connection.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
-    except SQLAlchemyError:  # no such table: a new database, or one alembic never ran on
-        return False
-    finally:
-        engine.dispose()
-    return versions == [head]
 
 
 @contextmanager
