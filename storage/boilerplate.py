@@ -82,43 +82,57 @@ def _carriers_of(session: Session, host: str, hashes: list[int]) -> dict[Hashabl
     """The stored pages of `host` carrying any of `hashes`, by ("stored", id, content hash). Few: only
     paragraphs carried by 2 to SURE_CARRIERS - 1 pages of a host are looked at so."""
     connection = session.connection()  # flushed by chrome_with_and_without
-    stored = _carrier_ids(connection, host, hashes)
-    versions = connection.execute(select(Document.id, Document.content_hash).where(Document.id.in_(stored))).all()
+    versions = _carrier_versions(connection, host, hashes)
     unread = [doc for doc, digest in versions if (doc, digest) not in _PAGES]
     if unread:
-        read = select(Document.id, Document.content_hash, Document.text).where(Document.id.in_(unread))
-        for doc, digest, text in connection.execute(read):
+        for doc, digest, text in _texts(connection, unread):
             _remember((doc, digest), paragraphs(text.splitlines()))
     return {("stored", doc, digest): _PAGES[(doc, digest)] for doc, digest in versions if (doc, digest) in _PAGES}
 
 
-# On SQLite these two run straight on the driver's cursor, inside the session's transaction: SQLAlchemy's
+# On SQLite these run straight on the driver's cursor, inside the session's transaction: SQLAlchemy's
 # handling of a statement (expanding the IN list, compiling, wrapping the rows) took more than SQLite's
 # answer, ~90 of ~160 us a statement of ~67 hashes, and they are two or three a page.
 _SQLITE_COUNTS = (
     "SELECT paragraph_hash, count(*) FROM host_paragraphs WHERE host = ? AND paragraph_hash IN ({}) "
     "GROUP BY paragraph_hash"
 )
-_SQLITE_CARRIERS = "SELECT document_id FROM host_paragraphs WHERE host = ? AND paragraph_hash IN ({})"
+_SQLITE_CARRIERS = (
+    "SELECT DISTINCT host_paragraphs.document_id, documents.content_hash FROM host_paragraphs "
+    "JOIN documents ON documents.id = host_paragraphs.document_id "
+    "WHERE host_paragraphs.host = ? AND host_paragraphs.paragraph_hash IN ({}) ORDER BY host_paragraphs.document_id"
+)
+_SQLITE_TEXTS = "SELECT id, content_hash, text FROM documents WHERE id IN ({})"
 
 
 def _count(connection: Connection, host: str, hashes: list[int]) -> dict[int, int]:
     """{paragraph hash: how many stored pages of `host` carry it}, for those of `hashes` carried at all."""
     if connection.dialect.name == "sqlite":
-        return dict(_sqlite_rows(connection, _SQLITE_COUNTS, host, hashes))
+        return dict(_sqlite_rows(connection, _SQLITE_COUNTS, [host, *hashes], hashes))
     return {h: n for h, n in connection.execute(_COUNTS, {"host": host, "hashes": hashes})}
 
 
-def _carrier_ids(connection: Connection, host: str, hashes: list[int]) -> set[int]:
+def _carrier_versions(connection: Connection, host: str, hashes: list[int]) -> list[tuple[int, str]]:
+    """(id, content hash) of the stored pages of `host` carrying any of `hashes`, by id."""
     if connection.dialect.name == "sqlite":
-        return {doc for (doc,) in _sqlite_rows(connection, _SQLITE_CARRIERS, host, hashes)}
-    return set(connection.execute(CARRIERS, {"host": host, "hashes": hashes}).scalars())
+        return [(doc, digest) for doc, digest in _sqlite_rows(connection, _SQLITE_CARRIERS, [host, *hashes], hashes)]
+    stored = set(connection.execute(CARRIERS, {"host": host, "hashes": hashes}).scalars())
+    query = select(Document.id, Document.content_hash).where(Document.id.in_(stored)).order_by(Document.id)
+    return [(doc, digest) for doc, digest in connection.execute(query)]
 
 
-def _sqlite_rows(connection: Connection, sql: str, host: str, hashes: list[int]) -> list[Any]:
+def _texts(connection: Connection, ids: list[int]) -> list[tuple[int, str, str]]:
+    if connection.dialect.name == "sqlite":
+        return [(doc, digest, text) for doc, digest, text in _sqlite_rows(connection, _SQLITE_TEXTS, ids, ids)]
+    query = select(Document.id, Document.content_hash, Document.text).where(Document.id.in_(ids))
+    return [(doc, digest, text) for doc, digest, text in connection.execute(query)]
+
+
+def _sqlite_rows(connection: Connection, sql: str, params: list[Any], listed: list[Any]) -> list[Any]:
+    """`sql` with its IN list as long as `listed`, run on the driver's cursor with `params`."""
     cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     try:
-        return cursor.execute(sql.format(", ".join("?" * len(hashes))), (host, *hashes)).fetchall()
+        return cursor.execute(sql.format(", ".join("?" * len(listed))), params).fetchall()
     finally:
         cursor.close()
 
