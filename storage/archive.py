@@ -48,7 +48,7 @@ from storage.boilerplate import (
     to_unsigned,
     unsettled_carriers,
 )
-from storage.db import cluster_lock, insert_rows, reading, update_rows
+from storage.db import cluster_lock, insert_rows, reading, sqlite_rows, update_rows
 from storage.index import IndexIncomplete, NearDupIndex
 from storage.models import Cluster, Document, Failure, HostParagraph, Match, utcnow
 
@@ -62,6 +62,14 @@ MIN_CONTENT_SHINGLES = 25
 CHUNK = 100
 # Members of one cluster a new document is compared with before it is taken not to belong there.
 TRIES_PER_CLUSTER = 8
+# The statements verification runs a few times a batch, as SQLite gets them (storage.db.sqlite_rows); the
+# same as the SQLAlchemy ones beside them.
+_SQLITE_KEYS = "SELECT id, fp_params, clustered, chrome, content_hash, title FROM documents WHERE id IN ({})"
+_SQLITE_CANDIDATES = (
+    "SELECT documents.id, documents.cluster_id, documents.clustered, clusters.canonical_id, documents.final_url, "
+    "documents.canonical_url FROM documents LEFT OUTER JOIN clusters ON clusters.id = documents.cluster_id "
+    "WHERE documents.id IN ({})"
+)
 
 
 @dataclass(frozen=True)
@@ -474,7 +482,10 @@ class Archive:
         ).outerjoin(Cluster, Cluster.id == Document.cluster_id)
         connection = session.connection()  # a reading session: nothing to flush, no ORM handling needed
         for start in range(0, len(ordered), CHUNK):
-            rows = connection.execute(query.where(Document.id.in_(ordered[start : start + CHUNK])))
+            part = ordered[start : start + CHUNK]
+            rows = sqlite_rows(session, _SQLITE_CANDIDATES, part, part)
+            if rows is None:
+                rows = list(connection.execute(query.where(Document.id.in_(part))).all())
             for doc_id, cluster_id, clustered, canonical_id, url, declared_url in rows:
                 urls[doc_id] = (url_key(url), url_key(declared_url))
                 if clustered and cluster_id is not None:
@@ -494,8 +505,10 @@ class Archive:
         )
         connection = session.connection()  # a reading session: nothing to flush first
         for start in range(0, len(ordered), CHUNK):
-            for doc_id, params, clustered, chrome_text, digest, title in connection.execute(
-                keys.where(Document.id.in_(ordered[start : start + CHUNK]))
+            part = ordered[start : start + CHUNK]
+            rows = sqlite_rows(session, _SQLITE_KEYS, part, part)
+            for doc_id, params, clustered, chrome_text, digest, title in (
+                rows if rows is not None else connection.execute(keys.where(Document.id.in_(part)))
             ):
                 if params != self.params.key:
                     continue  # made with other fingerprint parameters: never compared

@@ -18,7 +18,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from ingest.canonical import Candidate, attribution_lines, elect
 from ingest.grouping import group
 from ingest.relation import CONTAINED, CONTAINS, DUPLICATE
-from storage.db import update_rows
+from storage.db import sqlite_rows, update_rows
 from storage.models import Cluster, Document, Match
 
 
@@ -149,13 +149,21 @@ def _component(session: Session, seeds: set[int]) -> tuple[set[int], set[Any]]:
         found: list[Any] = []
         for start in range(0, len(ordered), 500):
             part = ordered[start : start + 500]
-            # Two indexed look-ups: an OR of the two would make SQLite scan every match.
-            both = union_all(query.where(Match.low_id.in_(part)), query.where(Match.high_id.in_(part)))
-            found += session.execute(both).all()
+            rows = sqlite_rows(session, _SQLITE_EDGES, [*part, *part], part)
+            if rows is None:
+                # Two indexed look-ups: an OR of the two would make SQLite scan every match.
+                both = union_all(query.where(Match.low_id.in_(part)), query.where(Match.high_id.in_(part)))
+                rows = list(session.execute(both).all())
+            found += rows
         edges.update(map(tuple, found))
         frontier = {doc for row in found for doc in row[:2]} - component
         component |= frontier
     return component, edges
+
+
+_EDGE_COLUMNS = "SELECT low_id, high_id, relation, score, opening FROM matches"
+# The walk's statement as SQLite gets it (storage.db.sqlite_rows): two indexed look-ups, as above.
+_SQLITE_EDGES = f"{_EDGE_COLUMNS} WHERE low_id IN ({{0}}) UNION ALL {_EDGE_COLUMNS} WHERE high_id IN ({{0}})"
 
 
 def _rows(session: Session, query: Any, column: Any, ids: set[int], chunk: int = 500) -> list[Any]:

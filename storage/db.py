@@ -248,6 +248,21 @@ def _sqlite_plain(table: Table, columns: list[str], rows: Sequence[Mapping[str, 
     return all(type(value) in _PLAIN_VALUES for row in rows for value in row.values())
 
 
+def sqlite_rows(session: Session, sql: str, params: Sequence[Any], listed: Sequence[Any] = ()) -> list[Any] | None:
+    """On SQLite: `sql`, whose "{}" becomes as many placeholders as `listed` has items, run on the driver's
+    cursor with `params`, in the session's transaction (after its pending changes): for the statements run a
+    few times a page, whose handling by SQLAlchemy cost more than SQLite's answer. None on other databases:
+    the caller runs its SQLAlchemy statement."""
+    if session.get_bind().dialect.name != "sqlite":
+        return None
+    session.flush()
+    cursor = session.connection().connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        return cursor.execute(sql.format(", ".join("?" * len(listed))), params).fetchall()
+    finally:
+        cursor.close()
+
+
 def _sqlite_executemany(session: Session, sql: str, params: list[tuple[Any, ...]]) -> int:
     """Run `sql` for each of `params` on the session's connection, in its transaction; how many rows it changed."""
     cursor = session.connection().connection.dbapi_connection.cursor()  # type: ignore[union-attr]
