@@ -1,17 +1,20 @@
 """The whole pipeline in one process against bare trafilatura, on the same pages, alternated.
 
-Pages: ../shared/corpus/dev/pages, repeated to at least --pages; each repetition is a new set of sites
-(the page's own host, prefixed "r<N>."), as if the same stories were syndicated again elsewhere.
+Pages: ../shared/corpus/dev/pages (or --corpus DIR: DIR/pages and DIR/truth.json, the format `bench/syndicate.py
+--seed N --out DIR` writes), repeated to at least --pages; each repetition is a new set of sites (the page's
+own host, prefixed "r<N>."), as if the same stories were syndicated again elsewhere. A page's URL is the
+one its truth.json gives.
 Pipeline: `Archive.add_html` (parse, extract, fingerprint, index in the embedded Redis, verify,
 store and cluster in SQLite) per page. Baseline: `trafilatura.extract(html)` with default options.
 The two take turns in chunks of --chunk pages, so machine noise hits both alike.
 
-    .venv/bin/python bench/pipeline.py [--pages 1016] [--chunk 50] [--repeat 3]
+    .venv/bin/python bench/pipeline.py [--pages 1016] [--chunk 50] [--repeat 3] [--corpus DIR]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import platform
 import statistics
@@ -23,7 +26,7 @@ from urllib.parse import urlsplit
 import redis
 import trafilatura
 
-from ingest.extract import extract
+from ingest.extract import ExtractionError, extract
 from storage.archive import Archive, Arrival
 from storage.db import make_engine, make_sessionmaker, upgrade
 from storage.index import RedisIndex
@@ -33,10 +36,10 @@ from worker.embedded import EmbeddedRedis
 DEV = Path(__file__).resolve().parent.parent.parent / "shared" / "corpus" / "dev"
 
 
-def workload(total: int) -> list[tuple[str, str, bytes]]:
+def workload(total: int, corpus: Path = DEV) -> list[tuple[str, str, bytes]]:
     """(key, url, html) for `total` pages or a little more: whole repetitions of the corpus."""
-    truth = json.loads((DEV / "truth.json").read_text())["pages"]
-    pages = [(path.name, read_page(path)) for path in page_files(DEV / "pages")]
+    truth = json.loads((corpus / "truth.json").read_text())["pages"]
+    pages = [(path.name, read_page(path)) for path in page_files(corpus / "pages")]
     work = []
     for round_no in range(-(-total // len(pages))):
         for name, html in pages:
@@ -46,13 +49,13 @@ def workload(total: int) -> list[tuple[str, str, bytes]]:
     return work
 
 
-def run(pages: int, chunk: int, tmp: Path, redis_url: str, attempt: int) -> dict[str, float]:
+def run(pages: int, chunk: int, tmp: Path, redis_url: str, attempt: int, corpus: Path = DEV) -> dict[str, float]:
     database = f"sqlite:///{tmp / f'bench{attempt}.db'}"
     upgrade(database)
     client = redis.Redis.from_url(redis_url)
     client.flushdb()
     archive = Archive(make_sessionmaker(make_engine(database)), RedisIndex(client, "bench"))
-    work = workload(pages)
+    work = workload(pages, corpus)
     seconds = {"pipeline": 0.0, "extract": 0.0, "bare": 0.0}
     for start in range(0, len(work), chunk):
         part = work[start : start + chunk]
@@ -60,7 +63,8 @@ def run(pages: int, chunk: int, tmp: Path, redis_url: str, attempt: int) -> dict
         arrivals = []
         for key, url, html in part:
             extracted_at = time.perf_counter()
-            arrivals.append(Arrival(extract(html, url), key=key, final_url=url))
+            with contextlib.suppress(ExtractionError):  # a page without an article is timed all the same
+                arrivals.append(Arrival(extract(html, url), key=key, final_url=url))
             seconds["extract"] += time.perf_counter() - extracted_at
         archive.add_many(arrivals)  # as `copydesk dedup` does
         seconds["pipeline"] += time.perf_counter() - began
@@ -83,16 +87,17 @@ def main() -> None:
     parser.add_argument("--pages", type=int, default=1000)
     parser.add_argument("--chunk", type=int, default=50)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--corpus", type=Path, default=DEV, help="a corpus folder: pages/ and truth.json")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         server = EmbeddedRedis(Path(tmp) / "redis")
         url = server.start()
         try:
-            runs = [run(args.pages, args.chunk, Path(tmp), url, i) for i in range(args.repeat)]
+            runs = [run(args.pages, args.chunk, Path(tmp), url, i, args.corpus) for i in range(args.repeat)]
         finally:
             server.stop()
     print(f"# {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {platform.platform()}, one process")
-    print(f"# {runs[0]['pages']:.0f} pages per run, median of {len(runs)} runs")
+    print(f"# {args.corpus}: {runs[0]['pages']:.0f} pages per run, median of {len(runs)} runs")
     for name in ("pipeline pages/s", "bare pages/s", "ratio", "extract share of pipeline"):
         values = ", ".join(f"{r[name]:.2f}" for r in runs)
         print(f"{name:<28} {statistics.median(r[name] for r in runs):8.2f}   (runs: {values})")

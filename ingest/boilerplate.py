@@ -11,7 +11,7 @@ the story and however long the block they share.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable, Mapping
+from collections.abc import Hashable, Iterable, Mapping, MutableMapping
 
 from ingest import text as textlib
 
@@ -38,15 +38,21 @@ def copies_of_one_another(a: Page, b: Page) -> bool:
     return bool(smaller) and len(shingles_a & shingles_b) >= REWORDED * smaller
 
 
-def chrome(carriers: Mapping[Hashable, Page], wanted: Iterable[int] | None = None) -> set[int]:
+def chrome(
+    carriers: Mapping[Hashable, Page],
+    wanted: Iterable[int] | None = None,
+    known: MutableMapping[tuple[Hashable, Hashable], bool] | None = None,
+) -> set[int]:
     """Of the paragraph hashes in `wanted` (default: all), those that two of the pages in `carriers`
-    ({page: its paragraphs}, pages of one host) carry without being copies of one another."""
+    ({page: its paragraphs}, pages of one host) carry without being copies of one another.
+    `known`: copies_of_one_another's verdicts by pair of names, filled in here; a caller that names the
+    same pages alike in later calls passes it again, and pairs already judged are not compared again."""
     look_for = None if wanted is None else set(wanted)
     by_paragraph: dict[int, list[Hashable]] = {}
     for name, paragraphs in carriers.items():
         for paragraph in paragraphs if look_for is None else paragraphs.keys() & look_for:
             by_paragraph.setdefault(paragraph, []).append(name)
-    copies: dict[tuple[Hashable, Hashable], bool] = {}
+    copies: MutableMapping[tuple[Hashable, Hashable], bool] = {} if known is None else known
 
     def differ(x: Hashable, y: Hashable) -> bool:
         if (x, y) not in copies:

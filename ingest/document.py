@@ -48,7 +48,7 @@ class FingerprintParams:
         )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: a fingerprint holds one a sentence, hundreds the archive's caches keep
 class Unit:
     """One sentence of a document's story text, as relations read it."""
 

@@ -143,7 +143,7 @@ def fingerprint(article: Article, params: FingerprintParams | None = None, chrom
     signature = _signature(shingles, params)
     return Fingerprint(
         params=params,
-        signature=tuple(int(v) for v in signature),
+        signature=tuple(signature.tolist()),  # Python ints, as int(v) for each gave, ~7x faster
         shingles=frozenset(shingles),
         anchors=tuple(sorted({*sorted(sentence_hashes)[: params.anchors], *sentence_hashes[:OPENING_ANCHORS]})),
         sentences=frozenset(sentence_hashes),

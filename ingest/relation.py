@@ -137,11 +137,7 @@ def relate(a: Fingerprint, b: Fingerprint, policy: RelationPolicy | None = None)
     if a.params != b.params:
         raise ValueError("fingerprints made with different parameters cannot be compared")
     policy = policy or RelationPolicy()
-    both = len(a.shingles & b.shingles)
-    union = len(a.shingles) + len(b.shingles) - both
-    smaller = min(len(a.shingles), len(b.shingles))
-    jaccard = both / union if union else 0.0
-    containment = both / smaller if smaller else 0.0
+    both, jaccard, containment = _overlap(a, b)
     if not both:
         empty = Side(0, 0, 0, 0, 0, -1, -1)
         return Relation(None, empty, empty, jaccard, containment)
@@ -149,6 +145,22 @@ def relate(a: Fingerprint, b: Fingerprint, policy: RelationPolicy | None = None)
     side_b = read_side(b.units, a.shingles, policy, _whole(a.units, policy))
     kind = _kind(side_a, side_b, policy) if containment >= policy.min_containment else None
     return Relation(kind, side_a, side_b, jaccard, containment)
+
+
+def unrelated(a: Fingerprint, b: Fingerprint, policy: RelationPolicy | None = None) -> bool:
+    """Whether relate(a, b) finds no relation (kind None) whatever their sentences say, from their shingle
+    sets alone: reading the sentences is most of relate's cost, and most candidates fail this first.
+    declared() may still make a duplicate of such a pair: it reads their sentences."""
+    policy = policy or RelationPolicy()
+    return a.params == b.params and _overlap(a, b)[2] < policy.min_containment
+
+
+def _overlap(a: Fingerprint, b: Fingerprint) -> tuple[int, float, float]:
+    """(shared shingles, Jaccard resemblance, containment of the smaller set)."""
+    both = len(a.shingles & b.shingles)
+    union = len(a.shingles) + len(b.shingles) - both
+    smaller = min(len(a.shingles), len(b.shingles))
+    return both, both / union if union else 0.0, both / smaller if smaller else 0.0
 
 
 def declared(relation: Relation, declares: bool, policy: RelationPolicy | None = None) -> Relation:

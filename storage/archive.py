@@ -38,7 +38,7 @@ from ingest.canonical import url_key
 from ingest.document import Article, Fingerprint, FingerprintParams
 from ingest.extract import extract
 from ingest.fingerprint import fingerprint
-from ingest.relation import DUPLICATE, Relation, RelationPolicy, declared, relate
+from ingest.relation import DUPLICATE, Relation, RelationPolicy, declared, relate, unrelated
 from storage import clustering
 from storage.boilerplate import (
     carriers,
@@ -48,7 +48,7 @@ from storage.boilerplate import (
     to_unsigned,
     unsettled_carriers,
 )
-from storage.db import cluster_lock, insert_rows, reading, update_rows
+from storage.db import cluster_lock, insert_rows, reading, sqlite_rows, update_rows
 from storage.index import IndexIncomplete, NearDupIndex
 from storage.models import Cluster, Document, Failure, HostParagraph, Match, utcnow
 
@@ -62,6 +62,14 @@ MIN_CONTENT_SHINGLES = 25
 CHUNK = 100
 # Members of one cluster a new document is compared with before it is taken not to belong there.
 TRIES_PER_CLUSTER = 8
+# The statements verification runs a few times a batch, as SQLite gets them (storage.db.sqlite_rows); the
+# same as the SQLAlchemy ones beside them.
+_SQLITE_KEYS = "SELECT id, fp_params, clustered, chrome, content_hash, title FROM documents WHERE id IN ({})"
+_SQLITE_CANDIDATES = (
+    "SELECT documents.id, documents.cluster_id, documents.clustered, clusters.canonical_id, documents.final_url, "
+    "documents.canonical_url FROM documents LEFT OUTER JOIN clusters ON clusters.id = documents.cluster_id "
+    "WHERE documents.id IN ({})"
+)
 
 
 @dataclass(frozen=True)
@@ -441,8 +449,13 @@ class Archive:
             for doc_id, turn in tried.items():
                 for key, other_id in turn.items():
                     other_fp = known.get(other_id)  # None: deleted meanwhile, or other fingerprint parameters
-                    relation = relate(fps[doc_id], other_fp, self.policy) if other_fp is not None else None
-                    if relation is not None:
+                    relation = None
+                    # Most candidates share a sentence or a band and little else: no relation, unless one names
+                    # the other as its original, which only reading their sentences can confirm (declared).
+                    if other_fp is not None and not (
+                        unrelated(fps[doc_id], other_fp, self.policy) and not _declares(urls, doc_id, other_id)
+                    ):
+                        relation = relate(fps[doc_id], other_fp, self.policy)
                         relation = declared(relation, _declares(urls, doc_id, other_id), self.policy)
                     if relation is not None and relation.kind is not None:
                         matches[doc_id][other_id] = relation
@@ -467,8 +480,12 @@ class Archive:
             Document.final_url,
             Document.canonical_url,
         ).outerjoin(Cluster, Cluster.id == Document.cluster_id)
+        connection = session.connection()  # a reading session: nothing to flush, no ORM handling needed
         for start in range(0, len(ordered), CHUNK):
-            rows = session.execute(query.where(Document.id.in_(ordered[start : start + CHUNK])))
+            part = ordered[start : start + CHUNK]
+            rows = sqlite_rows(session, _SQLITE_CANDIDATES, part, part)
+            if rows is None:
+                rows = list(connection.execute(query.where(Document.id.in_(part))).all())
             for doc_id, cluster_id, clustered, canonical_id, url, declared_url in rows:
                 urls[doc_id] = (url_key(url), url_key(declared_url))
                 if clustered and cluster_id is not None:
@@ -478,12 +495,35 @@ class Archive:
         return cluster_of, canonical, urls
 
     def _load_fingerprints(self, session: Session, ids: set[int], into: dict[int, Fingerprint]) -> None:
+        # Most candidates are recent documents whose fingerprint is cached: their cache key is read first,
+        # and only the others are loaded whole (their text is most of a row, and loading a row into an
+        # object costs more than the look-up).
         ordered = sorted(ids)
+        unknown: list[int] = []
+        keys = select(
+            Document.id, Document.fp_params, Document.clustered, Document.chrome, Document.content_hash, Document.title
+        )
+        connection = session.connection()  # a reading session: nothing to flush first
         for start in range(0, len(ordered), CHUNK):
+            part = ordered[start : start + CHUNK]
+            rows = sqlite_rows(session, _SQLITE_KEYS, part, part)
+            for doc_id, params, clustered, chrome_text, digest, title in (
+                rows if rows is not None else connection.execute(keys.where(Document.id.in_(part)))
+            ):
+                if params != self.params.key:
+                    continue  # made with other fingerprint parameters: never compared
+                cached = None
+                if clustered and chrome_text is not None:
+                    cached = self._fingerprints.get((doc_id, digest, title, _chrome_set(chrome_text)))
+                if cached is None:
+                    unknown.append(doc_id)
+                else:
+                    into[doc_id] = cached
+        for start in range(0, len(unknown), CHUNK):
             others = [
                 other
-                for other in session.scalars(select(Document).where(Document.id.in_(ordered[start : start + CHUNK])))
-                if other.fp_params == self.params.key  # made with other fingerprint parameters: never compared
+                for other in session.scalars(select(Document).where(Document.id.in_(unknown[start : start + CHUNK])))
+                if other.fp_params == self.params.key
             ]
             # A settled document's chrome is the one its signature was made with: chrome new on its host
             # unsettles it (_store). So only the others' chrome is counted, one statement per host.

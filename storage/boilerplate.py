@@ -8,9 +8,10 @@ only for the paragraphs carried by a few of them, where the rule can go either w
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Hashable, Iterable, Mapping
+from collections.abc import Hashable, Iterable, Iterator, Mapping, MutableMapping
+from typing import Any
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import Connection, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from ingest import boilerplate
@@ -43,9 +44,13 @@ def chrome_with_and_without(
     extra, without = extra or {}, without or {}
     found: set[Pair] = set()
     found_before: set[Pair] = set()
+    # A statement a host, two to six a batch's page: through the connection, without the ORM's handling
+    # of each (a third of their cost); the session's pending changes go first, as its autoflush would.
+    session.flush()
+    connection = session.connection()
     for host, hashes in by_host(pairs).items():
         pending = [(name, page) for name, (page_host, page) in extra.items() if page_host == host]
-        counts: dict[int, int] = {h: n for h, n in session.execute(_COUNTS, {"host": host, "hashes": hashes})}
+        counts = _count(connection, host, hashes)
         wanted = set(hashes)
         for _, page in pending:
             for h in page.keys() & wanted:
@@ -66,29 +71,124 @@ def chrome_with_and_without(
             continue
         carriers = _carriers_of(session, host, sorted({*unsure, *unsure_before}))
         carriers.update((("new", name), page) for name, page in pending)
-        found.update((host, h) for h in boilerplate.chrome(carriers, unsure))
-        earlier = {key: page for key, page in carriers.items() if key not in {("stored", doc) for doc in without}}
-        found_before.update((host, h) for h in boilerplate.chrome(earlier, unsure_before))
+        verdicts = _Verdicts()
+        found.update((host, h) for h in boilerplate.chrome(carriers, unsure, verdicts))
+        earlier = {key: page for key, page in carriers.items() if _stored_id(key) not in without}
+        found_before.update((host, h) for h in boilerplate.chrome(earlier, unsure_before, verdicts))
     return found, found_before
 
 
 def _carriers_of(session: Session, host: str, hashes: list[int]) -> dict[Hashable, Page]:
-    """The stored pages of `host` carrying any of `hashes`, by ("stored", id). Few: only paragraphs carried by
-    2 to SURE_CARRIERS - 1 pages of a host are looked at so."""
-    stored = set(session.scalars(CARRIERS, {"host": host, "hashes": hashes}))
-    versions = session.execute(select(Document.id, Document.content_hash).where(Document.id.in_(stored))).all()
+    """The stored pages of `host` carrying any of `hashes`, by ("stored", id, content hash). Few: only
+    paragraphs carried by 2 to SURE_CARRIERS - 1 pages of a host are looked at so."""
+    connection = session.connection()  # flushed by chrome_with_and_without
+    versions = _carrier_versions(connection, host, hashes)
     unread = [doc for doc, digest in versions if (doc, digest) not in _PAGES]
     if unread:
-        read = select(Document.id, Document.content_hash, Document.text).where(Document.id.in_(unread))
-        for doc, digest, text in session.execute(read):
+        for doc, digest, text in _texts(connection, unread):
             _remember((doc, digest), paragraphs(text.splitlines()))
-    return {("stored", doc): _PAGES[(doc, digest)] for doc, digest in versions if (doc, digest) in _PAGES}
+    return {("stored", doc, digest): _PAGES[(doc, digest)] for doc, digest in versions if (doc, digest) in _PAGES}
+
+
+# On SQLite these run straight on the driver's cursor, inside the session's transaction: SQLAlchemy's
+# handling of a statement (expanding the IN list, compiling, wrapping the rows) took more than SQLite's
+# answer, ~90 of ~160 us a statement of ~67 hashes, and they are two or three a page.
+_SQLITE_COUNTS = (
+    "SELECT paragraph_hash, count(*) FROM host_paragraphs WHERE host = ? AND paragraph_hash IN ({}) "
+    "GROUP BY paragraph_hash"
+)
+_SQLITE_CARRIERS = (
+    "SELECT DISTINCT host_paragraphs.document_id, documents.content_hash FROM host_paragraphs "
+    "JOIN documents ON documents.id = host_paragraphs.document_id "
+    "WHERE host_paragraphs.host = ? AND host_paragraphs.paragraph_hash IN ({}) ORDER BY host_paragraphs.document_id"
+)
+_SQLITE_TEXTS = "SELECT id, content_hash, text FROM documents WHERE id IN ({})"
+
+
+def _count(connection: Connection, host: str, hashes: list[int]) -> dict[int, int]:
+    """{paragraph hash: how many stored pages of `host` carry it}, for those of `hashes` carried at all."""
+    if connection.dialect.name == "sqlite":
+        return dict(_sqlite_rows(connection, _SQLITE_COUNTS, [host, *hashes], hashes))
+    return {h: n for h, n in connection.execute(_COUNTS, {"host": host, "hashes": hashes})}
+
+
+def _carrier_versions(connection: Connection, host: str, hashes: list[int]) -> list[tuple[int, str]]:
+    """(id, content hash) of the stored pages of `host` carrying any of `hashes`, by id."""
+    if connection.dialect.name == "sqlite":
+        return [(doc, digest) for doc, digest in _sqlite_rows(connection, _SQLITE_CARRIERS, [host, *hashes], hashes)]
+    stored = set(connection.execute(CARRIERS, {"host": host, "hashes": hashes}).scalars())
+    query = select(Document.id, Document.content_hash).where(Document.id.in_(stored)).order_by(Document.id)
+    return [(doc, digest) for doc, digest in connection.execute(query)]
+
+
+def _texts(connection: Connection, ids: list[int]) -> list[tuple[int, str, str]]:
+    if connection.dialect.name == "sqlite":
+        return [(doc, digest, text) for doc, digest, text in _sqlite_rows(connection, _SQLITE_TEXTS, ids, ids)]
+    query = select(Document.id, Document.content_hash, Document.text).where(Document.id.in_(ids))
+    return [(doc, digest, text) for doc, digest, text in connection.execute(query)]
+
+
+def _sqlite_rows(connection: Connection, sql: str, params: list[Any], listed: list[Any]) -> list[Any]:
+    """`sql` with its IN list as long as `listed`, run on the driver's cursor with `params`."""
+    cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        return cursor.execute(sql.format(", ".join("?" * len(listed))), params).fetchall()
+    finally:
+        cursor.close()
+
+
+def _stored_id(name: Hashable) -> int | None:
+    """The document id of a carrier named ("stored", id, content hash); None for a page not stored yet."""
+    return name[1] if isinstance(name, tuple) and name[0] == "stored" else None
+
+
+class _Verdicts(MutableMapping[tuple[Hashable, Hashable], bool]):
+    """Whether two carriers are copies of one another (ingest.boilerplate.chrome's `known`), for one reading
+    of the carriers. A verdict on two stored pages, named with their content hash, holds as long as their
+    texts do: it is kept across readings (in _VERDICTS), as the same few pages of a host are compared again
+    with each new page of it. Verdicts involving a page not stored yet stay in this reading."""
+
+    def __init__(self) -> None:
+        self.local: dict[tuple[Hashable, Hashable], bool] = {}
+
+    @staticmethod
+    def _kept(pair: tuple[Hashable, Hashable]) -> bool:
+        return all(_stored_id(name) is not None for name in pair)
+
+    def __getitem__(self, pair: tuple[Hashable, Hashable]) -> bool:
+        if not self._kept(pair):
+            return self.local[pair]
+        verdict = _VERDICTS[pair]
+        _VERDICTS.move_to_end(pair)
+        return verdict
+
+    def __setitem__(self, pair: tuple[Hashable, Hashable], verdict: bool) -> None:
+        if not self._kept(pair):
+            self.local[pair] = verdict
+            return
+        _VERDICTS[pair] = verdict
+        while len(_VERDICTS) > _VERDICTS_KEPT:
+            _VERDICTS.popitem(last=False)
+
+    def __delitem__(self, pair: tuple[Hashable, Hashable]) -> None:
+        del (_VERDICTS if self._kept(pair) else self.local)[pair]
+
+    def __iter__(self) -> Iterator[tuple[Hashable, Hashable]]:
+        return iter(self.local)  # only this reading's own: the kept ones belong to every reading
+
+    def __len__(self) -> int:
+        return len(self.local)
 
 
 # The paragraphs of recently read documents, by (id, content hash), which names one text in any database:
 # the same few pages of a host are looked at again with each new page of it. Bounded: memory stays flat.
 _PAGES: OrderedDict[tuple[int, str], Page] = OrderedDict()
 _PAGES_KEPT = 512
+
+
+# copies_of_one_another's verdicts on pairs of stored pages, by their carrier names (see _Verdicts). Bounded.
+_VERDICTS: OrderedDict[tuple[Hashable, Hashable], bool] = OrderedDict()
+_VERDICTS_KEPT = 8192
 
 
 def _remember(doc: tuple[int, str], page: Page) -> None:

@@ -13,11 +13,12 @@ from typing import Any
 
 from sqlalchemy import delete, select, union_all, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from ingest.canonical import Candidate, attribution_lines, elect
 from ingest.grouping import group
 from ingest.relation import CONTAINED, CONTAINS, DUPLICATE
-from storage.db import update_rows
+from storage.db import sqlite_rows, update_rows
 from storage.models import Cluster, Document, Match
 
 
@@ -148,13 +149,21 @@ def _component(session: Session, seeds: set[int]) -> tuple[set[int], set[Any]]:
         found: list[Any] = []
         for start in range(0, len(ordered), 500):
             part = ordered[start : start + 500]
-            # Two indexed look-ups: an OR of the two would make SQLite scan every match.
-            both = union_all(query.where(Match.low_id.in_(part)), query.where(Match.high_id.in_(part)))
-            found += session.execute(both).all()
+            rows = sqlite_rows(session, _SQLITE_EDGES, [*part, *part], part)
+            if rows is None:
+                # Two indexed look-ups: an OR of the two would make SQLite scan every match.
+                both = union_all(query.where(Match.low_id.in_(part)), query.where(Match.high_id.in_(part)))
+                rows = list(session.execute(both).all())
+            found += rows
         edges.update(map(tuple, found))
         frontier = {doc for row in found for doc in row[:2]} - component
         component |= frontier
     return component, edges
+
+
+_EDGE_COLUMNS = "SELECT low_id, high_id, relation, score, opening FROM matches"
+# The walk's statement as SQLite gets it (storage.db.sqlite_rows): two indexed look-ups, as above.
+_SQLITE_EDGES = f"{_EDGE_COLUMNS} WHERE low_id IN ({{0}}) UNION ALL {_EDGE_COLUMNS} WHERE high_id IN ({{0}})"
 
 
 def _rows(session: Session, query: Any, column: Any, ids: set[int], chunk: int = 500) -> list[Any]:
@@ -169,6 +178,7 @@ def _elect(session: Session, clusters: list[Cluster]) -> None:
     """Elect each cluster's canonical and update its size and dates, reading all their members at once."""
     if not clusters:
         return
+    session.flush()  # new clusters get their ids
     members: dict[int, list[Any]] = {cluster.id: [] for cluster in clusters}
     for row in session.execute(_MEMBERS.where(Document.cluster_id.in_(list(members)))).all():
         members[row.cluster_id].append(row)
@@ -182,6 +192,7 @@ def _elect(session: Session, clusters: list[Cluster]) -> None:
             lines[member.id] = tuple(attribution_lines(text))
         else:
             lines[member.id] = tuple(member.attributions.splitlines())
+    elected: list[dict[str, Any]] = []
     for cluster in clusters:
         rows = members[cluster.id]
         election = elect(
@@ -200,12 +211,20 @@ def _elect(session: Session, clusters: list[Cluster]) -> None:
                 for m in rows
             ]
         )
-        cluster.canonical_id = election.winner
-        cluster.canonical_reason = election.reason
-        cluster.size = len(rows)
-        cluster.first_seen = min(m.fetched for m in rows)
-        cluster.last_seen = max(m.fetched for m in rows)
-    session.flush()
+        values = {
+            "canonical_id": election.winner,
+            "canonical_reason": election.reason,
+            "size": len(rows),
+            "first_seen": min(m.fetched for m in rows),
+            "last_seen": max(m.fetched for m in rows),
+        }
+        # Written below in one statement for all, not by the session's flush: it sends an UPDATE for each
+        # cluster whose changed columns differ from the last one's, which is most of them. The objects are
+        # told the values as they now are in the database, so they are not dirty.
+        for name, value in values.items():
+            set_committed_value(cluster, name, value)
+        elected.append({"id": cluster.id, **values})
+    update_rows(session, Cluster, elected)
 
 
 _MEMBERS = select(

@@ -21,9 +21,10 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from itertools import islice
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-import redis
+if TYPE_CHECKING:  # redis is imported by whoever makes the client: `copydesk dedup`'s MemoryIndex needs none
+    import redis
 
 # A key is filed under by at most this many documents (+1), which keeps every look-up O(1) however
 # large the archive grows. A full key is boilerplate shared by many pages, or a story copied more
@@ -247,8 +248,10 @@ class RedisIndex:
             keys, args = self.script_input(index_keys, query_keys)
             self._add(keys=keys, args=[pack_id(doc_id), *args, int(require_filled)], client=pipe)
         results = pipe.execute(raise_on_error=False)
+        from redis import ResponseError  # loaded already: the client is redis's
+
         for result in results:
-            if isinstance(result, redis.ResponseError):
+            if isinstance(result, ResponseError):
                 if str(result).startswith("UNFILLED"):
                     raise IndexIncomplete(str(result).removeprefix("UNFILLED "))
                 raise result
