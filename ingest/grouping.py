@@ -34,7 +34,8 @@ def group(
 ) -> list[set[N]]:
     """`duplicates`: pairs of the same story; `contained`: (inner, outer, score, opening): inner is inside
     outer, which starts with it (opening 0), after a lede of its own (1), after more prose of its own (2), or
-    after more prose of its own and with much more after it (3: it quotes inner, never its source).
+    after more prose of its own and with much more after it (3: it quotes inner, never its source), or after
+    lines that are not prose, more than a title (4: headings, a byline).
     `key`: a stable name for each node breaking ties, so that no arrival order decides; `published`: the
     dates the texts declare (missing: unknown)."""
     parent: dict[N, N] = {n: n for n in nodes}
@@ -70,7 +71,7 @@ def group(
         older = ci in first and co in first and first[co] < first[ci]
         if opening == 3 or (opening == 2 and not older):
             continue  # a text opening with its own prose holds a later one only: a copy that dropped its start
-        if opening and newer and sizes[ci] > 1 and sizes[co] > 1:
+        if opening in (1, 2, 3) and newer and sizes[ci] > 1 and sizes[co] > 1:
             continue  # the later story quotes the earlier one (3.)
         dated = co in first
         rank = (dated, -first[co].timestamp() if dated else 0.0, score)  # the oldest known first, then the best

@@ -83,8 +83,8 @@ class Relation:
 
     def opening(self, policy: RelationPolicy | None = None) -> int:
         """How the containing text starts before the contained one: 0 with it, 1 with a lede or an intro
-        line of its own, 2 with more prose of its own than that, 3 with that and much prose of its own after it
-        (ingest.grouping reads it with dates)."""
+        line of its own, 2 with more prose of its own than that, 3 with that and much prose of its own after it,
+        4 after lines that are not prose but more than a title (ingest.grouping reads it with dates)."""
         if self.kind not in (CONTAINED, CONTAINS):
             return 0
         policy = policy or RelationPolicy()
@@ -92,9 +92,11 @@ class Relation:
         if outer.lead > _allowed_lead(self.a, self.b, policy):
             # 3: and it goes on with much prose of its own after it: a story quoting the other, never its source.
             return 3 if outer.new - outer.lead > policy.max_new * outer.prose else 2
-        # Lines before the shared text that are not prose (headings, an "As X reported:") are an intro too;
-        # one is the page's own title.
-        return 1 if outer.lead or outer.first > 1 else 0
+        if outer.lead:
+            return 1
+        # 4: lines that are not prose before it (headings, a byline, an "As X reported:"), more than a title: not
+        # a text that opens with the other (grouping rule 5), nor one with prose of its own before it (rule 3).
+        return 4 if outer.first > 1 else 0
 
     @property
     def score(self) -> float:

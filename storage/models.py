@@ -110,8 +110,9 @@ class Match(Base):
     containment: Mapped[float] = mapped_column(Float)
     relation: Mapped[str] = mapped_column(String(16), default="duplicate", server_default="duplicate")
     score: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
-    # How the containing text starts before the contained one (ingest.grouping): 0 with it, 1 with a lede
-    # or intro line of its own, 2 with more prose of its own than that.
+    # How the containing text starts before the contained one (ingest.relation.Relation.opening): 0 with it,
+    # 1 with a lede or intro line of its own, 2 with more prose of its own than that, 3 with that and much
+    # more after it, 4 after lines that are not prose (headings, a byline).
     opening: Mapped[int] = mapped_column(SmallInteger, default=0, server_default="0")
 
 
