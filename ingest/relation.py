@@ -104,13 +104,15 @@ class Relation:
         return (self.a.shared + self.b.shared) / max(1, self.a.prose + self.b.prose)
 
 
-def read_side(units: tuple[Unit, ...], other: frozenset[int], policy: RelationPolicy, other_whole: bool) -> Side:
+def read_side(
+    units: tuple[Unit, ...], other: frozenset[int], policy: RelationPolicy, whole: bool, other_whole: bool
+) -> Side:
+    """`units` read against the `other` text's shingles. A text with next to no prose (`_whole`: a brief made of
+    short lines, a listing) is read whole: its lines are all it has to say. Read against such a text, the lines
+    it has are read too (a brief's results table inside a syndicator's long notice): not the lines it lacks,
+    which are this text's headings and links."""
     prose = shared = edited = new = lead = 0
     first = last = -1
-    # A text with next to no prose (a brief made of short lines, a listing) is read whole: its lines are
-    # all it has to say. Read against such a text, the lines it has are read too (a brief's results table
-    # inside a syndicator's long notice): not the lines it lacks, which are this text's headings and links.
-    whole = _whole(units, policy)
     for i, unit in enumerate(units):
         if not (unit.prose or whole or other_whole):
             continue
@@ -143,8 +145,9 @@ def relate(a: Fingerprint, b: Fingerprint, policy: RelationPolicy | None = None)
     if not both:
         empty = Side(0, 0, 0, 0, 0, -1, -1)
         return Relation(None, empty, empty, jaccard, containment)
-    side_a = read_side(a.units, b.shingles, policy, _whole(b.units, policy))
-    side_b = read_side(b.units, a.shingles, policy, _whole(a.units, policy))
+    whole_a, whole_b = _whole(a.units, policy), _whole(b.units, policy)
+    side_a = read_side(a.units, b.shingles, policy, whole_a, whole_b)
+    side_b = read_side(b.units, a.shingles, policy, whole_b, whole_a)
     kind = _kind(side_a, side_b, policy) if containment >= policy.min_containment else None
     return Relation(kind, side_a, side_b, jaccard, containment)
 
