@@ -315,11 +315,21 @@ def test_enqueue_without_broker(env: dict[str, str]) -> None:
     assert "skipped 'ftp://x'" in result.stderr
 
 
+def test_ping_without_broker(env: dict[str, str]) -> None:
+    # It finds the broker as enqueue does, and says so when there is none (it tried localhost's 6379 before).
+    assert_clean_failure(CliRunner().invoke(main, ["ping"]), "no broker")
+
+
 def test_a_unix_socket_url_is_spelled_for_celery_and_back() -> None:
     from worker.config import celery_broker_url, redis_client_url
 
-    assert celery_broker_url("unix:///data/redis/redis.sock?db=0") == "redis+socket:///data/redis/redis.sock?virtual_host=0"
-    assert redis_client_url("redis+socket:///data/redis/redis.sock?virtual_host=0") == "unix:///data/redis/redis.sock?db=0"
+    assert (
+        celery_broker_url("unix:///data/redis/redis.sock?db=0")
+        == "redis+socket:///data/redis/redis.sock?virtual_host=0"
+    )
+    assert (
+        redis_client_url("redis+socket:///data/redis/redis.sock?virtual_host=0") == "unix:///data/redis/redis.sock?db=0"
+    )
     assert celery_broker_url("redis://127.0.0.1:6379/0") == redis_client_url("redis://127.0.0.1:6379/0")
 
 

@@ -152,6 +152,10 @@ def test_copydesk_run_in_the_background_shows_failures_in_flower_and_stops_on(
         assert_redis_is_private(tmp_path / "data", sid)
         for process in session_processes(sid):
             assert PASSWORD not in " ".join(process.cmdline()), process.cmdline()
+        ping = subprocess.run(  # from another shell, as a health check would: it finds the embedded Redis
+            [sys.executable, "-m", "worker.cli", "ping"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+        )
+        assert ping.returncode == 0 and "1 worker(s) answered" in ping.stdout, ping.stdout + ping.stderr
         stored, missing = site.base + "/story.html", site.base + "/missing.html"
         enqueue = subprocess.run(
             [sys.executable, "-m", "worker.cli", "enqueue", stored, missing],

@@ -193,9 +193,14 @@ def flower(port: int) -> None:
 @main.command()
 def ping() -> None:
     """Exit 0 if at least one worker answers (a container health check)."""
-    from worker.app import app
+    from kombu.exceptions import OperationalError
 
-    replies = app.control.ping(timeout=3.0)
+    # The broker as `enqueue` finds it: COPYDESK_REDIS_URL, else the embedded Redis `copydesk run` started.
+    broker = _broker_url(_settings())
+    try:
+        replies = _celery_client(broker).control.ping(timeout=3.0)
+    except OperationalError as err:
+        raise click.ClickException(f"cannot reach the broker at {broker}: {err}") from None
     if not replies:
         raise click.ClickException("no worker answered")
     click.echo(f"{len(replies)} worker(s) answered")
