@@ -41,6 +41,19 @@ def run_env(tmp_path: Path, **extra: str) -> dict[str, str]:
     return {**inherited, "COPYDESK_DATA_DIR": str(tmp_path / "data"), **extra}
 
 
+def copydesk(*args: str, env: dict[str, str], check: bool = False) -> subprocess.CompletedProcess[str]:
+    """A copydesk command from another shell, beside a running `copydesk run`."""
+    return subprocess.run(
+        [sys.executable, "-m", "worker.cli", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=check,
+    )
+
+
 def launch_in_background(script: str, log: Path, env: dict[str, str]) -> int:
     """Run `script` (a shell line that starts `"$0" -m worker.cli run ... > "$1" &` and echoes its PID) as
     a non-interactive shell would: the job ignores SIGINT, as one started with `&` in CI or a script does."""
@@ -152,19 +165,10 @@ def test_copydesk_run_in_the_background_shows_failures_in_flower_and_stops_on(
         assert_redis_is_private(tmp_path / "data", sid)
         for process in session_processes(sid):
             assert PASSWORD not in " ".join(process.cmdline()), process.cmdline()
-        ping = subprocess.run(  # from another shell, as a health check would: it finds the embedded Redis
-            [sys.executable, "-m", "worker.cli", "ping"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
-        )
+        ping = copydesk("ping", env=env)  # as a health check would: it finds the embedded Redis
         assert ping.returncode == 0 and "1 worker(s) answered" in ping.stdout, ping.stdout + ping.stderr
         stored, missing = site.base + "/story.html", site.base + "/missing.html"
-        enqueue = subprocess.run(
-            [sys.executable, "-m", "worker.cli", "enqueue", stored, missing],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+        enqueue = copydesk("enqueue", stored, missing, env=env)
         assert enqueue.returncode == 0 and "queued 2" in enqueue.stdout, enqueue.stdout + enqueue.stderr
 
         def ended() -> dict[str, dict[str, Any]]:
@@ -179,27 +183,11 @@ def test_copydesk_run_in_the_background_shows_failures_in_flower_and_stops_on(
         assert result, good["result"]
         assert bad["state"] == "FAILURE", bad
         assert "http_error" in bad["exception"] and "HTTP 404" in bad["exception"], bad["exception"]
-        failures = subprocess.run(
-            [sys.executable, "-m", "worker.cli", "failures", "--json"],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=True,
-        )
+        failures = copydesk("failures", "--json", env=env, check=True)
         assert [(f["url"], f["reason"], f["attempts"]) for f in json.loads(failures.stdout)] == [
             (missing, "http_error", 1)
         ]
-        shown = subprocess.run(
-            [sys.executable, "-m", "worker.cli", "show", result[2], "--json"],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=True,
-        )
+        shown = copydesk("show", result[2], "--json", env=env, check=True)
         assert json.loads(shown.stdout)["canonical"]["id"] == int(result[1])
     finally:
         os.kill(pid, signum)
