@@ -67,6 +67,36 @@ def url_key(url: str | None) -> str | None:
     return f"{host}{parts.path.rstrip('/')}".lower() or None
 
 
+# Query parameters that say where a reader came from, never which page it is.
+_TRACKING = re.compile(r"utm_\w+|fbclid|gclid|yclid|mc_cid|mc_eid|_ga", re.I)
+
+
+@lru_cache(maxsize=2048)
+def url_form(url: str | None) -> str | None:
+    """`url_key` with the query kept (its parameters sorted, tracking ones left out): a site's print or AMP
+    version of a page (`?print=1`, `?amp=1`), or its articles told apart by a parameter (`?id=8576`), share
+    the key of the address they add to, not its form."""
+    key = url_key(url)
+    if key is None or url is None:
+        return key
+    pairs = sorted(p for p in urlsplit(url.strip()).query.split("&") if p and not _TRACKING.fullmatch(p.split("=")[0]))
+    return f"{key}?{'&'.join(pairs)}".lower() if pairs else key
+
+
+def names_url(declared: str | None, url: str | None, own: str | None) -> bool:
+    """Whether a page at `own` declaring `declared` as its rel=canonical names the page at `url`: the same
+    address with the same query, or, when the query tells nothing apart, the same address once the query is
+    left out. A page naming its own address (its own query variant too: an AMP page declaring itself) names no
+    other page, however alike their addresses."""
+    declared_form, form, own_form = url_form(declared), url_form(url), url_form(own)
+    if declared_form is None or declared_form == own_form:
+        return False
+    if declared_form == form:
+        return True
+    key = url_key(declared)
+    return key == url_key(url) != url_key(own)
+
+
 def is_attribution(line: str) -> bool:
     """Whether a line credits a source ("Via X:", "originally published at X")."""
     return len(line) <= _MAX_ATTRIBUTION_LINE and _ATTRIBUTION.search(line) is not None
@@ -136,18 +166,37 @@ def _automaton(names: list[tuple[str, Candidate]]) -> ahocorasick.Automaton | No
     return automaton
 
 
+def _named(member: Candidate, by_form: dict[str, Candidate], by_key: dict[str, list[Candidate]]) -> Candidate | None:
+    """The other member `member`'s rel=canonical names (`names_url`), if any."""
+    form = url_form(member.canonical_url)
+    if form is None:
+        return None
+    target = by_form.get(form)
+    if target is None:
+        # No member at that very address: one at the same address once queries are left out, if only one is.
+        others = [m for m in by_key.get(url_key(member.canonical_url) or "", []) if m.id != member.id]
+        target = others[0] if len(others) == 1 else None
+    if target is None or target.id == member.id or not names_url(member.canonical_url, target.url, member.url):
+        return None
+    return target
+
+
 def elect(members: list[Candidate]) -> Election:
     """Pick the original among a cluster's members and say why."""
     if len(members) == 1:
         return Election(members[0].id, "only member")
-    by_url = {key: m for m in members if (key := url_key(m.url))}  # an unreadable URL names no member
+    by_form = {form: m for m in members if (form := url_form(m.url))}  # an unreadable URL names no member
+    by_key: dict[str, list[Candidate]] = {}
+    for m in members:
+        if key := url_key(m.url):
+            by_key.setdefault(key, []).append(m)
     # Most clusters hold no attribution line: no names to look for then.
     names = _Names(members) if any(m.attributions for m in members) else None
     votes: dict[int, list[str]] = {m.id: [] for m in members}
     credits_other: set[int] = set()
     for member in members:
-        target = by_url.get(key) if (key := url_key(member.canonical_url)) else None
-        if target is not None and target.id != member.id:
+        target = _named(member, by_form, by_key)
+        if target is not None:
             votes[target.id].append(f"rel=canonical of #{member.id}")
             credits_other.add(member.id)
         if names is None:

@@ -34,7 +34,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from ingest import text as textlib
-from ingest.canonical import url_key
+from ingest.canonical import names_url
 from ingest.document import Article, Fingerprint, FingerprintParams
 from ingest.extract import extract
 from ingest.fingerprint import fingerprint
@@ -467,7 +467,7 @@ class Archive:
         self, session: Session, ids: set[int]
     ) -> tuple[dict[int, int], dict[int, int], dict[int, tuple[str | None, str | None]]]:
         """({settled candidate id: its cluster}, {cluster: its canonical}, {document id: (its URL, the URL its
-        rel=canonical names), as canonical.url_key compares them}), in one statement a chunk."""
+        rel=canonical names)}), in one statement a chunk."""
         cluster_of: dict[int, int] = {}
         canonical: dict[int, int] = {}
         urls: dict[int, tuple[str | None, str | None]] = {}
@@ -487,7 +487,7 @@ class Archive:
             if rows is None:
                 rows = list(connection.execute(query.where(Document.id.in_(part))).all())
             for doc_id, cluster_id, clustered, canonical_id, url, declared_url in rows:
-                urls[doc_id] = (url_key(url), url_key(declared_url))
+                urls[doc_id] = (url, declared_url)
                 if clustered and cluster_id is not None:
                     cluster_of[doc_id] = cluster_id
                     if canonical_id is not None:
@@ -661,7 +661,7 @@ class Archive:
 def _declares(urls: dict[int, tuple[str | None, str | None]], a: int, b: int) -> bool:
     """Whether either document's rel=canonical names the other's URL."""
     (url_a, canonical_a), (url_b, canonical_b) = urls.get(a, (None, None)), urls.get(b, (None, None))
-    return bool(canonical_a and canonical_a == url_b != url_a) or bool(canonical_b and canonical_b == url_a != url_b)
+    return names_url(canonical_a, url_b, url_a) or names_url(canonical_b, url_a, url_b)
 
 
 def _fingerprint_article(article: Article, params: FingerprintParams, chrome: frozenset[int]) -> Fingerprint:

@@ -17,7 +17,7 @@ from lxml.html import HtmlElement
 
 from ingest import canonical, fast_trafilatura
 from ingest import extract as extract_module
-from ingest.canonical import Candidate, attribution_lines, elect
+from ingest.canonical import Candidate, attribution_lines, elect, names_url
 from ingest.document import Article, FingerprintParams
 from ingest.extract import ExtractionError, _drop_discarded, declared_date, decode_html, extract, parse
 from ingest.fingerprint import fingerprint
@@ -189,6 +189,31 @@ def test_a_sites_mirror_of_its_own_page_is_not_elected_over_it() -> None:
         arrived = [dataclasses.replace(m, arrival=i) for i, m in enumerate(order)]
         election = elect(arrived)
         assert election.winner == plain.id and "shortest address among equals" in election.reason
+
+
+def test_a_print_or_amp_version_naming_itself_credits_no_other_member() -> None:
+    # A site's print or AMP version adds a query to the page's address, and each version's rel=canonical names
+    # itself. Without the query the addresses are one: that must not read as one version crediting the other.
+    plain = dataclasses.replace(_candidate(1, "news.example", 3), url="https://news.example/2020/story/")
+    for variant in ("https://news.example/2020/story/?amp=1", "https://news.example/2020/story?view=print"):
+        mirror = dataclasses.replace(plain, id=2, url=variant)
+        for order in ([plain, mirror], [mirror, plain]):
+            members = [dataclasses.replace(m, arrival=i, canonical_url=m.url) for i, m in enumerate(order)]
+            election = elect(members)
+            assert election.winner == plain.id and "rel=canonical" not in election.reason
+    # A print version naming the plain page credits it, whatever came first.
+    printed = dataclasses.replace(plain, id=2, url="https://news.example/2020/story?print=1", canonical_url=plain.url)
+    assert elect([printed, dataclasses.replace(plain, arrival=3)]).reason.startswith("rel=canonical of #2")
+    # Articles that a parameter tells apart are different pages: naming one does not name the other.
+    one, two = (
+        dataclasses.replace(_candidate(i, "site.example", 3), url=f"http://site.example/view.html?idx={i}&page=1")
+        for i in (1, 2)
+    )
+    copy = dataclasses.replace(
+        _candidate(3, "copy.example", 2), canonical_url="http://site.example/view.html?page=1&idx=2"
+    )
+    assert elect([one, two, copy]).winner == elect([two, one, copy]).winner == two.id
+    assert names_url("https://site.example/a?utm_source=rss", "https://www.site.example/a/", "https://copy.example/a")
 
 
 def test_canonical_prefers_attribution_over_dates() -> None:
