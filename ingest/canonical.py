@@ -2,8 +2,9 @@
 
 Credits: a member's <link rel=canonical> naming another member's URL (syndication partners do
 this), or its attribution line ("The original source of this article is X", "originally published
-at X", "Via X:") naming another member's site. A credit says "that one is upstream of me", not
-"that one is the original": a copy of a copy credits its intermediate.
+at X", "Via X:") naming another member's site, unless that member has the line too: then it is the
+story's own sentence ("…, via USA Today, said"), not a copy's credit. A credit says "that one is
+upstream of me", not "that one is the original": a copy of a copy credits its intermediate.
 
 So, in order:
 1. a member that credits another is a copy;
@@ -33,6 +34,7 @@ _ATTRIBUTION = re.compile(
     re.I,
 )
 _MAX_ATTRIBUTION_LINE = 400  # attribution is a line, not a paragraph of prose
+_WORD = re.compile(r"\w+")
 
 
 @dataclass(frozen=True)
@@ -181,6 +183,17 @@ def _named(member: Candidate, by_form: dict[str, Candidate], by_key: dict[str, l
     return target
 
 
+def _carries(member: Candidate, line: _Line) -> bool:
+    """Whether `member`'s own text has the line, or an edited form of it (most of its words): then the line is
+    the story's own ("Richardson, via USA Today, said …" in every copy), not a copy's credit to `member`."""
+    words = set(_WORD.findall(line.lowered))
+    for own in member.attributions:
+        theirs = set(_WORD.findall(own.lower()))
+        if len(words & theirs) * 2 > len(words | theirs):
+            return True
+    return False
+
+
 def elect(members: list[Candidate]) -> Election:
     """Pick the original among a cluster's members and say why."""
     if len(members) == 1:
@@ -203,7 +216,7 @@ def elect(members: list[Candidate]) -> Election:
             continue
         for line in map(_Line.of, member.attributions):
             for other in names.credited(line).values():
-                if other.id != member.id and other.host != member.host:
+                if other.id != member.id and other.host != member.host and not _carries(other, line):
                     votes[other.id].append(f"credited by #{member.id}")
                     credits_other.add(member.id)
 

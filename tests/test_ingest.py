@@ -225,6 +225,20 @@ def test_canonical_prefers_attribution_over_dates() -> None:
     assert elect(members).winner == 2
 
 
+def test_a_sourcing_sentence_every_copy_carries_credits_nobody() -> None:
+    # The story itself says where a quote came from, and one copy happens to be on that site: the sentence is
+    # in every copy, the copy on that site too, so it is the story's, not a credit to that site.
+    sentence = "Richardson, via USA Today, said that Rudolph {} a fight."
+    original = _candidate(1, "cbssports.com", 3, "Story.\n" + sentence.format("can't antagonize"))
+    edited = _candidate(2, "thesun.co.uk", 5, "Story.\n" + sentence.format("cannot start"))
+    undated = _candidate(3, "usatoday.com", None, "Story.\n" + sentence.format("can’t antagonize"))
+    election = elect([undated, edited, original])
+    assert election.winner == original.id and "credited" not in election.reason
+    # A copy's own credit line to that site still counts.
+    credited = _candidate(4, "other.example", 4, "Story.\nThis article originally appeared on USA Today.")
+    assert elect([undated, credited]).winner == undated.id
+
+
 def test_a_credit_means_upstream_not_original() -> None:
     # b is a copy of the copy c and names it in rel=canonical; a is the original, older than both.
     original, intermediate = _candidate(1, "a.example", 5), _candidate(3, "c.example", None)
