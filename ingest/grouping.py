@@ -8,9 +8,10 @@ The clusters of a set of texts are a function of their relations alone, whatever
 3. Two stories each republished whole (two cores of several texts), the later one holding the earlier
    one after prose of its own ("As previously reported, …"): the later one quotes the earlier, a story
    of its own. A syndicator opens a copy with a credit line at most, not with prose.
-4. A text holding another after more prose of its own than a lede is that text's source only if it is
-   older (a copy that dropped the original's first paragraph); a later one quotes it, and so does one that
-   goes on with much prose of its own after it, whatever the dates.
+4. A text holding another after more prose of its own than a lede is that text's source when it is
+   older (a copy that dropped the original's first paragraph), and the same story when a date is missing
+   (its source, or a copy with a longer introduction); a later one quotes it, and so does one that goes on
+   with much prose of its own after it, whatever the dates.
 5. A text that opens with all of an older (or undated) one, nothing but its title before it, is its copy with
    additions after it (a site's author box, a notice): it joins that text. The older text itself can join
    only one container (2.), and several sites copy a short original each with additions of their own.
@@ -69,8 +70,8 @@ def group(
             continue
         newer = ci in first and co in first and first[co] > first[ci]
         older = ci in first and co in first and first[co] < first[ci]
-        if opening == 3 or (opening == 2 and not older):
-            continue  # a text opening with its own prose holds a later one only: a copy that dropped its start
+        if opening == 3 or (opening == 2 and newer):
+            continue  # a later text opening with its own prose quotes the one it holds (4.)
         if opening in (1, 2, 3) and newer and sizes[ci] > 1 and sizes[co] > 1:
             continue  # the later story quotes the earlier one (3.)
         dated = co in first

@@ -326,6 +326,19 @@ def test_an_excerpt_among_teasers_is_a_copy_but_quoted_paragraphs_are_not(seeds:
     day = {"short": day["follow-up"], "follow-up": day["short"]}
     together = group(["short", "follow-up"], [], [("short", "follow-up", quoted.score, 2)], {n: n for n in day}, day)
     assert sorted(map(sorted, together)) == [["follow-up", "short"]]
+    # Either date unknown: the same story (a source whose copy dropped its opening, or a copy with a longer
+    # introduction); only a text known to be later, or going on with much prose of its own (3), quotes it.
+    for undated in ("short", "follow-up"):
+        day = {"short": datetime(2020, 1, 1, tzinfo=UTC), "follow-up": datetime(2020, 1, 3, tzinfo=UTC)}
+        del day[undated]
+        joined = group(
+            ["short", "follow-up"], [], [("short", "follow-up", quoted.score, 2)], {"short": "a", "follow-up": "b"}, day
+        )
+        assert sorted(map(sorted, joined)) == [["follow-up", "short"]]
+        apart = group(
+            ["short", "follow-up"], [], [("short", "follow-up", quoted.score, 3)], {"short": "a", "follow-up": "b"}, day
+        )
+        assert sorted(map(sorted, apart)) == [["follow-up"], ["short"]]
 
 
 def test_later_texts_opening_with_all_of_a_short_original_join_it_and_a_headed_quote_does_not(
