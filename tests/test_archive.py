@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import sqlite3
 import threading
@@ -239,15 +240,17 @@ def test_a_document_joining_two_clusters_merges_them(archive: Archive) -> None:
         assert session.scalar(select(Cluster.size)) == 3
 
 
-def test_the_later_half_of_a_story_is_not_its_copy(archive: Archive) -> None:
-    """A text that starts with prose of its own before the shared passage quotes it: an excerpt is the
-    first part of a story, so the second half stays apart, and does not pull the first into its cluster."""
+def test_a_later_text_opening_with_prose_of_its_own_quotes_what_it_holds(archive: Archive) -> None:
+    """A text that starts with prose of its own before the shared passage, and is later, quotes it: the
+    earlier text (here the second half of the story) stays apart, and does not pull the first half, an
+    excerpt of the later text, into its cluster."""
     whole = extract((SEEDS / "southfront-original.html").read_bytes())
     paragraphs = whole.paragraphs
     half = len(paragraphs) // 2
-    first = archive.add(Article(text="\n".join(paragraphs[:half]), host="a.example"), key="first-half")
-    second = archive.add(Article(text="\n".join(paragraphs[half:]), host="b.example"), key="second-half")
-    joined = archive.add(whole, key="whole")
+    day = datetime(2020, 1, 1, tzinfo=UTC)
+    first = archive.add(Article(text="\n".join(paragraphs[:half]), host="a.example", published=day), key="first-half")
+    second = archive.add(Article(text="\n".join(paragraphs[half:]), host="b.example", published=day), key="second-half")
+    joined = archive.add(dataclasses.replace(whole, published=day + timedelta(days=1)), key="whole")
     assert joined.cluster_id == first.cluster_id
     assert archive_cluster(archive, second.document_id) != joined.cluster_id
 
