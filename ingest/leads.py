@@ -7,21 +7,18 @@ a lead set in the article's header (`header > div.entry-excerpt`) or beside the 
 before `div.art-content`) is outside the subtree trafilatura reads the story from. The lead is the story's own text
 and is copied with it, so it belongs in what copydesk compares.
 
-`lead_pairs` finds the page's lead blocks by their class or id before extraction prunes the tree, each with the
-opening of the first paragraph after it; `with_lead` puts a lead back in front of that paragraph when the extracted
-text starts with it: then the block sits right before the story trafilatura kept, and is its lead, not another
-story's teaser (a listing's cards are followed by other cards, a sidebar's by anything but the story's opening).
+`with_lead` looks for a lead block right before the paragraph that opens the extracted text, on the page's tree
+(trafilatura cleans a copy of it) and puts its text back in front of that paragraph: a block named for a lead that
+sits right before the story trafilatura kept is its lead, not another story's teaser (a listing's cards are followed
+by other cards, a sidebar's by anything but the story's opening).
 """
 
 from __future__ import annotations
 
 import re
-from bisect import bisect_right
 from collections.abc import Iterator
-from itertools import accumulate
 
 import lxml.html
-from lxml.etree import XPath
 
 from ingest.recall_signals import covered
 
@@ -42,30 +39,24 @@ OPENING_WORDS = 8  # the paragraph after the lead is recognised by its first wor
 BETWEEN_WORDS = 80  # at most this many words between the lead and the story's first paragraph (a headline, a byline)
 PROSE_LINE_WORDS = 12  # as ingest.prose: a line of fewer words is a caption, a dateline, a heading
 _WORD = re.compile(r"\w+")
-# Every class and id value of the body, each with its element (lxml's "smart" strings know their parent): one XPath
-# in C, and the lead words searched in them all at once, not element by element in Python.
-_MARKS = XPath("//body//@class | //body//@id")
 
 
-def _marked(tree: lxml.html.HtmlElement) -> list[lxml.html.HtmlElement]:
-    """The body's elements whose class or id holds a lead word, in document order."""
-    values = _MARKS(tree)
-    if not values:
-        return []
-    joined = "\n".join(values)
-    folded = joined.lower()
-    if len(folded) != len(joined):  # lowercasing changed lengths (rare letters): search the values one by one
-        return [value.getparent() for value in values if _LEAD_MARK.search(value)]
-    ends = list(accumulate(len(value) + 1 for value in values))
-    found: set[int] = set()
-    for word in LEAD_WORDS:
-        position = folded.find(word)
-        while position >= 0:
-            index = bisect_right(ends, position)
-            found.add(index)
-            position = folded.find(word, ends[index])  # the next value: one hit a value is enough
-    elements = [values[index].getparent() for index in sorted(found) if _LEAD_MARK.search(values[index])]
-    return list(dict.fromkeys(elements))  # an element named in both its class and its id, once
+def _paragraph(tree: lxml.html.HtmlElement, opening: str) -> lxml.html.HtmlElement | None:
+    """The page's first <p> whose text starts with `opening` (whitespace normalised), if any.
+
+    Each paragraph's first word is looked at first; only those that can match are read whole. (An XPath with
+    normalize-space over every paragraph's text cost twice as much.)
+    """
+    first = opening.split(" ", 1)[0]
+    for paragraph in tree.iter("p"):
+        head = paragraph.text
+        if head is None or not head.strip():
+            head = next((chunk for chunk in paragraph.itertext() if chunk.strip()), "")
+        word = head.split(None, 1)[0] if head.strip() else ""
+        # A word may run on in the next inline element ("<b>Ber</b>lin").
+        if word and first.startswith(word) and " ".join(paragraph.text_content().split()).startswith(opening):
+            return paragraph
+    return None
 
 
 def _text(element: lxml.html.HtmlElement) -> str:
@@ -111,49 +102,68 @@ def _opening_after(element: lxml.html.HtmlElement) -> str | None:
     return None
 
 
-def lead_pairs(tree: lxml.html.HtmlElement) -> list[tuple[str, str]]:
-    """(lead text, opening of the paragraph after it) for each lead block of the page, in document order.
+def _lead_text(element: lxml.html.HtmlElement) -> str | None:
+    """The text of `element` if it is a lead block, else None.
 
-    A lead block: a <div>, <p>, <section>, <header>, <h2>-<h4> or <span> whose class or id holds one of LEAD_WORDS and
-    none of the metadata words, not inside a link, navigation, footer, aside, figure, form or list item, of
-    LEAD_WORDS_MIN to LEAD_WORDS_MAX words at most LEAD_LINKED of them in links, holding no headline and no other
-    lead block (a header holding its standfirst gives way to it). Read before extraction prunes the tree.
+    A lead block: a <div>, <p>, <section>, <header>, <h2>-<h4> or <span> whose class holds one of LEAD_WORDS and none
+    of the metadata words, not inside a link, navigation, footer, aside, figure, form or list item, of LEAD_WORDS_MIN
+    to LEAD_WORDS_MAX words at most LEAD_LINKED of them in links, and holding no headline.
     """
-    blocks: list[tuple[lxml.html.HtmlElement, str]] = []
-    for element in _marked(tree):
-        if element.tag not in _LEAD_TAGS or _META_MARK.search(f"{element.get('class', '')} {element.get('id', '')}"):
-            continue
-        if any(ancestor.tag in _NOT_INSIDE for ancestor in element.iterancestors()):
-            continue
-        if element.find(".//h1") is not None:
-            continue
-        text = _text(element)
-        words = len(text.split())
-        if not LEAD_WORDS_MIN <= words <= LEAD_WORDS_MAX:
-            continue
-        if sum(len(link.text_content().split()) for link in element.iter("a")) > LEAD_LINKED * words:
-            continue
-        blocks.append((element, text))
-    elements = {element for element, _ in blocks}
-    pairs = []
-    for element, text in blocks:
-        if any(inner in elements for inner in element.iterdescendants()):
-            continue
-        opening = _opening_after(element)
-        if opening is not None:
-            pairs.append((text, opening))
-    return pairs
+    marks = element.get("class")
+    if element.tag not in _LEAD_TAGS or not marks or not _LEAD_MARK.search(marks) or _META_MARK.search(marks):
+        return None
+    if any(ancestor.tag in _NOT_INSIDE for ancestor in element.iterancestors()) or element.find(".//h1") is not None:
+        return None
+    text = _text(element)
+    words = len(text.split())
+    if not LEAD_WORDS_MIN <= words <= LEAD_WORDS_MAX:
+        return None
+    if sum(len(link.text_content().split()) for link in element.iter("a")) > LEAD_LINKED * words:
+        return None
+    return text
 
 
-def with_lead(text: str, pairs: list[tuple[str, str]]) -> str:
-    """`text` with the first lead of `pairs` it lacks put before its paragraph, when that paragraph opens the text
-    (only lines shorter than prose before it: a dateline, a caption). At most one lead: a story has one."""
-    for lead, opening in pairs:
-        lines = text.splitlines()
-        at = next((number for number, line in enumerate(lines) if opening in " ".join(line.split())), None)
-        if at is None or any(len(_WORD.findall(line)) >= PROSE_LINE_WORDS for line in lines[:at]):
-            continue
-        if covered(lead, text) >= 0.5:  # already there
-            continue
-        return "\n".join([*lines[:at], lead, *lines[at:]])
+def _lead_before(tree: lxml.html.HtmlElement, opening: str) -> str | None:
+    """The text of the lead block whose next paragraph (`_opening_after`) opens with `opening`, if any.
+
+    Looked for among the elements before the page's first paragraph opening so, nearest first, over at most
+    BETWEEN_WORDS + LEAD_WORDS_MAX words; of lead blocks one inside another, the inner one (a header holding its
+    standfirst gives way to it).
+    """
+    node = _paragraph(tree, opening)
+    scanned = 0
+    while node is not None and node.tag != "body":
+        for sibling in node.itersiblings(preceding=True):
+            if not isinstance(sibling.tag, str):
+                continue
+            blocks = [
+                (element, text) for element in sibling.iter(*_LEAD_TAGS) if (text := _lead_text(element)) is not None
+            ]
+            inner = {element for element, _ in blocks}
+            for element, text in reversed(blocks):
+                if any(other in inner for other in element.iterdescendants()):
+                    continue
+                if _opening_after(element) == opening:
+                    return text
+            scanned += len(sibling.text_content().split())
+            if scanned > BETWEEN_WORDS + LEAD_WORDS_MAX:
+                return None
+        node = node.getparent()
+    return None
+
+
+def with_lead(text: str, tree: lxml.html.HtmlElement) -> str:
+    """`text` with the story's lead put before its first paragraph, when the page has one before that paragraph
+    (`_lead_before`) and the text lacks it. The first paragraph: a line of OPENING_WORDS words or more, with only
+    lines shorter than prose before it (a dateline, a caption)."""
+    lines = text.splitlines()
+    for at, line in enumerate(lines):
+        words = line.split()
+        if len(words) >= OPENING_WORDS:
+            lead = _lead_before(tree, " ".join(words[:OPENING_WORDS]))
+            if lead is not None:
+                # At most one lead, and not one the text holds already.
+                return text if covered(lead, text) >= 0.5 else "\n".join([*lines[:at], lead, *lines[at:]])
+        if len(_WORD.findall(line)) >= PROSE_LINE_WORDS:
+            break
     return text

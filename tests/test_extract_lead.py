@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ingest import extract as extract_module
 from ingest.extract import extract, parse
-from ingest.leads import lead_pairs, with_lead
+from ingest.leads import with_lead
 
 LEAD = (
     "The harbour authority will open the new container terminal in spring, two years late, after a long dispute "
@@ -78,18 +78,19 @@ def test_other_stories_teasers_are_not_leads() -> None:
 
 def test_a_long_block_or_one_with_a_headline_is_no_lead() -> None:
     # A CMS's body field named "text-with-summary" holds the body, not a lead; a block holding a headline is a header.
-    body_field = "<div class='field text-with-summary'>" + " ".join(BODY[:5]) + "</div>"
-    header = f"<div class='story-intro'><h1>Another headline</h1><p>{LEAD}</p></div>"
-    assert lead_pairs(parse(_page(body_field))) == []
-    assert lead_pairs(parse(_page(header))) == []
-    assert lead_pairs(parse(_page(f"<p class='lead'>{LEAD}</p>"))) == [(LEAD, " ".join(BODY[0].split()[:8]))]
-
-
-def test_with_lead_needs_the_paragraph_to_open_the_text() -> None:
-    opening = " ".join(BODY[3].split()[:8])
     text = "\n".join(BODY)
-    # The paragraph after the lead is the text's fourth: prose comes before it, so the lead is not the story's.
-    assert with_lead(text, [(LEAD, opening)]) == text
-    # A short line before it (a dateline, a caption) does not count as prose.
-    short = "HAMBURG, 12 March\n" + "\n".join(BODY[3:])
-    assert with_lead(short, [(LEAD, opening)]).splitlines()[1] == LEAD
+    body_field = "<div class='field text-with-summary'>" + " ".join(BODY[:5]).replace("Paragraph", "Part") + "</div>"
+    header = f"<div class='story-intro'><h1>Another headline</h1><p>{LEAD}</p></div>"
+    assert with_lead(text, parse(_page(body_field))) == text
+    assert with_lead(text, parse(_page(header))) == text
+    assert with_lead(text, parse(_page(f"<p class='lead'>{LEAD}</p>"))) == f"{LEAD}\n{text}"
+
+
+def test_the_lead_goes_before_the_texts_first_paragraph_only() -> None:
+    tree = parse(_page(f"<p class='lead'>{LEAD}</p>"))
+    # The lead's paragraph is not the text's first: prose comes before it, so the lead is not put in.
+    later = "\n".join([BODY[5], *BODY])
+    assert with_lead(later, tree) == later
+    # A short line before it (a dateline, a caption) is no prose: the lead goes after it.
+    short = "HAMBURG, 12 March\n" + "\n".join(BODY)
+    assert with_lead(short, tree).splitlines()[1] == LEAD
