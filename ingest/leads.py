@@ -20,6 +20,7 @@ from collections.abc import Iterator
 
 import lxml.html
 
+from ingest.prose import teaser
 from ingest.recall_signals import covered
 
 # Words of class and id names for a lead; a word, not a part of one ("leaderboard", "teaserList", "introtext").
@@ -107,7 +108,8 @@ def _lead_text(element: lxml.html.HtmlElement) -> str | None:
 
     A lead block: a <div>, <p>, <section>, <header>, <h2>-<h4> or <span> whose class holds one of LEAD_WORDS and none
     of the metadata words, not inside a link, navigation, footer, aside, figure, form or list item, of LEAD_WORDS_MIN
-    to LEAD_WORDS_MAX words at most LEAD_LINKED of them in links, and holding no headline.
+    to LEAD_WORDS_MAX words at most LEAD_LINKED of them in links, not cut off (`ingest.prose.teaser`: a lead is whole
+    sentences, a summary cut off with an ellipsis is a card's teaser), and holding no headline.
     """
     marks = element.get("class")
     if element.tag not in _LEAD_TAGS or not marks or not _LEAD_MARK.search(marks) or _META_MARK.search(marks):
@@ -116,7 +118,7 @@ def _lead_text(element: lxml.html.HtmlElement) -> str | None:
         return None
     text = _text(element)
     words = len(text.split())
-    if not LEAD_WORDS_MIN <= words <= LEAD_WORDS_MAX:
+    if not LEAD_WORDS_MIN <= words <= LEAD_WORDS_MAX or teaser(text):  # cut off with "...": a card's teaser
         return None
     if sum(len(link.text_content().split()) for link in element.iter("a")) > LEAD_LINKED * words:
         return None

@@ -94,3 +94,9 @@ def test_the_lead_goes_before_the_texts_first_paragraph_only() -> None:
     # A short line before it (a dateline, a caption) is no prose: the lead goes after it.
     short = "HAMBURG, 12 March\n" + "\n".join(BODY)
     assert with_lead(short, tree).splitlines()[1] == LEAD
+
+
+def test_a_summary_cut_off_is_a_teaser_not_a_lead() -> None:
+    cut = "<p class='summary'>The harbour authority will open the new container terminal in spring, two years...</p>"
+    text = "\n".join(BODY)
+    assert with_lead(text, parse(_page(cut))) == text
