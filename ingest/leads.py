@@ -23,7 +23,7 @@ import lxml.html
 from ingest.prose import teaser
 from ingest.recall_signals import covered
 
-# Words of class and id names for a lead; a word, not a part of one ("leaderboard", "teaserList", "introtext").
+# Words of a class name for a lead; a word, not a part of one ("leaderboard", "teaserList", "introtext").
 LEAD_WORDS = ("lead", "intro", "teaser", "excerpt", "abstract", "standfirst", "summary", "description")
 _LEAD_MARK = re.compile(r"(?:^|[\s_-])(?:" + "|".join(LEAD_WORDS) + r")(?![a-z])", re.I)
 # A block named for the story's metadata ("teaser_text_meta", "teaser-small__metadata": a byline and a date) is none.
