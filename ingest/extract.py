@@ -20,6 +20,7 @@ from trafilatura.settings import Document as PageMetadata
 
 from ingest import fast_trafilatura
 from ingest.document import Article
+from ingest.leads import with_lead
 from ingest.prose import main_prose, prose_words, teaser
 from ingest.recall_signals import (
     covered,
@@ -307,6 +308,9 @@ def extract(html: str | bytes, url: str | None = None, *, charset: str | None = 
     raw_text, link_share = _article_text(tree, url, html, charset, links)
     if (instead := _prose_instead(raw_text, html, charset, links)) is not None:
         raw_text, link_share = instead, _link_share(instead, links)
+    # The story's lead, which trafilatura drops on many templates (`ingest.leads`), read from `tree`: trafilatura
+    # cleaned a copy of it. The link share stays the text's: a lead is prose, so it would only lower it.
+    raw_text = with_lead(raw_text, tree)
     text = unicodedata.normalize("NFC", raw_text)
     if _fewer_words(text, MIN_WORDS):
         raise ExtractionError("no_article", f"extraction found no article text (fewer than {MIN_WORDS} words)")

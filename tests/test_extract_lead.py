@@ -1,0 +1,102 @@
+"""extract keeps the story's lead (standfirst) that trafilatura drops, and nothing that only looks like one."""
+
+from __future__ import annotations
+
+from ingest import extract as extract_module
+from ingest.extract import extract, parse
+from ingest.leads import with_lead
+
+LEAD = (
+    "The harbour authority will open the new container terminal in spring, two years late, after a long dispute "
+    "over dredging permits."
+)
+BODY = [
+    f"Paragraph {i}: the terminal's operators said on Tuesday that the cranes had been tested and that the first "
+    "ships from Rotterdam and Hamburg were booked for the second week of April, weather permitting."
+    for i in range(8)
+]
+TEASER = "Council votes to close the old swimming baths for repairs after an inspection found cracks in the roof beams…"
+
+
+def _page(lead_block: str, after_body: str = "", before: str = "") -> str:
+    paragraphs = "".join(f"<p>{text}</p>" for text in BODY)
+    return (
+        "<html><body><nav><a href='/'>Home</a></nav>"
+        f"{before}<div class='news'><div class='article'><h1>Terminal opens in spring</h1>{lead_block}"
+        f"<div class='news-text-wrap' itemprop='articleBody'>{paragraphs}</div>{after_body}</div></div></body></html>"
+    )
+
+
+def test_trafilatura_alone_drops_a_lead_named_teaser() -> None:
+    # What the rule is for: TYPO3's news pages put the story's own lead in div.teaser-text, which trafilatura
+    # prunes as another story's teaser.
+    page = _page(f"<div class='teaser-text'><p>{LEAD}</p></div>")
+    fast = extract_module._trafilatura_text(parse(page), None, fast=True)
+    assert "Paragraph 0" in fast and "container terminal in spring" not in fast
+
+
+def test_the_lead_is_put_back_before_the_first_paragraph() -> None:
+    for block in (
+        f"<div class='teaser-text'><p>{LEAD}</p></div>",
+        f"<p class='article-lead'>{LEAD}</p>",
+        f"<header class='entry-header'><div class='entry-excerpt'><p>{LEAD}</p></div></header>",
+    ):
+        lines = extract(_page(block)).text.splitlines()
+        assert lines[0] == LEAD, block
+        assert lines[1].startswith("Paragraph 0")
+        assert sum(LEAD in line for line in lines) == 1
+
+
+def test_a_lead_trafilatura_keeps_is_not_added_twice() -> None:
+    page = _page(f"<p class='intro'>{LEAD}</p>")
+    text = extract(page).text
+    assert text.count("container terminal in spring") == 1
+
+
+def test_other_stories_teasers_are_not_leads() -> None:
+    # A card in a list, a link, a block after the story, a site's tagline above the headline, a byline block:
+    # none is followed by the story's opening paragraph, or none is a lead.
+    cards = f"<ul><li><div class='teaser'><p>{TEASER}</p></div></li></ul>"
+    linked = f"<div class='teaser'><a href='/baths'>{TEASER}</a></div>"
+    after = f"<div class='teaser-text'><p>{TEASER}</p></div><p>{TEASER} More on the council's budget plans.</p>"
+    tagline = (
+        "<header><p class='site-description'>News, views and weather for the harbour town and the villages "
+        "around it</p></header>"
+    )
+    byline = "<div class='teaser_text_meta'>By Anna Berg, harbour correspondent, 12 March 2024, 08:15</div>"
+    for page in (
+        _page(cards),
+        _page(linked),
+        _page("", after_body=after),
+        _page(byline),
+        _page("", before=tagline),
+    ):
+        text = extract(page).text
+        assert "swimming baths" not in text and "harbour correspondent" not in text and "villages" not in text
+        assert text.startswith("Paragraph 0")
+
+
+def test_a_long_block_or_one_with_a_headline_is_no_lead() -> None:
+    # A CMS's body field named "text-with-summary" holds the body, not a lead; a block holding a headline is a header.
+    text = "\n".join(BODY)
+    body_field = "<div class='field text-with-summary'>" + " ".join(BODY[:5]).replace("Paragraph", "Part") + "</div>"
+    header = f"<div class='story-intro'><h1>Another headline</h1><p>{LEAD}</p></div>"
+    assert with_lead(text, parse(_page(body_field))) == text
+    assert with_lead(text, parse(_page(header))) == text
+    assert with_lead(text, parse(_page(f"<p class='lead'>{LEAD}</p>"))) == f"{LEAD}\n{text}"
+
+
+def test_the_lead_goes_before_the_texts_first_paragraph_only() -> None:
+    tree = parse(_page(f"<p class='lead'>{LEAD}</p>"))
+    # The lead's paragraph is not the text's first: prose comes before it, so the lead is not put in.
+    later = "\n".join([BODY[5], *BODY])
+    assert with_lead(later, tree) == later
+    # A short line before it (a dateline, a caption) is no prose: the lead goes after it.
+    short = "HAMBURG, 12 March\n" + "\n".join(BODY)
+    assert with_lead(short, tree).splitlines()[1] == LEAD
+
+
+def test_a_summary_cut_off_is_a_teaser_not_a_lead() -> None:
+    cut = "<p class='summary'>The harbour authority will open the new container terminal in spring, two years...</p>"
+    text = "\n".join(BODY)
+    assert with_lead(text, parse(_page(cut))) == text
