@@ -40,6 +40,10 @@ OPENING_WORDS = 8  # the paragraph after the lead is recognised by its first wor
 BETWEEN_WORDS = 80  # at most this many words between the lead and the story's first paragraph (a headline, a byline)
 PROSE_LINE_WORDS = 12  # as ingest.prose: a line of fewer words is a caption, a dateline, a heading
 _WORD = re.compile(r"\w+")
+# A lead shares this many words of 5 letters or more with the story's first ABOUT_CHARS characters.
+_NAME = re.compile(r"\w{5,}")
+ABOUT_WORDS = 2
+ABOUT_CHARS = 1500
 
 
 def _paragraph(tree: lxml.html.HtmlElement, opening: str) -> lxml.html.HtmlElement | None:
@@ -154,7 +158,7 @@ def _lead_before(tree: lxml.html.HtmlElement, opening: str) -> str | None:
     return None
 
 
-def with_lead(text: str, tree: lxml.html.HtmlElement) -> str:
+def with_lead(text: str, tree: lxml.html.HtmlElement, title: str | None = None) -> str:
     """`text` with the story's lead put before its first paragraph, when the page has one before that paragraph
     (`_lead_before`) and the text lacks it. The first paragraph: a line of OPENING_WORDS words or more, with only
     lines shorter than prose before it (a dateline, a caption)."""
@@ -164,8 +168,18 @@ def with_lead(text: str, tree: lxml.html.HtmlElement) -> str:
         if len(words) >= OPENING_WORDS:
             lead = _lead_before(tree, " ".join(words[:OPENING_WORDS]))
             if lead is not None:
-                # At most one lead, and not one the text holds already.
-                return text if covered(lead, text) >= 0.5 else "\n".join([*lines[:at], lead, *lines[at:]])
+                # At most one lead, and not one the text holds already, nor one about something else.
+                if covered(lead, text) >= 0.5 or not _about(lead, [title or "", *lines[at:]]):
+                    return text
+                return "\n".join([*lines[:at], lead, *lines[at:]])
         if len(_WORD.findall(line)) >= PROSE_LINE_WORDS:
             break
     return text
+
+
+def _about(lead: str, story: list[str]) -> bool:
+    """Whether the lead names what the story's title and opening name: a standfirst sums its story up, in its words
+    (its people, places, subjects). A template's block left from another story shares none of them."""
+    opening = " ".join(story)[:ABOUT_CHARS].lower()
+    words = {word for word in _NAME.findall(lead.lower())}
+    return len(words & set(_NAME.findall(opening))) >= ABOUT_WORDS

@@ -15,6 +15,7 @@ BODY = [
     "ships from Rotterdam and Hamburg were booked for the second week of April, weather permitting."
     for i in range(8)
 ]
+TITLE = "Terminal opens in spring"
 TEASER = "Council votes to close the old swimming baths for repairs after an inspection found cracks in the roof beams…"
 
 
@@ -22,7 +23,7 @@ def _page(lead_block: str, after_body: str = "", before: str = "") -> str:
     paragraphs = "".join(f"<p>{text}</p>" for text in BODY)
     return (
         "<html><body><nav><a href='/'>Home</a></nav>"
-        f"{before}<div class='news'><div class='article'><h1>Terminal opens in spring</h1>{lead_block}"
+        f"{before}<div class='news'><div class='article'><h1>{TITLE}</h1>{lead_block}"
         f"<div class='news-text-wrap' itemprop='articleBody'>{paragraphs}</div>{after_body}</div></div></body></html>"
     )
 
@@ -83,7 +84,7 @@ def test_a_long_block_or_one_with_a_headline_is_no_lead() -> None:
     header = f"<div class='story-intro'><h1>Another headline</h1><p>{LEAD}</p></div>"
     assert with_lead(text, parse(_page(body_field))) == text
     assert with_lead(text, parse(_page(header))) == text
-    assert with_lead(text, parse(_page(f"<p class='lead'>{LEAD}</p>"))) == f"{LEAD}\n{text}"
+    assert with_lead(text, parse(_page(f"<p class='lead'>{LEAD}</p>")), TITLE) == f"{LEAD}\n{text}"
 
 
 def test_the_lead_goes_before_the_texts_first_paragraph_only() -> None:
@@ -93,7 +94,22 @@ def test_the_lead_goes_before_the_texts_first_paragraph_only() -> None:
     assert with_lead(later, tree) == later
     # A short line before it (a dateline, a caption) is no prose: the lead goes after it.
     short = "HAMBURG, 12 March\n" + "\n".join(BODY)
-    assert with_lead(short, tree).splitlines()[1] == LEAD
+    assert with_lead(short, tree, TITLE).splitlines()[1] == LEAD
+
+
+def test_a_templates_lead_about_another_story_is_not_put_in() -> None:
+    # A page made from a template that kept the block of the story it was made for: in the lead's place, but
+    # naming none of this story's people, places or subjects (its title, its opening).
+    stale = (
+        "<p class='lead'>What was this British royal and his aides thinking of when he granted an interview to the "
+        "BBC, supposedly to clear his name?</p>"
+    )
+    text = "\n".join(BODY)
+    assert with_lead(text, parse(_page(stale)), TITLE) == text
+    assert extract(_page(stale)).text.startswith("Paragraph 0")
+    # The story's own lead shares the title's words, or the opening's.
+    assert with_lead(text, parse(_page(f"<p class='lead'>{LEAD}</p>")), TITLE).startswith(LEAD)
+    assert with_lead(text, parse(_page(f"<p class='lead'>{LEAD} Cranes were tested.</p>"))).startswith(LEAD)
 
 
 def test_a_summary_cut_off_is_a_teaser_not_a_lead() -> None:
