@@ -139,3 +139,32 @@ def test_the_fast_pass_without_the_backup_gives_the_same_text() -> None:
                 assert fast_trafilatura.text(parse(html), "https://example.org/a", fast) == with_stand_in
     assert calls[True] > len(pages) and calls[False] >= len(pages)  # recall retries ran too
     assert trafilatura_core._prepare_tree is original  # back once extraction is over
+
+
+def test_the_fast_sequence_gives_trafilaturas_text_and_measures_the_page_only_when_open() -> None:
+    assert fast_trafilatura.FAST_SEQUENCE, "trafilatura_sequence or html2txt changed: check _fast_sequence and re-pin"
+    bound, measure = fast_trafilatura._page_text_bound, trafilatura_core.html2txt
+    counts: Counter[str] = Counter()
+
+    def checked_bound(tree: Any) -> int:
+        counts["bound"] += 1
+        assert bound(tree) >= len(measure(tree))  # an upper bound, on every tree it is asked about
+        return bound(tree)
+
+    def counted_measure(tree: Any) -> str:
+        counts["measure"] += 1
+        return measure(tree)
+
+    pages = [*hard_slice().pages.values(), *(path.read_bytes() for path in sorted(SEEDS.glob("*.html")))]
+    # A short story on a page of long link lists: the fast result covers little of the page, trafilatura escalates.
+    menu = "".join(f"<li><a href='/s{i}'>Section number {i} of the site</a></li>" for i in range(300))
+    pages.append(f"<html><body><ul>{menu}</ul><p>{'The council met on Tuesday. ' * 12}</p></body></html>".encode())
+    for html in pages:
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(fast_trafilatura, "_page_text_bound", checked_bound)
+            patch.setattr(trafilatura_core, "html2txt", counted_measure)
+            fast = fast_trafilatura.text(parse(html), "https://example.org/a", True)
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(fast_trafilatura, "FAST_SEQUENCE", False)
+            assert fast_trafilatura.text(parse(html), "https://example.org/a", True) == fast
+    assert counts["bound"] > counts["measure"] > 0  # settled by the bound on some pages, measured on others
