@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from lxml.etree import XPath
 from trafilatura import core as trafilatura_core
+from trafilatura.settings import Extractor
 
 from ingest import extract as extract_module
 from ingest import fast_trafilatura
@@ -168,3 +169,13 @@ def test_the_fast_sequence_gives_trafilaturas_text_and_measures_the_page_only_wh
             patch.setattr(fast_trafilatura, "FAST_SEQUENCE", False)
             assert fast_trafilatura.text(parse(html), "https://example.org/a", True) == fast
     assert counts["bound"] > counts["measure"] > 0  # settled by the bound on some pages, measured on others
+
+
+@pytest.mark.parametrize("fast", [True, False])
+@pytest.mark.parametrize("url", [None, "https://example.org/a", "https://example.org/\udcff"])
+def test_the_options_are_those_extractor_makes(fast: bool, url: str | None) -> None:
+    made = Extractor(output_format="python", fast=fast, comments=False, tables=True, url=url)
+    copied = fast_trafilatura._options(fast, url)
+    assert copied is not fast_trafilatura._options(fast, url)  # a copy each call: trafilatura may change one
+    for name in Extractor.__slots__:
+        assert getattr(copied, name) == getattr(made, name), name
