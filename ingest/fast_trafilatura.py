@@ -23,6 +23,10 @@ result covers less than a fifth of it, and then retries in recall mode. The meas
 fast passes of 268 of 549 dev and seed-1 pages; an upper bound of it (`_page_text_bound`, 0.28 ms) settles 192
 of those calls (`_fast_sequence`).
 
+5. `meta_json`: trafilatura's JSON-LD metadata reader with the page's scripts found by tag, not by an XPath compiled
+for each page, and whitespace outside JSON strings removed by one split, not one regex callback each (0.36 -> 0.25 ms
+a page, 1-2% of a page's extraction).
+
 All use trafilatura's internals, so each is written for one exact version of what it replaces: an expression's
 text, the source of the functions involved (digests of them). A trafilatura release that changes one gets its
 own code back. The patterns and literals of the stand-ins are read from the expressions, not copied.
@@ -32,6 +36,7 @@ from __future__ import annotations
 
 import hashlib
 import inspect
+import json
 import re
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -43,7 +48,7 @@ from types import ModuleType
 from typing import Any
 
 from lxml.etree import Element, XPath, _Element
-from trafilatura import bare_extraction, core, xml
+from trafilatura import bare_extraction, core, metadata, xml
 from trafilatura.core import trafilatura_sequence
 from trafilatura.htmlprocessing import convert_tags, tree_cleaning
 from trafilatura.settings import Extractor
@@ -434,3 +439,37 @@ def text(tree: _Element, url: str | None, fast: bool) -> str:
             return ""
         # With comments off there are none, and bare_extraction's other checks are off by default.
         return xmltotxt(body, options.formatting) if len(body_text) >= options.min_output_size else ""
+
+
+# trafilatura's extract_meta_json and its minifying expression, as they were when `meta_json` was written.
+_WRITTEN_FOR_META_JSON = "f4232983df26bffd"
+_META_JSON_TYPES = ("application/ld+json", "application/settings+json")  # the XPath's two @type values
+_JSON_STRING = re.compile(r'("(?:\\.|[^"\\])*")')  # JSON_MINIFY's first alternative: a string, kept whole
+FAST_META_JSON = (
+    _source_digest(metadata.extract_meta_json) == _WRITTEN_FOR_META_JSON
+    and metadata.JSON_MINIFY.pattern == _JSON_STRING.pattern + r"|\s"
+)
+
+
+def minify_json(text: str) -> str:
+    """`JSON_MINIFY.sub(r"\\1", text)`: the whitespace outside strings removed. The expression finds the same strings
+    when it looks for strings alone (whitespace is never a string's start), and `\\s` is what str.split() splits on."""
+    parts = _JSON_STRING.split(text)  # outside, string, outside, ..., outside
+    parts[::2] = ["".join(part.split()) for part in parts[::2]]
+    return "".join(parts)
+
+
+def meta_json(tree: _Element, document: Any) -> Any:
+    """`trafilatura.metadata.extract_meta_json(tree, document)`, faster (trafilatura's own if it changed)."""
+    if not FAST_META_JSON:
+        return metadata.extract_meta_json(tree, document)
+    for elem in tree.iter("script"):  # .//script[@type=... or @type=...], in document order
+        if elem is tree or elem.get("type") not in _META_JSON_TYPES or not elem.text:
+            continue
+        element_text = metadata.normalize_json(minify_json(elem.text))
+        try:
+            schema = json.loads(element_text, strict=False)
+            document = metadata.extract_json(schema, document)
+        except json.JSONDecodeError:
+            document = metadata.extract_json_parse_error(element_text, document)
+    return document

@@ -8,8 +8,12 @@ from collections import Counter
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from lxml.etree import XPath
 from trafilatura import core as trafilatura_core
+from trafilatura import metadata as trafilatura_metadata
+from trafilatura.settings import Document as PageMetadata
 from trafilatura.settings import Extractor
 
 from ingest import extract as extract_module
@@ -179,3 +183,30 @@ def test_the_options_are_those_extractor_makes(fast: bool, url: str | None) -> N
     assert copied is not fast_trafilatura._options(fast, url)  # a copy each call: trafilatura may change one
     for name in Extractor.__slots__:
         assert getattr(copied, name) == getattr(made, name), name
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet=st.sampled_from(['"', "\\", " ", "\n", "\t", "\x1c", "\u00a0", "\u2003", "a", "{", ":"])))
+def test_minify_json_is_trafilaturas_expression(text: str) -> None:
+    assert fast_trafilatura.FAST_META_JSON, "extract_meta_json changed: check meta_json and re-pin"
+    assert fast_trafilatura.minify_json(text) == trafilatura_metadata.JSON_MINIFY.sub(r"\1", text)
+
+
+def test_meta_json_reads_what_trafilatura_reads() -> None:
+    pages = [*hard_slice().pages.values(), *(path.read_bytes() for path in sorted(SEEDS.glob("*.html")))]
+    ld = '{"@type": "NewsArticle", "headline": "A  headline", "author": {"name": "Ann Lee"}}'
+    site = '{"@type": "Organization", "name": "The  Site"}'
+    pages.append(
+        f"""<html><head><script type="application/ld+json">{ld}</script><script>var x;</script>
+        <script type="application/settings+json">{{"a": 1,}}</script></head><body>
+        <script type="application/ld+json">{site}</script></body></html>""".encode()
+    )
+    fields = [name for name in PageMetadata.__slots__ if name not in ("body", "commentsbody")]  # new elements each
+    found = 0
+    for html in pages:
+        tree = parse(html)
+        expected = trafilatura_metadata.extract_meta_json(tree, PageMetadata())
+        got = fast_trafilatura.meta_json(tree, PageMetadata())
+        assert {name: getattr(got, name) for name in fields} == {name: getattr(expected, name) for name in fields}
+        found += any(getattr(got, name) for name in fields)
+    assert found >= len(pages) // 2
