@@ -14,7 +14,7 @@ from urllib.parse import urljoin, urlsplit
 
 import lxml.html
 from lxml.etree import ElementDefaultClassLookup, ParserError, strip_elements
-from trafilatura.metadata import examine_meta, extract_meta_json, extract_sitename, extract_title
+from trafilatura.metadata import examine_meta, extract_sitename, extract_title
 from trafilatura.settings import MANUALLY_CLEANED
 from trafilatura.settings import Document as PageMetadata
 
@@ -283,7 +283,7 @@ def page_metadata(tree: lxml.html.HtmlElement) -> PageMetadata:
     """
     metadata = examine_meta(tree)
     with contextlib.suppress(Exception):  # trafilatura's JSON-LD reader trips on odd but harmless markup
-        metadata = extract_meta_json(tree, metadata)
+        metadata = fast_trafilatura.meta_json(tree, metadata)
     metadata.title = metadata.title or extract_title(tree)
     if metadata.author and " " not in metadata.author:  # a single token is a handle, not a name
         metadata.author = None
