@@ -400,7 +400,10 @@ def dedup(paths: tuple[Path, ...], as_json: bool, database_url: str | None, jobs
     were read: the clusters, the failures and the report are those of --jobs 1.
     """
     from worker.batch import Progress, dedup_paths
+    from worker.collector import tune_collector
     from worker.ordered_pool import cpu_count
+
+    tune_collector()  # this process is copydesk's: the collector as its worker processes run it
 
     with tempfile.TemporaryDirectory(prefix="copydesk-") as tmp:
         url = database_url or f"sqlite:///{Path(tmp) / 'dedup.db'}"
