@@ -75,3 +75,8 @@ def test_an_exception_of_the_work_is_raised_here_in_its_place() -> None:
 
 def test_cpu_count() -> None:
     assert 1 <= cpu_count() <= (os.cpu_count() or 1)
+
+
+def test_a_single_item_is_done_here() -> None:
+    assert [(item, pid) for item, (_, pid) in ordered_map(square_where, [3], jobs=2, ahead=8)] == [(3, PARENT)]
+    assert list(ordered_map(square_where, [], jobs=2, ahead=8)) == []

@@ -9,6 +9,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from itertools import chain, islice
 from typing import TypeVar
 
 Item = TypeVar("Item")
@@ -30,9 +31,10 @@ def ordered_map(
 
     `items` is read in the calling thread, at most `ahead` items before the one last yielded (so whatever
     reading an item does, it does in this thread, and memory holds at most `ahead` items), which lets the
-    workers go on while the caller is busy with what it was given. `jobs` 1 or less: work runs here, item by
-    item, no process started. `work` must be picklable (a module-level function or a partial of one) and
-    should return its errors rather than raise them: an exception it raises is raised here, as in one process.
+    workers go on while the caller is busy with what it was given. `jobs` 1 or less, or a single item: work runs
+    here, item by item, no process started. `work` must be picklable (a module-level function or a partial of
+    one) and should return its errors rather than raise them: an exception it raises is raised here, as in one
+    process.
     If a worker process dies (killed, a crash in C code), the items not yet yielded are worked on here
     instead: none is lost, and the one that killed its worker will do here what it does in one process.
     """
@@ -40,6 +42,13 @@ def ordered_map(
         for item in items:
             yield item, work(item)
         return
+    read = iter(items)
+    opening = list(islice(read, 2))
+    if len(opening) < 2:  # a single item (a one-page run) is done sooner than worker processes start
+        for item in opening:
+            yield item, work(item)
+        return
+    source = chain(opening, read)
     # fork: the workers start with this process's imports (trafilatura, lxml) instead of importing them again.
     pool = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork"))
     broken = False
@@ -55,7 +64,6 @@ def ordered_map(
 
     try:
         pending: deque[tuple[Item, Future[Result]]] = deque()
-        source = iter(items)
         for item in source:
             pending.append((item, pool.submit(work, item)))
             if len(pending) >= ahead:
