@@ -7,9 +7,9 @@ import gc
 # CPython collects its youngest generation every 700 net allocations of container objects, and every ten of those
 # the next, and so on: the archive allocates enough (ORM states, fingerprints' sentence sets, rows) that full
 # collections ran every few batches, each walking every object the process holds (trafilatura's, SQLAlchemy's,
-# the archive's caches). In bench/pipeline.py they were 3.5-4% of the pipeline's time (gc.callbacks, dev pages x4),
-# and bare trafilatura's 0.4-0.6%. With the first threshold at 10,000 no full collection ran in either; cycles
-# live a little longer, which costs memory only until the next collection.
+# the archive's caches). In bench/pipeline.py collections were 3.6-5.4% of the pipeline's time (full ones 2.5-4.2%;
+# gc.callbacks, dev pages x4), bare trafilatura's 0.6-0.9%. With the first threshold at 10,000: 1.3%, and no full
+# collection in either; cycles live a little longer, which costs memory only until the next collection.
 FIRST_THRESHOLD = 10_000
 
 
