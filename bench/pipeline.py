@@ -8,13 +8,18 @@ Pipeline: `Archive.add_html` (parse, extract, fingerprint, index in the embedded
 store and cluster in SQLite) per page. Baseline: `trafilatura.extract(html)` with default options.
 The two take turns in chunks of --chunk pages, so machine noise hits both alike.
 
-    .venv/bin/python bench/pipeline.py [--pages 1016] [--chunk 50] [--repeat 3] [--corpus DIR]
+    .venv/bin/python bench/pipeline.py [--pages 1016] [--chunk 50] [--repeat 3] [--corpus DIR] [--gc-as-copydesk]
+
+--gc-as-copydesk runs this whole process, both sides, with the garbage collector as copydesk's own processes set it
+(`worker.collector.tune_collector`, what `copydesk dedup` and the worker's pool processes do); without it, CPython's
+default, as this bench always ran.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import gc
 import json
 import platform
 import statistics
@@ -31,6 +36,7 @@ from storage.archive import Archive, Arrival
 from storage.db import make_engine, make_sessionmaker, upgrade
 from storage.index import RedisIndex
 from worker.batch import page_files, read_page
+from worker.collector import tune_collector
 from worker.embedded import EmbeddedRedis
 
 DEV = Path(__file__).resolve().parent.parent.parent / "shared" / "corpus" / "dev"
@@ -88,7 +94,10 @@ def main() -> None:
     parser.add_argument("--chunk", type=int, default=50)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--corpus", type=Path, default=DEV, help="a corpus folder: pages/ and truth.json")
+    parser.add_argument("--gc-as-copydesk", action="store_true", help="both sides with copydesk's collector setting")
     args = parser.parse_args()
+    if args.gc_as_copydesk:
+        tune_collector()
     with tempfile.TemporaryDirectory() as tmp:
         server = EmbeddedRedis(Path(tmp) / "redis")
         url = server.start()
@@ -96,7 +105,9 @@ def main() -> None:
             runs = [run(args.pages, args.chunk, Path(tmp), url, i, args.corpus) for i in range(args.repeat)]
         finally:
             server.stop()
+    collector = "copydesk's (both sides)" if args.gc_as_copydesk else "CPython's default"
     print(f"# {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {platform.platform()}, one process")
+    print(f"# garbage collector: {collector}, thresholds {gc.get_threshold()}")
     print(f"# {args.corpus}: {runs[0]['pages']:.0f} pages per run, median of {len(runs)} runs")
     for name in ("pipeline pages/s", "bare pages/s", "ratio", "extract share of pipeline"):
         values = ", ".join(f"{r[name]:.2f}" for r in runs)

@@ -6,6 +6,8 @@ of their median wall times. `--start-up` does the same on a folder of one small 
 before the first page; it also times the imports of a worker process (`python -c "import worker.tasks"`,
 what Celery loads in each one) against a bare `import trafilatura`; and both copydesk commands as they were
 before datasketch left them (the same command with `import datasketch` added), in the same alternation.
+`copydesk dedup` extracts in as many worker processes as there are CPUs by default (`--jobs`), the bare script
+on one core: the race also runs `copydesk dedup DIR --json --jobs 1`, and gives the ratio of each.
 
     .venv/bin/python bench/whole_process.py DIR [--rounds 5]
     .venv/bin/python bench/whole_process.py --start-up [--rounds 9]
@@ -95,6 +97,7 @@ def main() -> None:
         print(f"# {pages} pages in {directory}, {args.rounds} rounds alternated")
         commands = {
             "copydesk dedup DIR --json": [copydesk, "dedup", str(directory), "--json"],
+            "copydesk dedup DIR --json --jobs 1": [copydesk, "dedup", str(directory), "--json", "--jobs", "1"],
             "bare trafilatura script": [python, __file__, "--bare", str(directory)],
         }
         if args.start_up:
@@ -108,10 +111,10 @@ def main() -> None:
             ]
         times = race(commands, args.rounds)
         report(times)
-        ratio = statistics.median(times["bare trafilatura script"]) / statistics.median(
-            times["copydesk dedup DIR --json"]
-        )
-        print(f"speed ratio copydesk / bare: {ratio:.2f}")
+        bare_median = statistics.median(times["bare trafilatura script"])
+        for name in ("copydesk dedup DIR --json", "copydesk dedup DIR --json --jobs 1"):
+            jobs = "--jobs 1" if name.endswith("--jobs 1") else f"--jobs {os.cpu_count()} (default)"
+            print(f"speed ratio copydesk / bare, {jobs}: {bare_median / statistics.median(times[name]):.2f}")
         if args.start_up:
             imports = race(
                 {

@@ -14,7 +14,7 @@ from urllib.parse import urljoin, urlsplit
 
 import lxml.html
 from lxml.etree import ElementDefaultClassLookup, ParserError, strip_elements
-from trafilatura.metadata import examine_meta, extract_meta_json, extract_sitename, extract_title
+from trafilatura.metadata import examine_meta, extract_sitename, extract_title
 from trafilatura.settings import MANUALLY_CLEANED
 from trafilatura.settings import Document as PageMetadata
 
@@ -124,9 +124,15 @@ def decode_html(body: bytes, declared: str | None = None) -> str:
     keeps its UTF-8, with replacement characters there, instead of turning whole into windows-1252 mojibake
     ("schÃ¶n"). Only when no charset reads most of the page does windows-1252 decode it.
     """
+    return _decoded(body, declared)[0]
+
+
+def _decoded(body: bytes, declared: str | None) -> tuple[str, bool]:
+    """decode_html's text, and whether it is `body` read as UTF-8 as it stands: then encoding the text again gives
+    `body` back, and `parse` spares that (0.14 ms a page, on 501 of the 549 dev and seed-1 pages)."""
     for bom, bom_codec in ((b"\xef\xbb\xbf", "utf-8"), (b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be")):
         if body.startswith(bom):
-            return body[len(bom) :].decode(bom_codec, errors="replace")
+            return body[len(bom) :].decode(bom_codec, errors="replace"), False
     meta = _META_CHARSET.search(body[:4096])
     candidates: list[str | None] = [declared, meta.group(1).decode("ascii", "ignore") if meta else None, "utf-8"]
     known: list[str] = []
@@ -134,7 +140,7 @@ def decode_html(body: bytes, declared: str | None = None) -> str:
         if not codec:
             continue
         try:
-            return body.decode(codec)
+            return body.decode(codec), codecs.lookup(codec).name == "utf-8"  # strict: no lone surrogates in it
         except LookupError:
             continue
         except UnicodeDecodeError:
@@ -145,12 +151,12 @@ def decode_html(body: bytes, declared: str | None = None) -> str:
     ]
     mostly = [reading for reading in readings if _mostly_valid(*reading[::2])]
     if mostly:
-        return min(mostly, key=lambda reading: reading[:2])[2]
+        return min(mostly, key=lambda reading: reading[:2])[2], False
     text = body.decode("windows-1252", errors="replace")
     # Western text in windows-1252 is mostly ASCII; bytes that are mostly not are not text at all.
     if len(text) - len(text.encode("ascii", "ignore")) > 0.3 * max(len(text), 1):
         raise ExtractionError("not_text", "the page's bytes decode as no known text encoding")
-    return text
+    return text, False
 
 
 def _decode_counted(body: bytes, codec: str) -> tuple[int, str]:
@@ -254,8 +260,12 @@ def _is_canonical(link: lxml.html.HtmlElement) -> bool:
 
 
 def parse(html: str | bytes, charset: str | None = None) -> lxml.html.HtmlElement:
-    text = decode_html(html, charset) if isinstance(html, bytes) else html
-    data = text.encode("utf-8", "surrogatepass").translate(None, _CONTROL_BYTES)
+    if isinstance(html, bytes):
+        text, as_is = _decoded(html, charset)
+        data = html if as_is else text.encode("utf-8", "surrogatepass")
+    else:
+        data = html.encode("utf-8", "surrogatepass")
+    data = data.translate(None, _CONTROL_BYTES)
     start = data.lstrip()  # bytes strip ASCII whitespace only: a page might be all non-breaking spaces
     if not start or (start[0] > 0x7F and not start.decode("utf-8", "surrogatepass").strip()):
         raise ExtractionError("empty_page", "the page is empty")
@@ -284,7 +294,7 @@ def page_metadata(tree: lxml.html.HtmlElement) -> PageMetadata:
     """
     metadata = examine_meta(tree)
     with contextlib.suppress(Exception):  # trafilatura's JSON-LD reader trips on odd but harmless markup
-        metadata = extract_meta_json(tree, metadata)
+        metadata = fast_trafilatura.meta_json(tree, metadata)
     metadata.title = metadata.title or extract_title(tree)
     if metadata.author and " " not in metadata.author:  # a single token is a handle, not a name
         metadata.author = None

@@ -176,6 +176,28 @@ def test_dedup_reports_every_file_once(env: dict[str, str], messy_dir: Path) -> 
     assert {*SINGLES, "southfront-original.html.gz"} <= clustered
 
 
+def test_dedup_jobs_give_the_same_report(tmp_path: Path, messy_dir: Path) -> None:
+    """Pages extracted in worker processes (real ones, a subprocess each run) give the report and the progress
+    lines of one process, failures included; the default is the CPU count."""
+    for name in MOSUL[:2]:  # copies of southfront-original.html.gz: a cluster too
+        shutil.copy(SEEDS / name, messy_dir / name)
+    runs = {
+        jobs: run_cli("dedup", str(messy_dir), "--json", *(["--jobs", jobs] if jobs else []), env=_env(tmp_path / jobs))
+        for jobs in ("1", "2", "3", "")
+    }
+    for jobs, result in runs.items():
+        assert result.returncode == 0, (jobs, result.stderr)
+        assert (result.stdout, result.stderr) == (runs["1"].stdout, runs["1"].stderr), jobs
+    report = json.loads(runs["1"].stdout)
+    assert len(all_paths(report)) == 8 and {f["path"] for f in report["failed"]} >= UNREADABLE
+    assert [*MOSUL[:2], "southfront-original.html.gz"] in [c["members"] for c in report["clusters"]]
+
+
+def test_dedup_jobs_must_be_positive(env: dict[str, str], messy_dir: Path) -> None:
+    result = CliRunner().invoke(main, ["dedup", str(messy_dir), "--jobs", "0"])
+    assert result.exit_code == 2 and "--jobs" in result.output
+
+
 def test_random_bytes_are_no_article(env: dict[str, str], messy_dir: Path) -> None:
     report = json.loads(cli("dedup", str(messy_dir), "--json", "--db", env["COPYDESK_DATABASE_URL"]).stdout)
     assert "junk.htm" in {f["path"] for f in report["failed"]}

@@ -8,8 +8,13 @@ from collections import Counter
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from lxml.etree import XPath
 from trafilatura import core as trafilatura_core
+from trafilatura import metadata as trafilatura_metadata
+from trafilatura.settings import Document as PageMetadata
+from trafilatura.settings import Extractor
 
 from ingest import extract as extract_module
 from ingest import fast_trafilatura
@@ -139,3 +144,69 @@ def test_the_fast_pass_without_the_backup_gives_the_same_text() -> None:
                 assert fast_trafilatura.text(parse(html), "https://example.org/a", fast) == with_stand_in
     assert calls[True] > len(pages) and calls[False] >= len(pages)  # recall retries ran too
     assert trafilatura_core._prepare_tree is original  # back once extraction is over
+
+
+def test_the_fast_sequence_gives_trafilaturas_text_and_measures_the_page_only_when_open() -> None:
+    assert fast_trafilatura.FAST_SEQUENCE, "trafilatura_sequence or html2txt changed: check _fast_sequence and re-pin"
+    bound, measure = fast_trafilatura._page_text_bound, trafilatura_core.html2txt
+    counts: Counter[str] = Counter()
+
+    def checked_bound(tree: Any) -> int:
+        counts["bound"] += 1
+        assert bound(tree) >= len(measure(tree))  # an upper bound, on every tree it is asked about
+        return bound(tree)
+
+    def counted_measure(tree: Any) -> str:
+        counts["measure"] += 1
+        return measure(tree)
+
+    pages = [*hard_slice().pages.values(), *(path.read_bytes() for path in sorted(SEEDS.glob("*.html")))]
+    # A short story on a page of long link lists: the fast result covers little of the page, trafilatura escalates.
+    menu = "".join(f"<li><a href='/s{i}'>Section number {i} of the site</a></li>" for i in range(300))
+    pages.append(f"<html><body><ul>{menu}</ul><p>{'The council met on Tuesday. ' * 12}</p></body></html>".encode())
+    for html in pages:
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(fast_trafilatura, "_page_text_bound", checked_bound)
+            patch.setattr(trafilatura_core, "html2txt", counted_measure)
+            fast = fast_trafilatura.text(parse(html), "https://example.org/a", True)
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(fast_trafilatura, "FAST_SEQUENCE", False)
+            assert fast_trafilatura.text(parse(html), "https://example.org/a", True) == fast
+    assert counts["bound"] > counts["measure"] > 0  # settled by the bound on some pages, measured on others
+
+
+@pytest.mark.parametrize("fast", [True, False])
+@pytest.mark.parametrize("url", [None, "https://example.org/a", "https://example.org/\udcff"])
+def test_the_options_are_those_extractor_makes(fast: bool, url: str | None) -> None:
+    made = Extractor(output_format="python", fast=fast, comments=False, tables=True, url=url)
+    copied = fast_trafilatura._options(fast, url)
+    assert copied is not fast_trafilatura._options(fast, url)  # a copy each call: trafilatura may change one
+    for name in Extractor.__slots__:
+        assert getattr(copied, name) == getattr(made, name), name
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet=st.sampled_from(['"', "\\", " ", "\n", "\t", "\x1c", "\u00a0", "\u2003", "a", "{", ":"])))
+def test_minify_json_is_trafilaturas_expression(text: str) -> None:
+    assert fast_trafilatura.FAST_META_JSON, "extract_meta_json changed: check meta_json and re-pin"
+    assert fast_trafilatura.minify_json(text) == trafilatura_metadata.JSON_MINIFY.sub(r"\1", text)
+
+
+def test_meta_json_reads_what_trafilatura_reads() -> None:
+    pages = [*hard_slice().pages.values(), *(path.read_bytes() for path in sorted(SEEDS.glob("*.html")))]
+    ld = '{"@type": "NewsArticle", "headline": "A  headline", "author": {"name": "Ann Lee"}}'
+    site = '{"@type": "Organization", "name": "The  Site"}'
+    pages.append(
+        f"""<html><head><script type="application/ld+json">{ld}</script><script>var x;</script>
+        <script type="application/settings+json">{{"a": 1,}}</script></head><body>
+        <script type="application/ld+json">{site}</script></body></html>""".encode()
+    )
+    fields = [name for name in PageMetadata.__slots__ if name not in ("body", "commentsbody")]  # new elements each
+    found = 0
+    for html in pages:
+        tree = parse(html)
+        expected = trafilatura_metadata.extract_meta_json(tree, PageMetadata())
+        got = fast_trafilatura.meta_json(tree, PageMetadata())
+        assert {name: getattr(got, name) for name in fields} == {name: getattr(expected, name) for name in fields}
+        found += any(getattr(got, name) for name in fields)
+    assert found >= len(pages) // 2

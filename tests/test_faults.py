@@ -595,7 +595,8 @@ def test_server_errors_are_retried_then_recorded(
 
 
 @pytest.mark.timeout(60)
-def test_dedup_records_a_page_too_slow_to_extract(tmp_path: Path, memory_archive: Archive) -> None:
+@pytest.mark.parametrize("jobs", [1, 2])  # 2: the limit fires in the worker process extracting the page
+def test_dedup_records_a_page_too_slow_to_extract(tmp_path: Path, memory_archive: Archive, jobs: int) -> None:
     folder = tmp_path / "pages"
     folder.mkdir()
     for name in ("southfront-original.html", "blog-repost.html"):
@@ -604,7 +605,7 @@ def test_dedup_records_a_page_too_slow_to_extract(tmp_path: Path, memory_archive
     (folder / "slow.html").write_text("<html><body><div>" + "<a href='/x'>word</a> " * 100_000 + "</div></body></html>")
     handler, (timer, _) = signal.getsignal(signal.SIGALRM), signal.getitimer(signal.ITIMER_REAL)
     start = time.monotonic()
-    report = dedup_directory(folder, memory_archive, page_time_limit=0.5)
+    report = dedup_directory(folder, memory_archive, page_time_limit=0.5, jobs=jobs)
     assert time.monotonic() - start < 6
     assert report["failed"] == [{"path": "slow.html", "error": "time_limit: extracting the page: processing took "
                                  "longer than 0.5 s"}]  # fmt: skip

@@ -13,7 +13,7 @@ import pytest
 from datasketch import MinHash
 from hypothesis import example, given
 from hypothesis import strategies as st
-from lxml.html import HtmlElement
+from lxml.html import HtmlElement, tostring
 
 from ingest import canonical, fast_trafilatura
 from ingest import extract as extract_module
@@ -106,6 +106,21 @@ def test_decode_trusts_a_charset_only_when_the_bytes_agree() -> None:
     assert decode_html(text.encode("windows-1252"), "utf-8") == text  # wrong header: falls back
     assert decode_html(b'<meta charset="windows-1252">' + "é".encode("cp1252")).endswith("é")
     assert decode_html("é".encode()) == "é"
+
+
+@pytest.mark.parametrize(
+    ("body", "declared"),
+    [
+        ("<p>café “quoted” \x07bell</p>".encode(), None),  # read as UTF-8 as it stands: parsed without re-encoding
+        ("<p>café “quoted”</p>".encode(), "UTF8"),  # the same, declared by another name
+        (b"\xef\xbb\xbf<p>caf\xc3\xa9</p>", None),  # a BOM
+        ("<p>café</p>".encode("cp1252"), None),  # not UTF-8
+        ("<p>café</p>".encode() + b"\xff", "utf-8"),  # mostly UTF-8: read with a replacement character
+    ],
+)
+def test_bytes_parse_as_their_decoded_text(body: bytes, declared: str | None) -> None:
+    text = decode_html(body, declared)
+    assert tostring(parse(body, declared), encoding="unicode") == tostring(parse(text), encoding="unicode")
 
 
 def test_fingerprint_ignores_quotes_case_and_headline(seeds: dict[str, Article]) -> None:

@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import gzip
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
 
+from ingest.document import Article
 from ingest.extract import ExtractionError, extract
 from ingest.warc import Damaged, Skipped, WarcPage, is_warc, read_warc, warc_files
 from storage.archive import Archive, Arrival
 from storage.models import Cluster, Document, Failure
 from worker.limits import PageTimeLimitExceeded, time_limit
+from worker.ordered_pool import ordered_map
 
 PATTERNS = ("*.html", "*.htm", "*.html.gz", "*.htm.gz")
 KEY_PREFIX = "file:"
@@ -71,6 +74,7 @@ def dedup_paths(
     progress: Callable[[Progress, str], None] | None = None,
     page_time_limit: float | None = 60.0,
     batch_size: int = BATCH_SIZE,
+    jobs: int = 1,
 ) -> dict[str, Any]:
     """Ingest every page of the paths; return {"clusters": [...], "failed": [...]}.
 
@@ -82,6 +86,8 @@ def dedup_paths(
     Extracting one page may take at most `page_time_limit` seconds (None: no limit; the limit
     needs the main thread) and is recorded as a `time_limit` failure beyond that. Extracted pages
     go to the archive `batch_size` at a time: three transactions a batch instead of three a page.
+    With `jobs` above 1, pages are extracted in that many worker processes while this one stores them,
+    in the order they were read: the same archive, decisions and report as with one.
     """
     state = Progress()
     keys: dict[str, str] = {}
@@ -94,28 +100,48 @@ def dedup_paths(
             state.stored += len(batch)
             batch = []
 
-    for page in _inputs(paths, state, archive, keys):
+    # Each page with the counts as they were when it was read: with workers, reading runs ahead of storing.
+    read = ((page, replace(state)) for page in _inputs(paths, state, archive, keys))
+    work = partial(_extract_read, page_time_limit=page_time_limit)
+    # Ahead by two batches: the workers go on while this process stores a whole batch.
+    for (page, counts), outcome in ordered_map(work, read, jobs, ahead=2 * batch_size):
         keys[page.key] = page.name
-        try:
-            # Only the extraction is limited: stopping the archive half-way through a page would
-            # leave a stored but unclustered document behind for repair().
-            with time_limit(page_time_limit):
-                article = extract(page.html, page.url, charset=page.charset)
-            batch.append(Arrival(article, key=page.key, final_url=page.url, fetched=page.fetched))
-        except ExtractionError as err:
-            archive.record_failure(page.key, err.reason, err.message)
-        except PageTimeLimitExceeded as err:
-            archive.record_failure(page.key, "time_limit", f"extracting the page: {err}")
-        except Exception as err:  # a poison page must not stop the batch
-            archive.record_failure(page.key, "internal_error", f"{type(err).__name__}: {err}")
+        if isinstance(outcome, Article):
+            batch.append(Arrival(outcome, key=page.key, final_url=page.url, fetched=page.fetched))
+        else:
+            archive.record_failure(page.key, *outcome)
         if len(batch) >= batch_size:
             flush()
         if progress:
-            progress(state, page.name)
+            progress(replace(counts, stored=state.stored), page.name)
     flush()
     if progress:
         progress(state, "")
     return report(archive, keys)
+
+
+def _extract_read(read: tuple[_Input, Progress], page_time_limit: float | None) -> Article | tuple[str, str]:
+    """`extract_page` of a page as dedup_paths reads it (with its counts, which stay where they are)."""
+    return extract_page(read[0], page_time_limit)
+
+
+def extract_page(page: _Input, page_time_limit: float | None) -> Article | tuple[str, str]:
+    """The page's article, or the (reason, message) of the failure to record instead.
+
+    Returned, not raised, so that it crosses from a worker process as it is (an ExtractionError does not
+    survive pickling: its arguments are not its constructor's).
+    """
+    try:
+        # Only the extraction is limited: stopping the archive half-way through a page would
+        # leave a stored but unclustered document behind for repair().
+        with time_limit(page_time_limit):
+            return extract(page.html, page.url, charset=page.charset)
+    except ExtractionError as err:
+        return err.reason, err.message
+    except PageTimeLimitExceeded as err:
+        return "time_limit", f"extracting the page: {err}"
+    except Exception as err:  # a poison page must not stop the batch
+        return "internal_error", f"{type(err).__name__}: {err}"
 
 
 def _inputs(paths: Sequence[Path], state: Progress, archive: Archive, keys: dict[str, str]) -> Iterator[_Input]:

@@ -375,7 +375,15 @@ def push(paths: tuple[Path, ...], batch: int) -> None:
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print the clusters as JSON (the scorer's format).")
 @click.option("--db", "database_url", help="Store into this database URL instead of a fresh temporary one.")
-def dedup(paths: tuple[Path, ...], as_json: bool, database_url: str | None) -> None:
+@click.option(
+    "--jobs",
+    "-j",
+    type=click.IntRange(min=1),
+    help="Extract pages in this many worker processes while this one stores them in the order they were read "
+    "(the same clusters and report as with one). [default: the CPUs this process may use]  1: extract here, "
+    "page by page, in this process alone.",
+)
+def dedup(paths: tuple[Path, ...], as_json: bool, database_url: str | None, jobs: int | None) -> None:
     """Cluster saved pages and web archives through the same pipeline as the worker.
 
     PATHS are saved pages (*.html, *.htm, *.html.gz), WARC files (*.warc, *.warc.gz) and folders of
@@ -387,8 +395,15 @@ def dedup(paths: tuple[Path, ...], as_json: bool, database_url: str | None) -> N
     from a file by its path relative to the folder given, a page from a WARC by its WARC-Target-URI.
     A damaged WARC record (truncated gzip member, bad header, wrong Content-Length) is listed under
     "failed" as FILE@OFFSET; the records before and after it are read. Progress goes to stderr.
+
+    Pages are extracted in --jobs worker processes while this process stores them in the order they
+    were read: the clusters, the failures and the report are those of --jobs 1.
     """
     from worker.batch import Progress, dedup_paths
+    from worker.collector import tune_collector
+    from worker.ordered_pool import cpu_count
+
+    tune_collector()  # this process is copydesk's: the collector as its worker processes run it
 
     with tempfile.TemporaryDirectory(prefix="copydesk-") as tmp:
         url = database_url or f"sqlite:///{Path(tmp) / 'dedup.db'}"
@@ -411,7 +426,8 @@ def dedup(paths: tuple[Path, ...], as_json: bool, database_url: str | None) -> N
                 kinds = ", ".join(f"{n} {kind}" for kind, n in sorted(state.skipped_kinds.items(), key=lambda k: -k[1]))
                 click.echo(f"skipped: {kinds}", err=True)
 
-        result = dedup_paths(list(paths), archive, progress, page_time_limit=_settings().page_time_limit)
+        limit = _settings().page_time_limit
+        result = dedup_paths(list(paths), archive, progress, page_time_limit=limit, jobs=jobs or cpu_count())
     if as_json:
         click.echo(json.dumps(result, indent=1))
         return

@@ -16,7 +16,7 @@ import redis
 import sqlalchemy.exc
 from celery import Task
 from celery.exceptions import Reject, Retry, SoftTimeLimitExceeded
-from celery.signals import worker_ready
+from celery.signals import worker_process_init, worker_ready
 from sqlalchemy import select
 
 from ingest.document import Article
@@ -29,6 +29,7 @@ from storage.index import IndexIncomplete, RedisIndex
 from storage.models import Document
 from storage.refill import refill
 from worker.app import INGEST_HTML, INGEST_PAGES, INGEST_TEXT, INGEST_URL, REPAIR, app, settings
+from worker.collector import tune_collector
 from worker.config import redis_client_url
 from worker.limits import PageTimeLimitExceeded, time_limit
 from worker.politeness import Deferred, defer, polite_fetch
@@ -393,6 +394,11 @@ def repair(self: ArchiveTask) -> int:
     # More to file or settle, or another process is filling: go on soon rather than at beat's next tick.
     repair.apply_async(countdown=5)
     return settled
+
+
+@worker_process_init.connect
+def _tune_collector(**_: Any) -> None:
+    tune_collector()  # a pool process is copydesk's own: worker/collector.py
 
 
 @worker_ready.connect
