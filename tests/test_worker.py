@@ -328,9 +328,12 @@ def test_copydesk_push_queues_saved_pages_for_the_worker(stack: dict[str, object
     with stack["sessions"]() as session:  # type: ignore[operator]
         (message,) = session.scalars(select(Failure.message))
     assert message.startswith(f"{folder / 'zz-nav-only.html'}: "), message
-    log = Path(str(stack["log"])).read_text()
-    assert re.search(r"ingest_pages\[[-0-9a-f]+\] received", log)
-    assert "raised expected: PageFailed('pages_failed: 1 of 2 pages failed" in log and "zz-nav-only.html" in log
+    log = Path(str(stack["log"]))
+    assert re.search(r"ingest_pages\[[-0-9a-f]+\] received", log.read_text())
+    # The task logs its end after it has recorded the failure: wait for the line rather than race it.
+    failed = "raised expected: PageFailed('pages_failed: 1 of 2 pages failed"
+    wait_for(lambda: failed in log.read_text(), 30, "the failed batch's task logged as FAILURE")
+    assert "zz-nav-only.html" in log.read_text()
 
 
 @pytest.mark.parametrize("reverse", [False, True])
