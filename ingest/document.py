@@ -21,6 +21,9 @@ class Article:
     canonical_url: str | None = None  # <link rel=canonical>, as declared
     language: str | None = None
     description: str | None = None
+    # The story's lead (standfirst) that extraction put back in `text` (ingest.leads): there for readers, and read
+    # as no prose by relations, since copies keep or drop a standfirst at will, as they do a headline.
+    lead: str | None = None
 
     @property
     def paragraphs(self) -> list[str]:

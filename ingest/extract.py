@@ -320,7 +320,7 @@ def extract(html: str | bytes, url: str | None = None, *, charset: str | None = 
         raw_text, link_share = instead, _link_share(instead, links)
     # The story's lead, which trafilatura drops on many templates (`ingest.leads`), read from `tree`: trafilatura
     # cleaned a copy of it. The link share stays the text's: a lead is prose, so it would only lower it.
-    raw_text = with_lead(raw_text, tree, metadata.title)
+    raw_text, lead = with_lead(raw_text, tree, metadata.title)
     text = unicodedata.normalize("NFC", raw_text)
     if _fewer_words(text, MIN_WORDS):
         raise ExtractionError("no_article", f"extraction found no article text (fewer than {MIN_WORDS} words)")
@@ -339,6 +339,7 @@ def extract(html: str | bytes, url: str | None = None, *, charset: str | None = 
         canonical_url=canonical,
         language=language,
         description=_clean(metadata.description),
+        lead=unicodedata.normalize("NFC", lead) if lead else None,
     )
 
 

@@ -48,12 +48,14 @@ def _words_and_sentences(
     words: list[str] = []
     sentence_hashes: dict[int, None] = {}  # in text order
     sentences: list[tuple[int, bool]] = []
+    # The lead extraction put back is read as a headline is: copies keep or drop a standfirst at will.
+    lead = textlib.read_paragraph(article.lead).hash if article.lead else None
     for paragraph in content_paragraphs(article, chrome):
         for sentence_words, prose in zip(paragraph.sentences, paragraph.prose, strict=True):
             if len(sentence_words) >= MIN_ANCHOR_WORDS:
                 sentence_hashes[textlib.hash64(sentence_words)] = None
             words.extend(sentence_words)
-            sentences.append((len(sentence_words), prose))
+            sentences.append((len(sentence_words), prose and paragraph.hash != lead))
     return words, list(sentence_hashes), sentences
 
 

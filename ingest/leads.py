@@ -158,10 +158,21 @@ def _lead_before(tree: lxml.html.HtmlElement, opening: str) -> str | None:
     return None
 
 
-def with_lead(text: str, tree: lxml.html.HtmlElement, title: str | None = None) -> str:
-    """`text` with the story's lead put before its first paragraph, when the page has one before that paragraph
-    (`_lead_before`) and the text lacks it. The first paragraph: a line of OPENING_WORDS words or more, with only
-    lines shorter than prose before it (a dateline, a caption)."""
+def with_lead(text: str, tree: lxml.html.HtmlElement, title: str | None = None) -> tuple[str, str | None]:
+    """(`text` with the story's lead put before its first paragraph, the lead) when `_story_lead` finds one to put
+    back; else (`text`, None)."""
+    found = _story_lead(text, tree, title)
+    if found is None:
+        return text, None
+    at, lead = found
+    lines = text.splitlines()
+    return "\n".join([*lines[:at], lead, *lines[at:]]), lead
+
+
+def _story_lead(text: str, tree: lxml.html.HtmlElement, title: str | None = None) -> tuple[int, str] | None:
+    """(the line number of `text`'s first paragraph, the lead to put before it), when the page has a lead before that
+    paragraph (`_lead_before`) and the text lacks it. The first paragraph: a line of OPENING_WORDS words or more, with
+    only lines shorter than prose before it (a dateline, a caption)."""
     lines = text.splitlines()
     for at, line in enumerate(lines):
         words = line.split()
@@ -170,11 +181,11 @@ def with_lead(text: str, tree: lxml.html.HtmlElement, title: str | None = None) 
             if lead is not None:
                 # At most one lead, and not one the text holds already, nor one about something else.
                 if covered(lead, text) >= 0.5 or not _about(lead, [title or "", *lines[at:]]):
-                    return text
-                return "\n".join([*lines[:at], lead, *lines[at:]])
+                    return None
+                return at, lead
         if len(_WORD.findall(line)) >= PROSE_LINE_WORDS:
             break
-    return text
+    return None
 
 
 def _about(lead: str, story: list[str]) -> bool:

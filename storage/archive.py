@@ -616,6 +616,7 @@ class Archive:
             published=article.published,
             published_source=article.published_source,
             canonical_url=article.canonical_url,
+            lead=article.lead,
             attributions=prepared.attributions,
             content_hash=prepared.content_hash,
             fp_params=self.params.key,
@@ -721,4 +722,5 @@ def to_article(doc: Document) -> Article:
         host=doc.host,
         canonical_url=doc.canonical_url,
         language=doc.language,
+        lead=doc.lead,
     )

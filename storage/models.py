@@ -77,6 +77,8 @@ class Document(Base):
     # The paragraph hashes of its host's chrome that the signature leaves out (decimal, space-separated).
     # NULL: settled before this column was added, or made stale by new chrome.
     chrome: Mapped[str | None] = mapped_column(Text)
+    # The story's lead that extraction put back in the text (Article.lead); NULL: none, or stored before 0006.
+    lead: Mapped[str | None] = mapped_column(Text)
     cluster_id: Mapped[int | None] = mapped_column(ForeignKey("clusters.id", ondelete="SET NULL"), index=True)
     # False from the moment the document is written until its cluster is settled: a crash in between
     # leaves it False, and `repair` (queued by every worker at start, and by beat every 5 min) finishes it.

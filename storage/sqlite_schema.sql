@@ -1,4 +1,4 @@
--- revision: 0005_relations
+-- revision: 0006_lead
 -- The schema storage/migrations make on SQLite, for new databases (storage/schema.py). Regenerate with
 -- python -c 'import storage.schema as s; s.write_sqlite_schema()' after adding a migration.
 CREATE TABLE alembic_version (
@@ -47,7 +47,7 @@ CREATE TABLE documents (
 	signature BLOB NOT NULL, 
 	index_keys TEXT NOT NULL, 
 	cluster_id INTEGER, 
-	clustered BOOLEAN NOT NULL, attributions TEXT, chrome TEXT, 
+	clustered BOOLEAN NOT NULL, attributions TEXT, chrome TEXT, lead TEXT, 
 	PRIMARY KEY (id), 
 	FOREIGN KEY(cluster_id) REFERENCES clusters (id) ON DELETE SET NULL, 
 	UNIQUE (url)
@@ -130,5 +130,5 @@ CREATE TABLE source_entries (
 ;
 CREATE INDEX ix_source_entries_source_id ON source_entries (source_id)
 ;
-INSERT INTO alembic_version (version_num) VALUES ('0005_relations')
+INSERT INTO alembic_version (version_num) VALUES ('0006_lead')
 ;
