@@ -20,6 +20,7 @@ from trafilatura.settings import Document as PageMetadata
 
 from ingest import fast_trafilatura
 from ingest.document import Article
+from ingest.layout import unwrap_layout_tables
 from ingest.leads import with_lead
 from ingest.prose import main_prose, prose_words, teaser
 from ingest.recall_signals import (
@@ -272,9 +273,11 @@ def parse(html: str | bytes, charset: str | None = None) -> lxml.html.HtmlElemen
     if start[:1] in (b"{", b"[") and _is_json(data):
         raise ExtractionError("not_html", "the body is JSON, not an HTML page")
     try:
-        return lxml.html.document_fromstring(data, parser=_PARSER)
+        tree = lxml.html.document_fromstring(data, parser=_PARSER)
     except (ParserError, ValueError) as err:
         raise ExtractionError("unparsable_html", str(err)) from err
+    unwrap_layout_tables(tree)  # a story laid out in a table cell is read as paragraphs, not as one cell
+    return tree
 
 
 def _is_json(data: bytes) -> bool:
