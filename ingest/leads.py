@@ -4,8 +4,9 @@ story up, which trafilatura's passes drop on many templates.
 They drop it for reasons that hold for the lead as much as for what they are meant for: every block whose class or id
 holds "teaser" is pruned as another story's teaser (TYPO3's news pages put their own lead in `div.teaser-text`), and
 a lead set in the article's header (`header > div.entry-excerpt`) or beside the body's container (`div.art-lead`
-before `div.art-content`) is outside the subtree trafilatura reads the story from. The lead is the story's own text
-and is copied with it, so it belongs in what copydesk compares.
+before `div.art-content`) is outside the subtree trafilatura reads the story from. The lead is the story's own text,
+so it belongs in the stored text; relations read it as a headline (`Article.lead`, ingest.fingerprint), since copies
+keep or drop a standfirst at will.
 
 `with_lead` looks for a lead block right before the paragraph that opens the extracted text, on the page's tree
 (trafilatura cleans a copy of it) and puts its text back in front of that paragraph: a block named for a lead that
@@ -192,5 +193,4 @@ def _about(lead: str, story: list[str]) -> bool:
     """Whether the lead names what the story's title and opening name: a standfirst sums its story up, in its words
     (its people, places, subjects). A template's block left from another story shares none of them."""
     opening = " ".join(story)[:ABOUT_CHARS].lower()
-    words = {word for word in _NAME.findall(lead.lower())}
-    return len(words & set(_NAME.findall(opening))) >= ABOUT_WORDS
+    return len(set(_NAME.findall(lead.lower())) & set(_NAME.findall(opening))) >= ABOUT_WORDS
