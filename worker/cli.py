@@ -252,6 +252,8 @@ def _celery_client(broker: str) -> Any:
     """A Celery app that only sends copydesk's tasks (no worker configuration)."""
     from celery import Celery
 
+    import worker.ledger  # noqa: F401 - records what this client sends (its signal handlers are process-wide)
+
     client = Celery("copydesk", broker=celery_broker_url(broker))
     client.conf.task_default_queue = "copydesk"
     return client

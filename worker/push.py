@@ -16,6 +16,7 @@ from datetime import datetime
 import redis
 from celery import Celery
 
+from worker import ledger  # noqa: F401 - records the batches sent (its signal handlers are process-wide)
 from worker.app import INGEST_PAGES
 from worker.config import PUSH_BATCH_SIZE
 
