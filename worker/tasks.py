@@ -31,6 +31,7 @@ from storage.refill import refill
 from worker.app import INGEST_HTML, INGEST_PAGES, INGEST_TEXT, INGEST_URL, REPAIR, app, settings
 from worker.collector import tune_collector
 from worker.config import redis_client_url
+from worker.ledger import recover
 from worker.limits import PageTimeLimitExceeded, time_limit
 from worker.politeness import Deferred, defer, polite_fetch
 from worker.push import PUSHED_TTL, digest, pushed_key
@@ -380,9 +381,14 @@ def ingest_text(
 
 @app.task(name=REPAIR, base=ArchiveTask, bind=True)
 def repair(self: ArchiveTask) -> int:
-    """Refill the index if Redis lost it, and settle documents left unclustered by a crash (scheduled by
-    beat, run when a worker starts, and safe to run any time)."""
+    """Send again the tasks a dying worker lost (worker.ledger), refill the index if Redis lost it, and
+    settle documents left unclustered by a crash (scheduled by beat, run when a worker starts, and safe
+    to run any time)."""
     until = time.monotonic() + settings.task_time_limit * 0.5
+    try:
+        recover(self.app, self.redis)
+    except OUTAGES as err:  # the next repair looks again; the rest of this one may still do its part
+        log.warning("looking for lost tasks failed: %s", err)
     settled = 0
     try:
         if self.refill_index(until):
