@@ -213,7 +213,10 @@ def status(as_json: bool) -> None:
         rates, counts = report["tasks_per_minute"], report["tasks_last_hour"]
         ended = sum(n for name, n in counts.items() if not name.endswith("!failed"))
         failed = sum(n for name, n in counts.items() if name.endswith("!failed"))
-        click.echo(f"queue: {report['queued']} waiting, {report['unacked']} running or scheduled")
+        click.echo(
+            f"queue: {report['queued']} waiting, {report['unacked']} running or scheduled, "
+            f"{report['ledgered']} sent and not ended"
+        )
         # Counts over the same hour as the failures below: a page that failed is a task that failed.
         click.echo(f"tasks in the last hour: {ended} ended, {failed} of them failed")
         click.echo(f"  {'TASK':<24} {'ENDED':>7} {'FAILED':>7} {'PER MIN (5 min)':>16}")

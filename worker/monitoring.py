@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from storage.models import Cluster, Document, Failure, Source, utcnow
 from worker.beat import LOCK_KEY
 from worker.config import redis_client_url
+from worker.ledger import outstanding
 from worker.routing import all_queues
 
 log = logging.getLogger(__name__)
@@ -80,6 +81,8 @@ def queue_status(client: redis.Redis) -> dict[str, Any]:
         "queued": sum(int(client.llen(name)) for name in all_queues()),
         # Delivered to a worker and not yet acknowledged: running, or held for a countdown.
         "unacked": int(client.hlen("unacked")),
+        # Sent and not ended yet (worker.ledger): queued, running, scheduled, or lost and soon sent again.
+        "ledgered": outstanding(client),
         "beat": (holder.decode() if isinstance(holder, bytes) else holder) or None,
         "tasks_per_minute": task_rates(client),
         "tasks_last_hour": task_counts(client, 60),
