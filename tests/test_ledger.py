@@ -19,7 +19,7 @@ from celery.signals import task_postrun
 from kombu import Connection
 
 from worker import ledger
-from worker.app import INGEST_HTML, INGEST_URL, make_celery
+from worker.app import INGEST_HTML, INGEST_PAGES, INGEST_URL, make_celery
 from worker.cli import _celery_client
 from worker.config import Settings, celery_broker_url
 from worker.routing import QUEUE, queue_for
@@ -129,7 +129,13 @@ def test_big_or_inline_pages_and_foreign_queues_are_not_recorded(app: Celery, re
     app.send_task(INGEST_HTML, args=["<html><p>a page</p></html>", "https://a.example/h"])
     app.send_task(INGEST_URL, args=["https://a.example/" + "x" * ledger.MAX_ENTRY])
     app.send_task(INGEST_URL, args=["https://a.example/p"], queue="parked")
+    big = "<html><p>" + "x" * ledger.MAX_ENTRY + "</p></html>"
+    app.send_task(INGEST_PAGES, args=[[{"html": big, "url": None}]])
     assert ledger.outstanding(redis_client) == 0
+    # A batch of pages kept in Redis is recorded at any size: it carries their keys, not the pages.
+    refs = [{"stored": f"copydesk:pushed:{i:032x}", "url": f"https://a.example/{i}"} for i in range(500)]
+    app.send_task(INGEST_PAGES, args=[refs])
+    assert ledger.outstanding(redis_client) == 1
     # Every message to a copydesk queue carries its sent time all the same: recovery reads it.
     assert all(ledger.SENT_HEADER in message["headers"] for message in queued(redis_client, QUEUE))
 

@@ -39,7 +39,10 @@ SENT_HEADER = "copydesk_sent"
 # page itself: a copy in the ledger would double what Redis holds), nor repair and dispatch (beat sends
 # them again anyway).
 LEDGERED = frozenset({INGEST_URL, INGEST_PAGES, INGEST_TEXT, POLL_SOURCE})
-MAX_ENTRY = 16 * 1024  # bytes of JSON: a bigger task (ingest_pages or ingest_text with inline text) is not recorded
+# Bytes of JSON: a bigger task (ingest_text of a long text, ingest_pages with inline HTML) is not recorded.
+# An ingest_pages batch of pages pushed through Redis (worker.push) carries only their keys and is
+# recorded whatever its size: a few hundred bytes a page, where the pages themselves are kept apart.
+MAX_ENTRY = 16 * 1024
 # An entry is examined only once it is this old: a producer stamps a message's time a moment before the
 # message reaches its queue, so a younger entry may be on its way there rather than lost.
 GRACE = 5.0
@@ -77,7 +80,13 @@ def entry_of(name: str, body: Any, queue: str, sent: float) -> str | None:
         entry = json.dumps({"task": name, "args": body[0], "kwargs": body[1], "queue": queue, "sent": sent})
     except (TypeError, ValueError):  # not JSON: the broker's serializer would refuse it too
         return None
-    return entry if len(entry) <= MAX_ENTRY else None
+    return entry if len(entry) <= MAX_ENTRY or _claim_checks(name, body[0]) else None
+
+
+def _claim_checks(name: str, args: Any) -> bool:
+    """Whether args are those of an ingest_pages batch whose pages are all kept in Redis (worker.push)."""
+    pages = args[0] if name == INGEST_PAGES and isinstance(args, list) and args else None
+    return isinstance(pages, list) and all(isinstance(page, dict) and "html" not in page for page in pages)
 
 
 @before_task_publish.connect
