@@ -41,6 +41,7 @@ from storage.index import RedisIndex
 from storage.models import Cluster, Document, Failure
 from tests.conftest import SEEDS
 from tests.servers import ROOT, Postgres, Reply, ScriptedSite, start_worker, stop_process, worker_env
+from worker import ledger
 from worker.app import INGEST_HTML, INGEST_PAGES, INGEST_URL, REPAIR
 from worker.batch import dedup_directory
 from worker.consumer import settle_message
@@ -262,6 +263,54 @@ def test_workers_killed_mid_run_lose_and_duplicate_nothing(
     assert stack.failures() == {}
     Archive(stack.sessions, RedisIndex(stack.redis, namespace="default")).repair()
     assert_whole(stack, expected)
+
+
+def waiting_in_brpop(client: redis.Redis) -> bool:
+    """Whether a client of this Redis is blocked in BRPOP: a worker's main process waiting for a task."""
+    return any(c.get("cmd") == "brpop" and "b" in str(c.get("flags")) for c in client.client_list())
+
+
+@pytest.mark.timeout(90)
+def test_a_task_taken_by_a_worker_killed_before_it_recorded_the_delivery_is_sent_again(
+    make_stack: Callable[..., Stack], newsrooms: Callable[..., Newsroom]
+) -> None:
+    """kombu#305, made certain: the worker's main process is stopped while its BRPOP waits in Redis, and a
+    task is queued. Redis hands it to the stopped process (the reply sits in its socket): it is in no queue
+    and not in `unacked`, and the worker is killed. acks_late cannot bring it back; the ledger of sent
+    tasks does, at the next worker's start (worker/ledger.py)."""
+    site = newsrooms("127.0.0.17")
+    urls = [site.add(f"/taken/{i}", page(f"Taken {i}", story(random.Random(9 + i)))) for i in range(3)]
+    stack = make_stack()
+    worker = stack.start_worker(concurrency=1)
+    stack.wait(lambda: received(stack, REPAIR) >= 1 and stack.idle(), 30, "the worker up and idle")
+    main = psutil.Process(worker.pid)
+    for url in urls:
+        deadline = time.monotonic() + 20
+        main.suspend()
+        while not waiting_in_brpop(stack.redis):
+            main.resume()
+            assert time.monotonic() < deadline, "the worker never waited in BRPOP"
+            time.sleep(0.02)
+            main.suspend()
+        stack.queue(url)
+        time.sleep(0.2)
+        if not stack.redis.llen(QUEUE):
+            break
+        # Its BRPOP timed out (kombu waits 1 s at a time) just before the task came: it takes it normally.
+        main.resume()
+        stack.wait(lambda: stack.idle() and stack.count() == urls.index(url) + 1, 30, "the task taken normally")  # noqa: B023
+    else:
+        raise AssertionError("never caught the worker waiting in BRPOP")
+    lost = urls.index(url)
+    assert not stack.redis.hlen("unacked"), "the stopped worker recorded the delivery"
+    kill_whole_worker(worker)
+    assert not stack.redis.llen(QUEUE) and not stack.redis.hlen("unacked")
+    assert stack.count() == lost
+    time.sleep(ledger.GRACE)  # the start-up repair sends again what was sent longer ago than this
+    stack.start_worker(concurrency=1)
+    stack.wait(lambda: stack.count() == lost + 1 and stack.idle(), 30, "the lost task sent again and run")
+    assert f"re-queued {INGEST_URL}" in stack.log.read_text(errors="replace")
+    assert stack.failures() == {}
 
 
 @pytest.mark.timeout(240)

@@ -162,3 +162,11 @@ def queued_without_header(app: Celery, client: redis.Redis) -> str:
     client.zrem(ledger.queue_key(QUEUE), task_id)
     client.lpush(QUEUE, json.dumps(message))
     return str(task_id)
+
+
+def test_any_client_of_a_process_that_imported_copydesk_records(redis_url: str, redis_client: redis.Redis) -> None:
+    """Signals are process-wide: a plain Celery client (another system's code, the fault tests' client)
+    records too, into its own broker."""
+    client = Celery("elsewhere", broker=celery_broker_url(redis_url))
+    task_id = client.send_task(INGEST_URL, args=["https://a.example/e"], queue=QUEUE).id
+    assert json.loads(redis_client.hget(ledger.LEDGER, task_id))["args"] == ["https://a.example/e"]  # type: ignore[arg-type]

@@ -177,39 +177,29 @@ def recover(
 
     In each queue, the rightmost message (kombu LPUSHes, workers BRPOP from the right and restored
     messages go back on the right) is the oldest still queued, so every entry sent before it has been
-    taken from the queue. Such an entry that no `unacked` message carries, now and again `confirm`
-    seconds later, was lost between BRPOP and the `unacked` write. Cost: one LINDEX and one ZRANGEBYSCORE
-    per queue, the candidates and the `unacked` hash; never a walk over a queue.
+    taken from the queue. Such an entry that no `unacked` message carries was lost between BRPOP and the
+    `unacked` write. The look is made twice, `confirm` seconds apart, and only what both find missing, with
+    the same entry, is sent again: a message a worker was taking at the first look (BRPOP done, `unacked`
+    not yet written), or one a producer was still publishing, is in place by the second. Cost: one LINDEX
+    and one ZRANGEBYSCORE per queue, the candidates and the `unacked` hash; never a walk over a queue.
 
-    A false positive (producers whose clocks disagree, a message restored to the far end of its queue
-    after its worker died) only runs a task twice, which is harmless: every copydesk task can run again
-    (ingest_url finds the URL already stored, a poll finds no new entry).
+    A false positive (producers whose clocks disagree by more than `grace`, a message restored to the far
+    end of its queue after its worker died) only runs a task twice, which is harmless: every copydesk task
+    can run again (ingest_url finds the URL already stored, a poll finds no new entry).
     """
+    chosen = list(queues) if queues is not None else all_queues()
     unacked_key = _transport_option(app, "unacked_key", "unacked")
-    candidates: dict[str, bytes] = {}
-    for queue in queues if queues is not None else all_queues():
-        before = _taken_before(client, queue, grace)
-        if before is None:
-            continue
-        ids = [_text(i) for i in cast(list[bytes], client.zrangebyscore(queue_key(queue), "-inf", f"({before}"))]
-        for task_id, entry in zip(ids, _entries(client, ids), strict=True):
-            if entry is None:  # forgotten meanwhile (the task ended): nothing to send
-                client.zrem(queue_key(queue), task_id)
-            else:
-                candidates[task_id] = entry
-    missing = set(candidates) - _delivered(client, unacked_key)
-    if not missing:
+    first = _missing(client, chosen, grace, unacked_key)
+    if not first:
         return []
     time.sleep(confirm)
-    missing -= _delivered(client, unacked_key)
-    ids = sorted(missing)
+    second = _missing(client, chosen, grace, unacked_key)
     resent = []
-    for task_id, now in zip(ids, _entries(client, ids), strict=True):
-        if now is None or now != candidates[task_id]:  # ended, or sent again meanwhile (a retry, another recovery)
+    for task_id in sorted(first.keys() & second.keys()):
+        if first[task_id] != second[task_id]:  # sent again meanwhile (a retry, another recovery)
             continue
-        entry = json.loads(now)
+        entry = json.loads(second[task_id])
         app.send_task(entry["task"], args=entry["args"], kwargs=entry["kwargs"], queue=entry["queue"], task_id=task_id)
-        age = time.time() - float(entry["sent"])
         log.warning(
             "re-queued %s[%s] %s to %s: sent %.0f s ago, it is in no queue and no worker holds it "
             "(a worker died as it took it: kombu#305)",
@@ -217,10 +207,30 @@ def recover(
             task_id,
             json.dumps(entry["args"])[:200],
             entry["queue"],
-            age,
+            time.time() - float(entry["sent"]),
         )
         resent.append(task_id)
     return resent
+
+
+def _missing(client: redis.Redis, queues: Sequence[str], grace: float, unacked_key: str) -> dict[str, bytes]:
+    """The entries (task id -> JSON) taken from their queue and held by no worker, as of now."""
+    candidates: dict[str, bytes] = {}
+    for queue in queues:
+        before = _taken_before(client, queue, grace)
+        if before is None:
+            continue
+        ids = [_text(i) for i in cast(list[bytes], client.zrangebyscore(queue_key(queue), "-inf", f"({before}"))]
+        for task_id, entry in zip(ids, _entries(client, ids), strict=True):
+            # Forgotten meanwhile (the task ended), or sent again to another queue since: not lost from this one.
+            if entry is None or json.loads(entry).get("queue") != queue:
+                client.zrem(queue_key(queue), task_id)
+            else:
+                candidates[task_id] = entry
+    if not candidates:
+        return {}
+    held = _delivered(client, unacked_key)
+    return {task_id: entry for task_id, entry in candidates.items() if task_id not in held}
 
 
 def _taken_before(client: redis.Redis, queue: str, grace: float) -> float | None:
