@@ -43,8 +43,9 @@ LEDGERED = frozenset({INGEST_URL, INGEST_PAGES, INGEST_TEXT, POLL_SOURCE})
 # An ingest_pages batch of pages pushed through Redis (worker.push) carries only their keys and is
 # recorded whatever its size: a few hundred bytes a page, where the pages themselves are kept apart.
 MAX_ENTRY = 16 * 1024
-# An entry is examined only once it is this old: a producer stamps a message's time a moment before the
-# message reaches its queue, so a younger entry may be on its way there rather than lost.
+# An entry is a candidate only if it was sent this much before the oldest queued message (or before now,
+# if its queue is empty): a producer stamps a message's time a moment before it reaches its queue, two
+# producers' messages may reach it in the other order, and their clocks may disagree a little.
 GRACE = 5.0
 # A candidate is sent again only if it is still missing this long after the first look: a message a
 # worker has just taken (BRPOP done, `unacked` not yet written) shows up in `unacked` meanwhile.
