@@ -1,4 +1,6 @@
-"""What counts as a site's boilerplate: passages carried by its pages that are not copies of one another.
+"""What counts as boilerplate: passages carried by pages that are not copies of one another.
+
+Two rules, one for a site and one for a network of sites.
 
 A paragraph found on two pages of one host is the host's chrome (a disclaimer, a donation appeal,
 "The original source of this article is…") when those pages tell different stories. Two copies of
@@ -7,11 +9,21 @@ not chrome. They are told apart by what each page has besides what they share: a
 to it (an excerpt's "Read more" link, a print version nothing) or a reworded version of its sibling's
 (an update); two different stories each have prose of their own that the other lacks, however short
 the story and however long the block they share.
+
+A network's boilerplate stands on many sites, each page naming its own site or the source it credits ("Copyright
+X; reproduced here for non-commercial purposes."), and a site may have one page of it in the archive: per-site
+chrome has nothing to learn from. A sentence is the network's when three documents carry it that tell three
+different stories (`network`), wherever they stand. Sentences are matched by their template key
+(`ingest.text.Paragraph.templates`: their words without names and numbers). Copies of one story on many sites
+are never three different stories, so a story's own sentences are not boilerplate however widely it is copied.
+Such sentences stay in the text (they are the page's words, and its own): relations read them as no prose
+once the shared text has begun (`ingest.relation.read_side`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Hashable, Iterable, Mapping, MutableMapping
+from typing import TypeVar
 
 from ingest import text as textlib
 
@@ -20,8 +32,12 @@ REWORDED = 0.3
 # A paragraph carried by this many pages of one host is its chrome without looking at the pages: so many
 # copies of one story on one host are rare, and the look costs a query a page.
 SURE_CARRIERS = 6
+# Two documents tell one story when this share of the smaller one's shingles is in the other; a network's
+# notice is a small part of the stories it stands under.
+RELATED = 0.2
 
 Page = Mapping[int, textlib.Paragraph]  # a page's paragraphs by hash
+N = TypeVar("N", bound=Hashable)
 
 
 def page(lines: Iterable[str]) -> dict[int, textlib.Paragraph]:
@@ -69,3 +85,37 @@ def chrome(
 def _shingles(paragraphs: list[textlib.Paragraph]) -> set[int]:
     words = [word for p in paragraphs for sentence in p.sentences for word in sentence]
     return set(textlib.shingle_sequence(words, 3))
+
+
+def related(a: frozenset[int], b: frozenset[int]) -> bool:
+    """Whether two texts (their shingle sets) tell one story, or one quotes much of the other."""
+    smaller = min(len(a), len(b))
+    return bool(smaller) and len(a & b) >= RELATED * smaller
+
+
+def network(
+    carriers: Mapping[N, frozenset[int]],
+    new: Iterable[N],
+    known: MutableMapping[frozenset[N], bool] | None = None,
+) -> bool:
+    """Whether three of `carriers` ({name: the shingles of its text}), one of them in `new`, tell three different
+    stories: then the sentence they carry is a network's boilerplate. Only triangles through a new carrier are
+    looked for: the caller asks again for each new carrier, so one without it was looked for before. The answer
+    is exact, not greedy, so it depends on which documents carry the sentence, not on the order they came in.
+    `known`: related()'s verdicts by pair of names, shared between the calls of one reading."""
+    verdicts: MutableMapping[frozenset[N], bool] = {} if known is None else known
+
+    def apart(x: N, y: N) -> bool:
+        pair = frozenset((x, y))
+        if pair not in verdicts:
+            verdicts[pair] = related(carriers[x], carriers[y])
+        return not verdicts[pair]
+
+    names = list(carriers)
+    for x in new:
+        if x not in carriers:
+            continue
+        others = [y for y in names if y != x and apart(x, y)]
+        if any(apart(y, z) for i, y in enumerate(others) for z in others[i + 1 :]):
+            return True
+    return False

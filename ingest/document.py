@@ -58,6 +58,7 @@ class Unit:
     words: int
     shingles: frozenset[int]  # the shingles starting in this sentence
     prose: bool  # a sentence of running text, not a heading, teaser, link line or attribution line
+    boilerplate: bool = False  # a sentence of a network's boilerplate (ingest.boilerplate.network)
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,7 @@ class Fingerprint:
     sentences: frozenset[int]  # hashes of every sentence (what a look-up queries with)
     band_keys: tuple[int, ...] = field(default=())  # one hash per LSH band
     chrome: frozenset[int] = frozenset()  # paragraph hashes of the host's chrome left out of it
+    boilerplate: frozenset[int] = frozenset()  # template keys of the network boilerplate its units are marked with
     units: tuple[Unit, ...] = ()  # its sentences in order, for the passage evidence of ingest.relation
 
     @property

@@ -41,22 +41,38 @@ def band_keys(signature: np.ndarray, bands: int) -> tuple[int, ...]:
 
 
 def _words_and_sentences(
-    article: Article, chrome: Iterable[int]
-) -> tuple[list[str], list[int], list[tuple[int, bool]]]:
+    article: Article, chrome: Iterable[int], boilerplate: frozenset[int]
+) -> tuple[list[str], list[int], list[tuple[int, bool, bool]]]:
     """The story's words; the hashes of its sentences long enough to be anchors; and for each sentence
-    (in order) how many words it has and whether it is prose."""
+    (in order) how many words it has, whether it is prose and whether it is network boilerplate."""
     words: list[str] = []
     sentence_hashes: dict[int, None] = {}  # in text order
-    sentences: list[tuple[int, bool]] = []
+    sentences: list[tuple[int, bool, bool]] = []
     # The lead extraction put back is read as a headline is: copies keep or drop a standfirst at will.
     lead = textlib.read_paragraph(article.lead).hash if article.lead else None
     for paragraph in content_paragraphs(article, chrome):
-        for sentence_words, prose in zip(paragraph.sentences, paragraph.prose, strict=True):
+        for sentence_words, prose, template in zip(
+            paragraph.sentences, paragraph.prose, paragraph.templates, strict=True
+        ):
             if len(sentence_words) >= MIN_ANCHOR_WORDS:
                 sentence_hashes[textlib.hash64(sentence_words)] = None
             words.extend(sentence_words)
-            sentences.append((len(sentence_words), prose and paragraph.hash != lead))
+            sentences.append((len(sentence_words), prose and paragraph.hash != lead, template in boilerplate))
     return words, list(sentence_hashes), sentences
+
+
+def text_shingles(article: Article, params: FingerprintParams | None = None) -> frozenset[int]:
+    """The shingles of the article's whole text, its host's chrome included: what ingest.boilerplate.related
+    compares to tell whether two documents tell one story. It never changes, whatever is learnt of chrome."""
+    params = params or FingerprintParams()
+    words = [word for paragraph in content_paragraphs(article) for sentence in paragraph.sentences for word in sentence]
+    return frozenset(textlib.shingle_sequence(words, params.shingle_size))
+
+
+def templates(article: Article) -> frozenset[int]:
+    """The template keys of the article's prose sentences (ingest.text.Paragraph.templates), chrome included:
+    what the archive counts carriers of to learn network boilerplate."""
+    return frozenset(key for raw in article.paragraphs for key in textlib.read_paragraph(raw).templates if key)
 
 
 def unit_sentences(article: Article, chrome: Iterable[int] = ()) -> list[tuple[str, ...]]:
@@ -64,12 +80,12 @@ def unit_sentences(article: Article, chrome: Iterable[int] = ()) -> list[tuple[s
     return [sentence for paragraph in content_paragraphs(article, chrome) for sentence in paragraph.sentences]
 
 
-def _units(shingles: list[int], sentences: list[tuple[int, bool]]) -> tuple[Unit, ...]:
+def _units(shingles: list[int], sentences: list[tuple[int, bool, bool]]) -> tuple[Unit, ...]:
     """Each sentence with the shingles that start in it: a shingle belongs to the sentence of its first word."""
     units = []
     start = 0
-    for count, prose in sentences:
-        units.append(Unit(count, frozenset(shingles[start : start + count]), prose))
+    for count, prose, boilerplate in sentences:
+        units.append(Unit(count, frozenset(shingles[start : start + count]), prose, boilerplate))
         start += count
     return tuple(units)
 
@@ -132,14 +148,22 @@ def _signature(shingles: Iterable[int], params: FingerprintParams) -> np.ndarray
     return np.minimum(empty, (hashed * a + b).min(axis=0))
 
 
-def fingerprint(article: Article, params: FingerprintParams | None = None, chrome: Iterable[int] = ()) -> Fingerprint:
+def fingerprint(
+    article: Article,
+    params: FingerprintParams | None = None,
+    chrome: Iterable[int] = (),
+    boilerplate: Iterable[int] = (),
+) -> Fingerprint:
+    """`chrome`: paragraph hashes of its host's chrome, left out; `boilerplate`: template keys of network
+    boilerplate, whose sentences stay in (their words are the page's) but are marked (Unit.boilerplate)."""
     params = params or FingerprintParams()
     if params.normalisation != textlib.NORMALISATION_VERSION:
         raise ValueError(
             f"params ask for normalisation v{params.normalisation}, this code does v{textlib.NORMALISATION_VERSION}"
         )
     chrome = frozenset(chrome)
-    words, sentence_hashes, sentences = _words_and_sentences(article, chrome)
+    boilerplate = frozenset(boilerplate)
+    words, sentence_hashes, sentences = _words_and_sentences(article, chrome, boilerplate)
     sequence = textlib.shingle_sequence(words, params.shingle_size)
     shingles = set(sequence)
     signature = _signature(shingles, params)
@@ -151,5 +175,6 @@ def fingerprint(article: Article, params: FingerprintParams | None = None, chrom
         sentences=frozenset(sentence_hashes),
         band_keys=band_keys(signature, params.bands) if shingles else (),
         chrome=chrome,
+        boilerplate=boilerplate,
         units=_units(sequence, sentences),
     )

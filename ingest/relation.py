@@ -7,7 +7,8 @@ tells them apart holds on any site, so the decision reads the passages, sentence
 * a sentence of one text is *shared* when most of its shingles are in the other, *edited* when some
   are (a reworded sentence), *new* when none are;
 * only prose counts: a sentence of running text (`Unit.prose`), not a heading, a teaser, a link line or
-  an attribution line, which syndicators add and extraction keeps at will;
+  an attribution line, which syndicators add and extraction keeps at will; nor, once the shared text has
+  begun, a sentence of a network's boilerplate (`Unit.boilerplate`), which is the page's, not the text's;
 * a copy adds little new prose of its own: what a syndicator adds (an intro line, a credit, its fixed
   disclaimer once learned as chrome) is short, attribution or boilerplate; a different story adds its
   own prose, and a story that quotes another starts with its own prose before the quotation.
@@ -118,6 +119,11 @@ def read_side(
             continue
         found = len(unit.shingles & other) / len(unit.shingles) if unit.shingles else 0.0
         if not (unit.prose or whole or found >= policy.shared_sentence):
+            continue
+        if unit.boilerplate and (first >= 0 or found >= policy.shared_sentence):
+            # A network's notice is the page's, not the text's: shared, it proves nothing (two stories of one
+            # network share it); after the shared text, it adds no prose. Before the shared text it still
+            # counts as new: "Quoting an earlier report from X:" recurs across the stories that quote.
             continue
         prose += unit.words
         if found >= policy.shared_sentence:
@@ -248,13 +254,17 @@ def explain(copy: Fingerprint, copy_sentences: list[tuple[str, ...]], original: 
         for start, end in runs
     )
     own = [i for i, share in enumerate(found) if share < policy.edited_sentence]
-    own_prose = [i for i in own if copy.units[i].prose]
-    other = len(own) - len(own_prose)
+    notices = [i for i in own if copy.units[i].prose and copy.units[i].boilerplate]
+    own_prose = [i for i in own if copy.units[i].prose and not copy.units[i].boilerplate]
+    other = len(own) - len(own_prose) - len(notices)
     if own_prose:
         words = sum(copy.units[i].words for i in own_prose)
         added = f"{words} words of its own prose, from “{' '.join(copy_sentences[own_prose[0]][:8])}…”"
     else:
         added = "no prose of its own"
+    if notices:
+        first = " ".join(copy_sentences[notices[0]][:8])
+        added += f"; {len(notices)} sentence(s) of a network's boilerplate, from “{first}…”"
     if other:
         added += f"; {other} other line(s) (headings, links, credits)"
     return Explanation(NAMES[relation.kind], passages, added)

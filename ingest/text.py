@@ -53,10 +53,15 @@ _SENTENCE_END = re.compile(r"(?<=[.!?。！？])[\"')\]]*\s+|(?<=[。！？])")
 
 
 def normalise(text: str) -> str:
+    return _folded(text).casefold()
+
+
+def _folded(text: str) -> str:
+    """normalise() but for the letters' case, which says what is a name."""
     text = unicodedata.normalize("NFKC", text)
     if not text.isascii():
         text = _TO_FOLD.sub(lambda found: _FOLD[ord(found.group())], text)
-    return text.casefold()
+    return text
 
 
 def tokens(text: str) -> list[str]:
@@ -98,6 +103,7 @@ class Paragraph:
     sentences: tuple[tuple[str, ...], ...]  # the tokens of each sentence
     hash: int  # paragraph_hash(): of all its tokens, which are its sentences' tokens end to end
     prose: tuple[bool, ...]  # for each sentence: running text, not a heading, teaser, link or credit line
+    templates: tuple[int, ...] = ()  # for each sentence: template_key(), 0 for none
 
     @property
     def prose_words(self) -> int:
@@ -134,7 +140,31 @@ def _prose(normalised: str, words: tuple[tuple[str, ...], ...]) -> tuple[bool, .
 def read_paragraph(paragraph: str) -> Paragraph:
     """Normalised, split and hashed once: a document's paragraphs are hashed to learn its host's chrome,
     then fingerprinted, often again when the chrome changes. Cached: the same few thousand recur."""
-    normalised = normalise(paragraph).strip()
+    folded = _folded(paragraph).strip()
+    normalised = folded.casefold()
     words = tuple(tuple(tokens(sentence)) for sentence in sentences(normalised))
     hashed = hash64([word for sentence in words for word in sentence])
-    return Paragraph(normalised, words, hashed, _prose(normalised, words))
+    prose = _prose(normalised, words)
+    return Paragraph(normalised, words, hashed, prose, _templates(folded, words, prose))
+
+
+# A word that starts with a capital (A-Z) or a digit: a name, a date, a number.
+_NAME = re.compile(r"\b[A-Z0-9][^\W_]*(?:'[^\W_]+)*")
+
+
+def _templates(folded: str, words: tuple[tuple[str, ...], ...], prose: tuple[bool, ...]) -> tuple[int, ...]:
+    """Each prose sentence's template key: the hash of its words without names and numbers (words that start with a
+    capital A-Z or a digit), 0 when fewer than MIN_PROSE_WORDS words are left or the sentence is not prose. A
+    network's notices name the site they stand on or the source they credit ("Copyright X; reproduced here for
+    non-commercial purposes."): without the names, the notice is one sentence wherever it stands
+    (ingest.boilerplate.network). The case is read from the text before casefold()."""
+    if not any(prose):
+        return (0,) * len(words)
+    cased = sentences(folded)
+    if len(cased) != len(words):  # casefold() moved where a sentence ends: keep all their words
+        return tuple(hash64(s) if p and len(s) >= MIN_PROSE_WORDS else 0 for s, p in zip(words, prose, strict=True))
+    keys = []
+    for sentence, is_prose in zip(cased, prose, strict=True):
+        kept = tokens(_NAME.sub(" ", sentence).casefold()) if is_prose else []
+        keys.append(hash64(kept) if len(kept) >= MIN_PROSE_WORDS else 0)
+    return tuple(keys)
