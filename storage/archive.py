@@ -3,22 +3,26 @@
 Used by the Celery tasks (a page at a time) and by `copydesk dedup` (pages in batches) alike, so both
 make the same decisions. The order of work, for one page or a batch:
 
-1. store   one transaction under the cluster lock: the document rows and their paragraphs; learn which
-           paragraphs are their hosts' chrome; fingerprint what is left. `clustered` stays False.
+1. store   one transaction under the cluster lock: the document rows, their paragraphs and sentences; learn
+           which paragraphs are their hosts' chrome; fingerprint what is left. `clustered` stays False.
 2. index   file each document in the shared index and get back every document filed under one of its
            keys: one round trip for a batch, in order, so each page also sees the pages before it.
 3. verify  exact resemblance and containment against each candidate. Reads only: on SQLite it holds no
            write lock, so other workers go on storing meanwhile.
 4. settle  one transaction under the cluster lock: record the matches, merge the clusters they join and
            elect each changed cluster's canonical once, set `clustered`.
+5. learn   one transaction under the cluster lock: the sentences the new documents make a network's
+           boilerplate (storage.network), counting a cluster as one story.
 
 A crash between 1 and 4 leaves `clustered` False; `repair()` redoes 2-4, which are idempotent.
-When a paragraph turns out to be chrome, the documents fingerprinted before it was known are
-re-fingerprinted and settled again, so clusters do not depend on arrival order.
+When a paragraph turns out to be chrome, or a sentence a network's boilerplate (storage.network), the
+documents fingerprinted before it was known are re-fingerprinted and settled again, so clusters do not
+depend on arrival order.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import time
@@ -37,9 +41,9 @@ from ingest import text as textlib
 from ingest.canonical import names_url
 from ingest.document import Article, Fingerprint, FingerprintParams
 from ingest.extract import extract
-from ingest.fingerprint import fingerprint
+from ingest.fingerprint import fingerprint, text_shingles
 from ingest.relation import DUPLICATE, Relation, RelationPolicy, declared, relate, unrelated
-from storage import clustering
+from storage import clustering, network
 from storage.boilerplate import (
     carriers,
     chrome_with_and_without,
@@ -64,7 +68,9 @@ CHUNK = 100
 TRIES_PER_CLUSTER = 8
 # The statements verification runs a few times a batch, as SQLite gets them (storage.db.sqlite_rows); the
 # same as the SQLAlchemy ones beside them.
-_SQLITE_KEYS = "SELECT id, fp_params, clustered, chrome, content_hash, title FROM documents WHERE id IN ({})"
+_SQLITE_KEYS = (
+    "SELECT id, fp_params, clustered, chrome, boilerplate, content_hash, title FROM documents WHERE id IN ({})"
+)
 _SQLITE_CANDIDATES = (
     "SELECT documents.id, documents.cluster_id, documents.clustered, clusters.canonical_id, documents.final_url, "
     "documents.canonical_url FROM documents LEFT OUTER JOIN clusters ON clusters.id = documents.cluster_id "
@@ -100,7 +106,9 @@ class _Prepared:
 
     paragraphs: dict[int, textlib.Paragraph]  # by hash (signed, as stored)
     chrome: frozenset[int]  # those that were its host's chrome, counting this batch
-    fingerprint: Fingerprint  # made without them
+    templates: frozenset[int]  # its prose sentences' template keys (storage.network)
+    network: frozenset[int]  # those that were network boilerplate
+    fingerprint: Fingerprint  # made without the chrome, with the boilerplate marked
     content_hash: str
     attributions: str  # its attribution lines, as documents.attributions holds them
 
@@ -114,6 +122,7 @@ class _Batch:
     pending: list[int] = field(default_factory=list)  # to settle: the new ones, and old ones a crash left unsettled
     clusters: dict[int, int | None] = field(default_factory=dict)  # of the documents already settled
     stale: set[int] = field(default_factory=set)  # older documents whose fingerprint new chrome made stale
+    templates: dict[int, frozenset[int]] = field(default_factory=dict)  # of the new ones (storage.network)
     fingerprints: dict[int, Fingerprint] = field(default_factory=dict)  # of the new ones, made inside the lock
 
 
@@ -130,6 +139,7 @@ class Archive:
     def __post_init__(self) -> None:
         self._fingerprints: LRU[tuple[object, ...], Fingerprint] = LRU(self.cache_size)
         self._paragraphs: LRU[tuple[int, str], dict[int, textlib.Paragraph]] = LRU(self.cache_size)
+        self._shingles: LRU[tuple[int, str], frozenset[int]] = LRU(self.cache_size)
 
     # ---- public API -------------------------------------------------------------------------
 
@@ -158,6 +168,7 @@ class Archive:
         assert batch is not None
         fresh = [doc_id for doc_id in batch.pending if doc_id in batch.fingerprints]
         clusters = {**batch.clusters, **self._settle(fresh, batch.fingerprints)}
+        batch.stale |= self._learn(batch.templates)
         left = [doc_id for doc_id in batch.pending if doc_id not in batch.fingerprints]  # by an earlier attempt
         if left:  # re-fingerprinted: if they were stale too, their old matches go
             self.refingerprint(left)
@@ -271,28 +282,44 @@ class Archive:
     def refingerprint(self, doc_ids: Collection[int]) -> None:
         """Fingerprint documents again with what is now known of their hosts' chrome, and settle them again."""
         changed: dict[int, Fingerprint] = {}
+        neighbours: set[int] = set()
         with self.sessions() as session, session.begin(), cluster_lock(session):
             docs = list(session.scalars(select(Document).where(Document.id.in_(doc_ids)).order_by(Document.id)))
-            chrome = self._chrome_of(session, docs)
+            chrome, boilerplate = self._chrome_of(session, docs), self._network_of(session, docs)
             old_clusters: set[int] = set()
             for doc in docs:
-                fp = self._fingerprint(doc, chrome[doc.id])
+                fp = self._fingerprint(doc, chrome[doc.id], boilerplate[doc.id])
                 new_keys = " ".join(fp.index_keys)
                 if new_keys == doc.index_keys and doc.clustered:
                     continue
                 self.index.remove(doc.id, doc.index_keys.split())
                 if doc.cluster_id is not None:
                     old_clusters.add(doc.cluster_id)
-                session.execute(delete(Match).where(or_(Match.low_id == doc.id, Match.high_id == doc.id)))
-                doc.signature, doc.chrome = _packed(fp), _chrome_text(fp)
+                doc.signature, doc.chrome, doc.boilerplate = _packed(fp), _chrome_text(fp), None
                 doc.index_keys = new_keys
                 doc.clustered = False
                 changed[doc.id] = fp
             session.flush()
+            ids = list(changed)
+            for start in range(0, len(ids), CHUNK):
+                part = ids[start : start + CHUNK]
+                edges = or_(Match.low_id.in_(part), Match.high_id.in_(part))
+                neighbours.update(
+                    end for pair in session.execute(select(Match.low_id, Match.high_id).where(edges)) for end in pair
+                )
+                session.execute(delete(Match).where(edges))
+            # A document records a match with one member of a cluster it joins: those whose only matches were with
+            # these are settled again below, lest they stay alone.
+            neighbours -= changed.keys()
+            if neighbours:
+                kept = select(Match.low_id, Match.high_id).where(
+                    or_(Match.low_id.in_(neighbours), Match.high_id.in_(neighbours))
+                )
+                neighbours -= {end for pair in session.execute(kept) for end in pair}
             if old_clusters:  # without their matches they may have held their clusters together
                 members = set(session.scalars(select(Document.id).where(Document.cluster_id.in_(old_clusters))))
                 clustering.regroup(session, members)
-        self._settle(list(changed), changed)  # filed under none of their keys now, as new documents are
+        self._settle([*changed, *sorted(neighbours)], changed)  # filed under none of their keys, as new ones are
 
     # ---- steps --------------------------------------------------------------------------------
 
@@ -302,15 +329,20 @@ class Archive:
         paras = {key: paragraphs(arrival.article.paragraphs) for arrival, key in zip(arrivals, keys, strict=True)}
         first = dict(zip(keys, arrivals, strict=True))  # a key repeated in the batch is stored once
         pages = {key: (host, paras[key]) for key, a in first.items() if (host := a.article.host)}
+        templates = {key: _templates(paras[key]) for key in first}
         with reading(self.sessions) as session:
             chrome = host_chrome(session, {(host, h) for host, page in pages.values() for h in page}, pages)
+            boilerplate = network.known(session, set().union(*templates.values()))
         prepared = {}
         for key, arrival in first.items():
             host = arrival.article.host
             found = frozenset(h for h in paras[key] if (host, h) in chrome)
-            fp = _fingerprint_article(arrival.article, self.params, frozenset(to_unsigned(h) for h in found))
+            ours = templates[key] & boilerplate
+            fp = _fingerprint_article(arrival.article, self.params, frozenset(to_unsigned(h) for h in found), ours)
             text = arrival.article.text
-            prepared[key] = _Prepared(paras[key], found, fp, content_hash(text), clustering.join_attributions(text))
+            prepared[key] = _Prepared(
+                paras[key], found, templates[key], ours, fp, content_hash(text), clustering.join_attributions(text)
+            )
         return prepared
 
     def _store(self, arrivals: Sequence[Arrival], keys: list[str], prepared: dict[str, _Prepared]) -> _Batch:
@@ -361,30 +393,47 @@ class Archive:
                 ],
             )
             chrome, before = chrome_with_and_without(session, pairs, without=paras)
+            templates = {doc.id: prepared[key].templates for key, (doc, _) in new.items()}
+            network.record(session, templates)  # learnt from once they are settled (_learn)
+            batch.templates = templates
             # Paragraphs that became chrome with this batch were not chrome for the documents before it.
             newly = chrome - before
             if newly:
                 batch.stale |= carriers(session, newly) - {doc.id for doc, _ in new.values()}
-                # Unsettled until re-fingerprinted: whoever settles them next (this call, its retry, the
-                # repair) re-fingerprints them, even if this call stops before it does.
-                # A blank signature makes a settle of theirs already under way drop them (see _record).
-                stale = update(Document).where(Document.id.in_(batch.stale))
-                session.execute(stale.values(clustered=False, signature=b"", chrome=None))
+                _unsettle(session, batch.stale)
+            boilerplate = network.known(session, set().union(*templates.values()))
             for key, (doc, _) in new.items():
                 self._paragraphs.put((doc.id, doc.content_hash), paras[doc.id])
                 found = frozenset(h for h in paras[doc.id] if (doc.host, h) in chrome)
                 doc_chrome = frozenset(to_unsigned(h) for h in found)
-                if found == prepared[key].chrome:  # as guessed before the lock: stored with the row already
+                ours = prepared[key].templates & boilerplate
+                if found == prepared[key].chrome and ours == prepared[key].network:  # as guessed before the lock
                     fp = prepared[key].fingerprint
-                    self._fingerprints.put((doc.id, doc.content_hash, doc.title, doc_chrome), fp)
+                    self._fingerprints.put((doc.id, doc.content_hash, doc.title, doc_chrome, ours), fp)
                 else:
-                    fp = self._fingerprint(doc, doc_chrome)
+                    fp = self._fingerprint(doc, doc_chrome, ours)
                     doc.signature, doc.chrome, doc.index_keys = _packed(fp), _chrome_text(fp), " ".join(fp.index_keys)
                 batch.fingerprints[doc.id] = fp
+                if not doc_chrome:  # then its shingles are its whole text's, which _learn compares
+                    self._shingles.put((doc.id, doc.content_hash), fp.shingles)
                 batch.ids[key] = doc.id
                 batch.created.add(doc.id)
                 batch.pending.append(doc.id)
         return batch
+
+    def _learn(self, templates: Mapping[int, frozenset[int]]) -> set[int]:
+        """Step 5, once the new documents ({id: their template keys}) are settled, so that the copies among them
+        count as one story: learn the network boilerplate they make, and unsettle every document carrying it
+        (these new ones too), to be re-fingerprinted. A crash before this leaves it to the next carrier."""
+        if not templates:
+            return set()
+        with self.sessions() as session, session.begin(), cluster_lock(session):
+            learnt = network.learn(session, templates, functools.partial(self._text_shingles, session))
+            if not learnt:
+                return set()
+            stale = network.carriers_of(session, learnt)
+            _unsettle(session, stale)
+            return stale
 
     def _settle(self, doc_ids: Sequence[int], fresh: Mapping[int, Fingerprint] | None = None) -> dict[int, int]:
         """Steps 2-4 for stored documents; safe to repeat. Returns {document id: cluster id}.
@@ -403,10 +452,10 @@ class Archive:
             basis = {doc_id: _packed(fp) for doc_id, fp in fps.items()}
             stored = [doc_id for doc_id in doc_ids if doc_id not in fresh]
             docs = list(session.scalars(select(Document).where(Document.id.in_(stored)))) if stored else []
-            chrome = self._chrome_of(session, docs)
+            chrome, boilerplate = self._chrome_of(session, docs), self._network_of(session, docs)
             for doc in docs:
                 basis[doc.id] = doc.signature
-                fps[doc.id] = self._fingerprint(doc, chrome[doc.id])
+                fps[doc.id] = self._fingerprint(doc, chrome[doc.id], boilerplate[doc.id])
                 outdated = set(doc.index_keys.split()) - set(fps[doc.id].index_keys)
                 if outdated:  # the host's chrome changed since the document was filed
                     self.index.remove(doc.id, outdated)
@@ -432,7 +481,9 @@ class Archive:
         for doc_id, found in candidates.items():
             groups: dict[object, list[int]] = {}
             for other in found:
-                cluster = cluster_of.get(other)
+                # One being settled with it has no cluster yet, or one it is about to leave (re-fingerprinted with
+                # new chrome or boilerplate, with the others of its cluster): it is tried on its own.
+                cluster = cluster_of.get(other) if other not in fps else None
                 groups.setdefault(("c", cluster) if cluster is not None else ("d", other), []).append(other)
             for members in groups.values():
                 members.sort(key=lambda m: (m != canonical.get(cluster_of.get(m, -1)), -m))
@@ -501,20 +552,27 @@ class Archive:
         ordered = sorted(ids)
         unknown: list[int] = []
         keys = select(
-            Document.id, Document.fp_params, Document.clustered, Document.chrome, Document.content_hash, Document.title
+            Document.id,
+            Document.fp_params,
+            Document.clustered,
+            Document.chrome,
+            Document.boilerplate,
+            Document.content_hash,
+            Document.title,
         )
         connection = session.connection()  # a reading session: nothing to flush first
         for start in range(0, len(ordered), CHUNK):
             part = ordered[start : start + CHUNK]
             rows = sqlite_rows(session, _SQLITE_KEYS, part, part)
-            for doc_id, params, clustered, chrome_text, digest, title in (
+            for doc_id, params, clustered, chrome_text, boilerplate_text, digest, title in (
                 rows if rows is not None else connection.execute(keys.where(Document.id.in_(part)))
             ):
                 if params != self.params.key:
                     continue  # made with other fingerprint parameters: never compared
                 cached = None
-                if clustered and chrome_text is not None:
-                    cached = self._fingerprints.get((doc_id, digest, title, _chrome_set(chrome_text)))
+                if clustered and chrome_text is not None and boilerplate_text is not None:
+                    versions = (_chrome_set(chrome_text), _chrome_set(boilerplate_text))
+                    cached = self._fingerprints.get((doc_id, digest, title, *versions))
                 if cached is None:
                     unknown.append(doc_id)
                 else:
@@ -526,10 +584,12 @@ class Archive:
                 if other.fp_params == self.params.key
             ]
             # A settled document's chrome is the one its signature was made with: chrome new on its host
-            # unsettles it (_store). So only the others' chrome is counted, one statement per host.
+            # unsettles it (_store); so is its network boilerplate. So only the others' are counted.
             known = {o.id: _chrome_set(o.chrome) for o in others if o.clustered and o.chrome is not None}
             chrome = {**self._chrome_of(session, [o for o in others if o.id not in known]), **known}
-            into.update((other.id, self._fingerprint(other, chrome[other.id])) for other in others)
+            marked = {o.id: _chrome_set(o.boilerplate) for o in others if o.clustered and o.boilerplate is not None}
+            boilerplate = {**self._network_of(session, [o for o in others if o.id not in marked]), **marked}
+            into.update((o.id, self._fingerprint(o, chrome[o.id], boilerplate[o.id])) for o in others)
 
     def _record(
         self,
@@ -574,6 +634,7 @@ class Archive:
                 "id": i,
                 "signature": _packed(fps[i]),
                 "chrome": _chrome_text(fps[i]),
+                "boilerplate": " ".join(map(str, sorted(fps[i].boilerplate))),
                 "index_keys": " ".join(fps[i].index_keys),
                 "clustered": True,
             }
@@ -644,13 +705,36 @@ class Archive:
             doc.id: frozenset(to_unsigned(h) for h in paras.get(doc.id, ()) if (doc.host, h) in chrome) for doc in docs
         }
 
-    def _fingerprint(self, doc: Document, chrome: frozenset[int]) -> Fingerprint:
-        # A document's fingerprint depends on its text, its title and its host's chrome, nothing else.
-        key = (doc.id, doc.content_hash, doc.title, chrome)
+    def _network_of(self, session: Session, docs: list[Document]) -> dict[int, frozenset[int]]:
+        """{document id: the template keys of its sentences that are now network boilerplate}."""
+        templates = {doc.id: _templates(self._paragraphs_of(doc)) for doc in docs}
+        boilerplate = network.known(session, set().union(*templates.values()))
+        return {doc_id: keys & boilerplate for doc_id, keys in templates.items()}
+
+    def _text_shingles(self, session: Session, ids: Collection[int]) -> dict[int, frozenset[int]]:
+        """{document id: the shingles of its whole text} (ingest.boilerplate.related compares them)."""
+        found: dict[int, frozenset[int]] = {}
+        unread: list[int] = []
+        for doc_id, digest in session.execute(select(Document.id, Document.content_hash).where(Document.id.in_(ids))):
+            cached = self._shingles.get((doc_id, digest))
+            if cached is None:
+                unread.append(doc_id)
+            else:
+                found[doc_id] = cached
+        for start in range(0, len(unread), CHUNK):
+            for doc in session.scalars(select(Document).where(Document.id.in_(unread[start : start + CHUNK]))):
+                found[doc.id] = text_shingles(to_article(doc), self.params)
+                self._shingles.put((doc.id, doc.content_hash), found[doc.id])
+        return found
+
+    def _fingerprint(self, doc: Document, chrome: frozenset[int], boilerplate: frozenset[int]) -> Fingerprint:
+        # A document's fingerprint depends on its text, its title, its host's chrome and the network boilerplate
+        # it carries, nothing else.
+        key = (doc.id, doc.content_hash, doc.title, chrome, boilerplate)
         cached = self._fingerprints.get(key)
         if cached is not None:
             return cached
-        fp = _fingerprint_article(to_article(doc), self.params, chrome)
+        fp = _fingerprint_article(to_article(doc), self.params, chrome, boilerplate)
         self._fingerprints.put(key, fp)
         return fp
 
@@ -665,13 +749,28 @@ def _declares(urls: dict[int, tuple[str | None, str | None]], a: int, b: int) ->
     return names_url(canonical_a, url_b, url_a) or names_url(canonical_b, url_a, url_b)
 
 
-def _fingerprint_article(article: Article, params: FingerprintParams, chrome: frozenset[int]) -> Fingerprint:
-    fp = fingerprint(article, params, chrome)
+def _fingerprint_article(
+    article: Article, params: FingerprintParams, chrome: frozenset[int], boilerplate: frozenset[int]
+) -> Fingerprint:
+    fp = fingerprint(article, params, chrome, boilerplate)
     if chrome and len(fp.shingles) < MIN_CONTENT_SHINGLES:
         # Nearly everything looked like chrome: this is the same page stored twice on one host
         # (another URL, an AMP or print version), not a story made of boilerplate.
-        fp = fingerprint(article, params)
+        fp = fingerprint(article, params, boilerplate=boilerplate)
     return fp
+
+
+def _unsettle(session: Session, doc_ids: Collection[int]) -> None:
+    """Unsettled until re-fingerprinted: whoever settles them next (this call, its retry, the repair)
+    re-fingerprints them, even if this call stops before it does. A blank signature makes a settle of theirs
+    already under way drop them (see _record)."""
+    stale = update(Document).where(Document.id.in_(doc_ids))
+    session.execute(stale.values(clustered=False, signature=b"", chrome=None, boilerplate=None))
+
+
+def _templates(paragraphs: Mapping[int, textlib.Paragraph]) -> frozenset[int]:
+    """The template keys of a text's prose sentences (ingest.text.Paragraph.templates)."""
+    return frozenset(key for paragraph in paragraphs.values() for key in paragraph.templates if key)
 
 
 def _packed(fp: Fingerprint) -> bytes:

@@ -79,6 +79,9 @@ class Document(Base):
     chrome: Mapped[str | None] = mapped_column(Text)
     # The story's lead that extraction put back in the text (Article.lead); NULL: none, or stored before 0006.
     lead: Mapped[str | None] = mapped_column(Text)
+    # The template keys of its sentences that were network boilerplate when it was settled (signed decimal,
+    # space-separated; see NetworkSentence). NULL: not settled since 0007, or made stale by new boilerplate.
+    boilerplate: Mapped[str | None] = mapped_column(Text)
     cluster_id: Mapped[int | None] = mapped_column(ForeignKey("clusters.id", ondelete="SET NULL"), index=True)
     # False from the moment the document is written until its cluster is settled: a crash in between
     # leaves it False, and `repair` (queued by every worker at start, and by beat every 5 min) finishes it.
@@ -128,6 +131,27 @@ class HostParagraph(Base):
     document_id: Mapped[int] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"), primary_key=True)
 
     __table_args__ = (Index("ix_host_paragraphs_document", "document_id"),)
+
+
+class TemplateSentence(Base):
+    """Which documents carry a prose sentence, by its template key (ingest.text.Paragraph.templates, signed):
+    a sentence carried by documents of three different stories is a network's boilerplate."""
+
+    __tablename__ = "template_sentences"
+
+    template: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"), primary_key=True)
+
+    __table_args__ = (Index("ix_template_sentences_document", "document_id"),)
+
+
+class NetworkSentence(Base):
+    """A template key found to be a network's boilerplate (ingest.boilerplate.network). Once found, it stays:
+    more carriers never make three different stories fewer."""
+
+    __tablename__ = "network_sentences"
+
+    template: Mapped[int] = mapped_column(BigInteger, primary_key=True)
 
 
 class Failure(Base):

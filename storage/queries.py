@@ -119,8 +119,9 @@ def _explain(copy: Document, original: Document) -> dict[str, Any]:
 
     def read(doc: Document) -> tuple[Any, Any]:
         chrome = frozenset(int(h) for h in (doc.chrome or "").split())
+        boilerplate = frozenset(int(h) for h in (doc.boilerplate or "").split())
         article = to_article(doc)
-        return fingerprint(article, chrome=chrome), unit_sentences(article, chrome)
+        return fingerprint(article, chrome=chrome, boilerplate=boilerplate), unit_sentences(article, chrome)
 
     (copy_fp, copy_sentences), (original_fp, _) = read(copy), read(original)
     found = explain(copy_fp, copy_sentences, original_fp)

@@ -1,4 +1,4 @@
--- revision: 0006_lead
+-- revision: 0007_network
 -- The schema storage/migrations make on SQLite, for new databases (storage/schema.py). Regenerate with
 -- python -c 'import storage.schema as s; s.write_sqlite_schema()' after adding a migration.
 CREATE TABLE alembic_version (
@@ -47,7 +47,7 @@ CREATE TABLE documents (
 	signature BLOB NOT NULL, 
 	index_keys TEXT NOT NULL, 
 	cluster_id INTEGER, 
-	clustered BOOLEAN NOT NULL, attributions TEXT, chrome TEXT, lead TEXT, 
+	clustered BOOLEAN NOT NULL, attributions TEXT, chrome TEXT, lead TEXT, boilerplate TEXT, 
 	PRIMARY KEY (id), 
 	FOREIGN KEY(cluster_id) REFERENCES clusters (id) ON DELETE SET NULL, 
 	UNIQUE (url)
@@ -130,5 +130,19 @@ CREATE TABLE source_entries (
 ;
 CREATE INDEX ix_source_entries_source_id ON source_entries (source_id)
 ;
-INSERT INTO alembic_version (version_num) VALUES ('0006_lead')
+CREATE TABLE template_sentences (
+	template BIGINT NOT NULL, 
+	document_id INTEGER NOT NULL, 
+	PRIMARY KEY (template, document_id), 
+	FOREIGN KEY(document_id) REFERENCES documents (id) ON DELETE CASCADE
+)
+;
+CREATE INDEX ix_template_sentences_document ON template_sentences (document_id)
+;
+CREATE TABLE network_sentences (
+	template BIGINT NOT NULL, 
+	PRIMARY KEY (template)
+)
+;
+INSERT INTO alembic_version (version_num) VALUES ('0007_network')
 ;

@@ -26,6 +26,8 @@ from tests.conftest import SEEDS
 from tests.devsubset import assert_sound, batch_answer, hard_slice
 
 MOSUL = {"southfront-original.html", "globalresearch-repost.html", "blog-repost.html"}
+# What an archive learns from its documents, in the order they can be emptied.
+ARCHIVE_TABLES = ("matches", "host_paragraphs", "template_sentences", "network_sentences", "documents", "clusters")
 
 
 def seed_clusters(archive: Archive, order: list[str]) -> set[frozenset[str]]:
@@ -61,7 +63,7 @@ def test_seeds_cluster_the_same_in_any_order(archive: Archive, redis_client: red
         order = names[:]
         rng.shuffle(order)
         with archive.sessions() as session, session.begin():
-            for table in ("matches", "host_paragraphs", "documents", "clusters"):
+            for table in ARCHIVE_TABLES:
                 session.execute(Document.metadata.tables[table].delete())
         redis_client.flushdb()
         assert seed_clusters(archive, order) == expected, order
@@ -189,7 +191,7 @@ def test_hard_slice_in_batches_matches_one_by_one(database_url: str, redis_clien
         rng.shuffle(order)
         archive = Archive(make_sessionmaker(make_engine(database_url)), RedisIndex(redis_client, f"batch{run}"))
         with archive.sessions() as session, session.begin():
-            for table in ("matches", "host_paragraphs", "documents", "clusters"):
+            for table in ARCHIVE_TABLES:
                 session.execute(Document.metadata.tables[table].delete())
         keys = {f"file:{run}:{name}": name for name in order}
         start = 0
@@ -321,8 +323,9 @@ def assert_fingerprint_is_current(archive: Archive, doc_id: int) -> None:
     """The document is settled, with the fingerprint its host's chrome now gives it (which that chrome changed)."""
     with reading(archive.sessions) as session:
         doc = session.get_one(Document, doc_id)
-        now = archive._fingerprint(doc, archive._chrome_of(session, [doc])[doc.id])
-        before = archive._fingerprint(doc, frozenset())
+        boilerplate = archive._network_of(session, [doc])[doc.id]
+        now = archive._fingerprint(doc, archive._chrome_of(session, [doc])[doc.id], boilerplate)
+        before = archive._fingerprint(doc, frozenset(), boilerplate)
     assert now.index_keys != before.index_keys, "the shared paragraph did not change the fingerprint"
     assert doc.clustered and doc.index_keys == " ".join(now.index_keys), "settled with a stale fingerprint"
 
@@ -522,5 +525,5 @@ def test_a_settled_documents_stored_chrome_gives_its_signature(database_url: str
     for doc in docs:
         stored = frozenset(map(int, (doc.chrome or "").split()))
         for chrome in (stored, counted[doc.id]):
-            fp = _fingerprint_article(to_article(doc), archive.params, chrome)
+            fp = _fingerprint_article(to_article(doc), archive.params, chrome, frozenset())
             assert _packed(fp) == doc.signature, doc.url
