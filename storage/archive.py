@@ -152,7 +152,7 @@ class Archive:
         return self.add_many([Arrival(article, key, final_url)])[0]
 
     def add_many(self, arrivals: Sequence[Arrival]) -> list[Stored]:
-        """Store and cluster articles, in three transactions for the lot. A key is stored once: one
+        """Store and cluster articles, in four transactions for the lot. A key is stored once: one
         already in the archive, or repeated in `arrivals`, comes back with created=False; one stored by an
         earlier call that stopped before clustering it (a crash, Redis lost the index) with created=True."""
         keys = [arrival.storage_key for arrival in arrivals]

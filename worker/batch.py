@@ -85,7 +85,7 @@ def dedup_paths(
 
     Extracting one page may take at most `page_time_limit` seconds (None: no limit; the limit
     needs the main thread) and is recorded as a `time_limit` failure beyond that. Extracted pages
-    go to the archive `batch_size` at a time: three transactions a batch instead of three a page.
+    go to the archive `batch_size` at a time: four transactions a batch instead of four a page.
     With `jobs` above 1, pages are extracted in that many worker processes while this one stores them,
     in the order they were read: the same archive, decisions and report as with one.
     """

@@ -39,7 +39,7 @@ from worker.push import PUSHED_TTL, digest, pushed_key
 log = logging.getLogger(__name__)
 
 ATTEMPTS_PREFIX = "copydesk:attempts:"
-# Pages of an ingest_pages batch go to the archive this many at a time (three transactions each).
+# Pages of an ingest_pages batch go to the archive this many at a time (four transactions each).
 ARCHIVE_BATCH = 64
 # A task that meets an unfilled index fills it for up to this share of the task time limit at a time,
 # and goes back to the queue if it is not filled by this share of the limit since the task began (the
@@ -295,7 +295,7 @@ def ingest_pages(self: ArchiveTask, pages: list[dict[str, Any]]) -> dict[str, in
     {"stored": redis key} instead of "html" for a page kept in Redis (worker.push.push_pages).
 
     Each page ends as ingest_html would end it, at a fraction of the cost: one hand-over from the
-    broker and three database transactions for the lot instead of for each page. A batch whose
+    broker and four database transactions for the lot instead of for each page. A batch whose
     earlier delivery died with its process is not run whole again: each of its pages becomes an
     ingest_html task, so that the poison guard finds the page that kills workers. A batch that runs
     long queues what it has not started as a new batch, well before the task time limit.
