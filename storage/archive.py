@@ -292,7 +292,8 @@ class Archive:
                 new_keys = " ".join(fp.index_keys)
                 if new_keys == doc.index_keys and doc.clustered:
                     continue
-                self.index.remove(doc.id, doc.index_keys.split())
+                if new_keys != doc.index_keys:  # new boilerplate alone changes no key: it stays filed as it is
+                    self.index.remove(doc.id, doc.index_keys.split())
                 if doc.cluster_id is not None:
                     old_clusters.add(doc.cluster_id)
                 doc.signature, doc.chrome, doc.boilerplate = _packed(fp), _chrome_text(fp), None
@@ -319,7 +320,8 @@ class Archive:
             if old_clusters:  # without their matches they may have held their clusters together
                 members = set(session.scalars(select(Document.id).where(Document.cluster_id.in_(old_clusters))))
                 clustering.regroup(session, members)
-        self._settle([*changed, *sorted(neighbours)], changed)  # filed under none of their keys, as new ones are
+        # Filed under their new keys (a look-up never returns the document itself), or under none, as new ones are.
+        self._settle([*changed, *sorted(neighbours)], changed)
 
     # ---- steps --------------------------------------------------------------------------------
 
@@ -438,9 +440,9 @@ class Archive:
     def _settle(self, doc_ids: Sequence[int], fresh: Mapping[int, Fingerprint] | None = None) -> dict[int, int]:
         """Steps 2-4 for stored documents; safe to repeat. Returns {document id: cluster id}.
 
-        `fresh`: fingerprints just made inside the lock, of documents filed under none of their index keys
-        (new ones, or ones just taken out of the index to be fingerprinted again); the others are read again
-        with their host's chrome as it is now.
+        `fresh`: fingerprints just made inside the lock, of documents filed under none of their index keys (new
+        ones, or ones just taken out of the index to be fingerprinted again) or under exactly these (ones whose
+        new boilerplate changed no key); the others are read again with their host's chrome as it is now.
         """
         if not doc_ids:
             return {}
