@@ -11,13 +11,14 @@ A crash between a document's settle and this look leaves the key to the next doc
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable, Mapping
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import BindParameter, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from ingest import boilerplate
 from storage.boilerplate import to_signed, to_unsigned
-from storage.db import insert_rows
+from storage.db import insert_rows, sqlite_rows
 from storage.models import Document, NetworkSentence, TemplateSentence
 
 # The carriers of one sentence read to look for three different stories, besides the new ones: the first to
@@ -28,22 +29,13 @@ NETWORK_CARRIERS = 3  # ingest.boilerplate.network looks for three different sto
 
 def record(session: Session, templates: Mapping[int, Iterable[int]]) -> None:
     """Record which template keys each new document ({id: its keys, unsigned}) carries."""
-    rows = [
-        {"template": to_signed(key), "document_id": doc_id} for doc_id, keys in templates.items() for key in keys
-    ]
+    rows = [{"template": to_signed(key), "document_id": doc_id} for doc_id, keys in templates.items() for key in keys]
     insert_rows(session, TemplateSentence, rows)
 
 
 def known(session: Session, keys: Collection[int]) -> frozenset[int]:
     """Those of `keys` (unsigned) recorded as network boilerplate."""
-    if not keys:
-        return frozenset()
-    signed = [to_signed(key) for key in keys]
-    found: set[int] = set()
-    for start in range(0, len(signed), _CHUNK):
-        query = select(NetworkSentence.template).where(NetworkSentence.template.in_(signed[start : start + _CHUNK]))
-        found.update(to_unsigned(key) for key in session.scalars(query))
-    return frozenset(found)
+    return frozenset(to_unsigned(key) for key in _rows(session, _KNOWN, [to_signed(key) for key in keys]))
 
 
 def learn(
@@ -53,23 +45,11 @@ def learn(
 ) -> set[int]:
     """The template keys that the new documents ({id: its keys, unsigned}, recorded already) make network
     boilerplate, now recorded as such. `shingles`: the shingle sets of stored documents' texts, by id."""
-    wanted = set().union(*templates.values()) - known(session, set().union(*templates.values()))
-    if not wanted:
-        return set()
-    signed = sorted(to_signed(key) for key in wanted)
-    enough: list[int] = []
-    # Carried by three stories at least: a cluster counts once, a document not settled yet on its own.
-    story = func.coalesce(Document.cluster_id * 2, Document.id * 2 + 1)
-    for start in range(0, len(signed), _CHUNK):
-        part = signed[start : start + _CHUNK]
-        counts = (
-            select(TemplateSentence.template)
-            .join(Document, Document.id == TemplateSentence.document_id)
-            .where(TemplateSentence.template.in_(part))
-            .group_by(TemplateSentence.template)
-            .having(func.count(story.distinct()) >= NETWORK_CARRIERS)
-        )
-        enough.extend(session.scalars(counts))
+    keys = set().union(*templates.values())
+    signed = sorted({to_signed(key) for key in keys} - {to_signed(key) for key in known(session, keys)})
+    # Carried by three stories at least: a cluster counts once, a document not settled yet on its own. Most keys
+    # have one carrier: the documents are counted first (from the key's index alone), their stories then.
+    enough = _rows(session, _STORIES, _rows(session, _CARRIED, signed))
     if not enough:
         return set()
     carriers = _carriers(session, enough, set(templates))
@@ -86,12 +66,7 @@ def learn(
 
 def carriers_of(session: Session, keys: Collection[int]) -> set[int]:
     """The documents carrying any of the template keys (unsigned)."""
-    signed = sorted(to_signed(key) for key in keys)
-    found: set[int] = set()
-    for start in range(0, len(signed), _CHUNK):
-        part = signed[start : start + _CHUNK]
-        found.update(session.scalars(select(TemplateSentence.document_id).where(TemplateSentence.template.in_(part))))
-    return found
+    return set(_rows(session, _CARRIERS_OF, sorted(to_signed(key) for key in keys)))
 
 
 def _carriers(session: Session, keys: list[int], new: set[int]) -> dict[int, list[int]]:
@@ -101,23 +76,64 @@ def _carriers(session: Session, keys: list[int], new: set[int]) -> dict[int, lis
     among. A story copied on a thousand sites costs the look one text, not a thousand."""
     found: dict[int, list[int]] = {}
     seen: set[tuple[int, int]] = set()  # (key, cluster) pairs already represented
-    for start in range(0, len(keys), _CHUNK):
-        query = (
-            select(TemplateSentence.template, TemplateSentence.document_id, Document.cluster_id)
-            .join(Document, Document.id == TemplateSentence.document_id)
-            .where(TemplateSentence.template.in_(keys[start : start + _CHUNK]))
-            .order_by(TemplateSentence.template, TemplateSentence.document_id)
-        )
-        for key, doc, cluster in session.execute(query):
-            docs = found.setdefault(key, [])
-            if doc in new:
-                docs.append(doc)
-            elif (cluster is None or (key, cluster) not in seen) and len(docs) < CARRIERS_READ:
-                docs.append(doc)
-                if cluster is not None:
-                    seen.add((key, cluster))
+    for key, doc, cluster in sorted(_rows(session, _CARRIERS, keys, whole=True)):
+        docs = found.setdefault(key, [])
+        if doc in new:
+            docs.append(doc)
+        elif (cluster is None or (key, cluster) not in seen) and len(docs) < CARRIERS_READ:
+            docs.append(doc)
+            if cluster is not None:
+                seen.add((key, cluster))
     return {key: docs for key, docs in found.items() if len(docs) >= NETWORK_CARRIERS}
 
 
-_CHUNK = 500
+def _rows(session: Session, statement: tuple[str, Any], values: list[int], whole: bool = False) -> list[Any]:
+    """`statement` (its SQLite text, its SQLAlchemy form with an expanding "values" parameter) for `values`,
+    _CHUNK at a time: the first column of each row, or the whole rows. On SQLite straight on the driver's
+    cursor: these run several times a page, and SQLAlchemy's building of them cost more than SQLite's answer."""
+    text, query = statement
+    found: list[Any] = []
+    for start in range(0, len(values), _CHUNK):
+        part = values[start : start + _CHUNK]
+        rows = sqlite_rows(session, text, part, part)
+        if rows is None:
+            rows = list(session.execute(query, {"values": part}))
+        found.extend(tuple(row) if whole else row[0] for row in rows)
+    return found
 
+
+_VALUES: BindParameter[list[int]] = bindparam("values", expanding=True)
+_STORY = func.coalesce(Document.cluster_id * 2, Document.id * 2 + 1)
+_KNOWN = (
+    "SELECT template FROM network_sentences WHERE template IN ({})",
+    select(NetworkSentence.template).where(NetworkSentence.template.in_(_VALUES)),
+)
+_CARRIED = (
+    f"SELECT template FROM template_sentences WHERE template IN ({{}}) GROUP BY template "
+    f"HAVING count(*) >= {NETWORK_CARRIERS}",
+    select(TemplateSentence.template)
+    .where(TemplateSentence.template.in_(_VALUES))
+    .group_by(TemplateSentence.template)
+    .having(func.count() >= NETWORK_CARRIERS),
+)
+_STORIES = (
+    "SELECT t.template FROM template_sentences t JOIN documents d ON d.id = t.document_id WHERE t.template IN ({}) "
+    f"GROUP BY t.template HAVING count(DISTINCT coalesce(d.cluster_id * 2, d.id * 2 + 1)) >= {NETWORK_CARRIERS}",
+    select(TemplateSentence.template)
+    .join(Document, Document.id == TemplateSentence.document_id)
+    .where(TemplateSentence.template.in_(_VALUES))
+    .group_by(TemplateSentence.template)
+    .having(func.count(_STORY.distinct()) >= NETWORK_CARRIERS),
+)
+_CARRIERS = (
+    "SELECT t.template, t.document_id, d.cluster_id FROM template_sentences t JOIN documents d ON d.id = t.document_id "
+    "WHERE t.template IN ({})",
+    select(TemplateSentence.template, TemplateSentence.document_id, Document.cluster_id)
+    .join(Document, Document.id == TemplateSentence.document_id)
+    .where(TemplateSentence.template.in_(_VALUES)),
+)
+_CARRIERS_OF = (
+    "SELECT DISTINCT document_id FROM template_sentences WHERE template IN ({})",
+    select(TemplateSentence.document_id).distinct().where(TemplateSentence.template.in_(_VALUES)),
+)
+_CHUNK = 500
