@@ -168,7 +168,10 @@ class Archive:
         assert batch is not None
         fresh = [doc_id for doc_id in batch.pending if doc_id in batch.fingerprints]
         clusters = {**batch.clusters, **self._settle(fresh, batch.fingerprints)}
-        batch.stale |= self._learn(batch.templates)
+        try:
+            batch.stale |= self._learn(batch.templates)
+        except Exception:  # the pages are stored and settled: the next carrier of these sentences looks again
+            log.exception("learning network boilerplate from %d new documents failed", len(batch.templates))
         left = [doc_id for doc_id in batch.pending if doc_id not in batch.fingerprints]  # by an earlier attempt
         if left:  # re-fingerprinted: if they were stale too, their old matches go
             self.refingerprint(left)
