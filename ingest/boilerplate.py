@@ -16,8 +16,8 @@ chrome has nothing to learn from. A sentence is the network's when three documen
 different stories (`network`), wherever they stand. Sentences are matched by their template key
 (`ingest.text.Paragraph.templates`: their words without names and numbers). Copies of one story on many sites
 are never three different stories, so a story's own sentences are not boilerplate however widely it is copied.
-Such sentences stay in the text (they are the page's words, and its own): relations read them as no prose
-once the shared text has begun (`ingest.relation.read_side`).
+Such sentences stay in the text (they are the page's words), marked: relations read them as the page's, not the
+story's (`ingest.relation.read_side`: shared, they prove nothing; after the shared text, they add no prose).
 """
 
 from __future__ import annotations

@@ -69,10 +69,10 @@ def text_shingles(article: Article, params: FingerprintParams | None = None) -> 
     return frozenset(textlib.shingle_sequence(words, params.shingle_size))
 
 
-def templates(article: Article) -> frozenset[int]:
-    """The template keys of the article's prose sentences (ingest.text.Paragraph.templates), chrome included:
-    what the archive counts carriers of to learn network boilerplate."""
-    return frozenset(key for raw in article.paragraphs for key in textlib.read_paragraph(raw).templates if key)
+def templates(paragraphs: Iterable[textlib.Paragraph]) -> frozenset[int]:
+    """The template keys of a text's prose sentences (ingest.text.Paragraph.templates), chrome included: what the
+    archive counts carriers of to learn network boilerplate."""
+    return frozenset(key for paragraph in paragraphs for key in paragraph.templates if key)
 
 
 def unit_sentences(article: Article, chrome: Iterable[int] = ()) -> list[tuple[str, ...]]:

@@ -42,6 +42,7 @@ from ingest.canonical import names_url
 from ingest.document import Article, Fingerprint, FingerprintParams
 from ingest.extract import extract
 from ingest.fingerprint import fingerprint, text_shingles
+from ingest.fingerprint import templates as template_keys
 from ingest.relation import DUPLICATE, Relation, RelationPolicy, declared, relate, unrelated
 from storage import clustering, network
 from storage.boilerplate import (
@@ -334,7 +335,7 @@ class Archive:
         paras = {key: paragraphs(arrival.article.paragraphs) for arrival, key in zip(arrivals, keys, strict=True)}
         first = dict(zip(keys, arrivals, strict=True))  # a key repeated in the batch is stored once
         pages = {key: (host, paras[key]) for key, a in first.items() if (host := a.article.host)}
-        templates = {key: _templates(paras[key]) for key in first}
+        templates = {key: template_keys(paras[key].values()) for key in first}
         with reading(self.sessions) as session:
             chrome = host_chrome(session, {(host, h) for host, page in pages.values() for h in page}, pages)
             boilerplate = network.known(session, set().union(*templates.values()))
@@ -712,7 +713,7 @@ class Archive:
 
     def _network_of(self, session: Session, docs: list[Document]) -> dict[int, frozenset[int]]:
         """{document id: the template keys of its sentences that are now network boilerplate}."""
-        templates = {doc.id: _templates(self._paragraphs_of(doc)) for doc in docs}
+        templates = {doc.id: template_keys(self._paragraphs_of(doc).values()) for doc in docs}
         boilerplate = network.known(session, set().union(*templates.values()))
         return {doc_id: keys & boilerplate for doc_id, keys in templates.items()}
 
@@ -771,11 +772,6 @@ def _unsettle(session: Session, doc_ids: Collection[int]) -> None:
     already under way drop them (see _record)."""
     stale = update(Document).where(Document.id.in_(doc_ids))
     session.execute(stale.values(clustered=False, signature=b"", chrome=None, boilerplate=None))
-
-
-def _templates(paragraphs: Mapping[int, textlib.Paragraph]) -> frozenset[int]:
-    """The template keys of a text's prose sentences (ingest.text.Paragraph.templates)."""
-    return frozenset(key for paragraph in paragraphs.values() for key in paragraph.templates if key)
 
 
 def _packed(fp: Fingerprint) -> bytes:

@@ -96,7 +96,7 @@ def test_a_copy_under_a_network_notice_is_the_stories_duplicate_once_the_notice_
     article = page("harbour", "Copier", True, sentences=3)
     before = relate(fingerprint(article), original)
     assert before.kind != DUPLICATE  # a short story: the notice is as much new prose as the story
-    notice = templates(Article(text="\n".join(line.format(site="Anyone") for line in NOTICE)))
+    notice = templates(map(read_paragraph, (line.format(site="Anyone") for line in NOTICE)))
     after = relate(fingerprint(article, boilerplate=notice), original)
     assert after.kind == DUPLICATE
 
