@@ -7,8 +7,8 @@ tells them apart holds on any site, so the decision reads the passages, sentence
 * a sentence of one text is *shared* when most of its shingles are in the other, *edited* when some
   are (a reworded sentence), *new* when none are;
 * only prose counts: a sentence of running text (`Unit.prose`), not a heading, a teaser, a link line or
-  an attribution line, which syndicators add and extraction keeps at will; nor, once the shared text has
-  begun, a sentence of a network's boilerplate (`Unit.boilerplate`), which is the page's, not the text's;
+  an attribution line, which syndicators add and extraction keeps at will; nor a sentence of a network's
+  boilerplate (`Unit.boilerplate`) once shared or once the shared text has begun: it is the page's, not the text's;
 * a copy adds little new prose of its own: what a syndicator adds (an intro line, a credit, its fixed
   disclaimer once learned as chrome) is short, attribution or boilerplate; a different story adds its
   own prose, and a story that quotes another starts with its own prose before the quotation.

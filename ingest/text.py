@@ -103,7 +103,7 @@ class Paragraph:
     sentences: tuple[tuple[str, ...], ...]  # the tokens of each sentence
     hash: int  # paragraph_hash(): of all its tokens, which are its sentences' tokens end to end
     prose: tuple[bool, ...]  # for each sentence: running text, not a heading, teaser, link or credit line
-    templates: tuple[int, ...] = ()  # for each sentence: template_key(), 0 for none
+    templates: tuple[int, ...] = ()  # for each sentence: its template key (_templates), 0 for none
 
     @property
     def prose_words(self) -> int:
