@@ -8,10 +8,11 @@ The clusters of a set of texts are a function of their relations alone, whatever
 3. Two stories each republished whole (two cores of several texts), the later one holding the earlier
    one after prose of its own ("As previously reported, …"): the later one quotes the earlier, a story
    of its own. A syndicator opens a copy with a credit line at most, not with prose.
-4. A text holding another after more prose of its own than a lede is that text's source when it is
-   older (a copy that dropped the original's first paragraph), and the same story when a date is missing
-   (its source, or a copy with a longer introduction); a later one quotes it, and so does one that goes on
-   with much prose of its own after it, whatever the dates.
+4. A text holding another after more prose of its own than a lede (or after a lede, with more prose of its
+   own after it than it holds of it) is that text's source when it is older (a copy that dropped the
+   original's first paragraph), and the same story when a date is missing (its source, or a copy with a
+   longer introduction); a later one quotes it, and so does one that goes on with much prose of its own after
+   more than a lede, whatever the dates.
 5. A text that opens with all of an older (or undated) one, nothing but its title before it, is its copy with
    additions after it (a site's author box, a notice): it joins that text. The older text itself can join
    only one container (2.), and several sites copy a short original each with additions of their own.
@@ -34,9 +35,10 @@ def group(
     published: Mapping[N, datetime | None] | None = None,
 ) -> list[set[N]]:
     """`duplicates`: pairs of the same story; `contained`: (inner, outer, score, opening): inner is inside
-    outer, which starts with it (opening 0), after a lede of its own (1), after more prose of its own (2), or
-    after more prose of its own and with much more after it (3: it quotes inner, never its source), or after
-    lines that are not prose, more than a title (4: headings, a byline).
+    outer, which starts with it (opening 0), after a lede of its own (1), after more prose of its own or after a
+    lede with more prose of its own after it than it holds of inner (2), or after more prose of its own and with
+    much more after it (3: it quotes inner, never its source), or after lines that are not prose, more than a
+    title (4: headings, a byline).
     `key`: a stable name for each node breaking ties, so that no arrival order decides; `published`: the
     dates the texts declare (missing: unknown)."""
     parent: dict[N, N] = {n: n for n in nodes}

@@ -84,8 +84,9 @@ class Relation:
 
     def opening(self, policy: RelationPolicy | None = None) -> int:
         """How the containing text starts before the contained one: 0 with it, 1 with a lede or an intro
-        line of its own, 2 with more prose of its own than that, 3 with that and much prose of its own after it,
-        4 after lines that are not prose but more than a title (ingest.grouping reads it with dates)."""
+        line of its own, 2 with more prose of its own than that (or with a lede, and more prose of its own after
+        the other than it holds of it), 3 with more than a lede and much prose of its own after it, 4 after lines
+        that are not prose but more than a title (ingest.grouping reads it with dates)."""
         if self.kind not in (CONTAINED, CONTAINS):
             return 0
         policy = policy or RelationPolicy()
@@ -93,6 +94,12 @@ class Relation:
         if outer.lead > _allowed_lead(self.a, self.b, policy):
             # 3: and it goes on with much prose of its own after it: a story quoting the other, never its source.
             return 3 if outer.new - outer.lead > policy.max_new * outer.prose else 2
+        if outer.lead and outer.new - outer.lead > outer.shared:
+            # A lede of its own, then more prose of its own after the other text than it holds of it: most of it is
+            # another story ("Recall what was reported at the time:" and all of a short story, inside a follow-up).
+            # Read as more than a lede: a later text quotes the other, an older one is its source. A wrapper's
+            # additions after a story are short, or chrome and boilerplate once learnt.
+            return 2
         if outer.lead:
             return 1
         # 4: lines that are not prose before it (headings, a byline, an "As X reported:"), more than a title: not

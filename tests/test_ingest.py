@@ -423,6 +423,34 @@ def test_a_text_with_prose_of_its_own_before_and_after_another_only_quotes_it(se
     assert relate(fingerprint(short), fingerprint(dropped)).opening() == 2
 
 
+def test_a_lede_then_all_of_a_short_story_then_more_prose_of_its_own_is_a_story_quoting_it(
+    seeds: dict[str, Article],
+) -> None:
+    story = seeds["southfront-original.html"]
+    other = seeds["blog-original-003.html"]
+    short = Article(text="\n".join(story.paragraphs[1:3]))
+    lede = "Markets in Asia were mixed on Tuesday as investors weighed the latest news on trade talks."
+    # A follow-up: its own lede, an intro line, all of the short story, then more of its own story than it quotes.
+    follow_up = Article(
+        text="\n".join([lede, "Recall what was reported at the time:", *short.paragraphs, *other.paragraphs])
+    )
+    # A wrapped copy: an intro line, the story, a short closing line of its own.
+    wrapped = Article(text="\n".join([lede, *short.paragraphs, "The ministry did not answer our questions on Monday."]))
+    quoted, copied = (
+        relate(fingerprint(short), fingerprint(follow_up)),
+        relate(fingerprint(short), fingerprint(wrapped)),
+    )
+    assert quoted.kind == CONTAINED and quoted.b.new - quoted.b.lead > quoted.b.shared and quoted.opening() == 2
+    assert copied.kind in (CONTAINED, DUPLICATE) and copied.opening() in (0, 1)
+    day = {"short": datetime(2020, 1, 1, tzinfo=UTC), "follow-up": datetime(2020, 1, 9, tzinfo=UTC)}
+    apart = group(list(day), [], [("short", "follow-up", quoted.score, quoted.opening())], {n: n for n in day}, day)
+    assert sorted(map(sorted, apart)) == [["follow-up"], ["short"]]
+    # The same texts, the longer one older: it is the source the shorter one was cut from.
+    day = {"short": day["follow-up"], "follow-up": day["short"]}
+    together = group(list(day), [], [("short", "follow-up", quoted.score, quoted.opening())], {n: n for n in day}, day)
+    assert sorted(map(sorted, together)) == [["follow-up", "short"]]
+
+
 def _dev_page(name: str) -> bytes:
     return gzip.decompress((CORPUS / "dev" / "pages" / name).read_bytes())
 
