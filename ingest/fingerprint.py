@@ -62,11 +62,19 @@ def _words_and_sentences(
 
 
 def text_shingles(article: Article, params: FingerprintParams | None = None) -> frozenset[int]:
-    """The shingles of the article's whole text, its host's chrome included: what ingest.boilerplate.related
-    compares to tell whether two documents tell one story. It never changes, whatever is learnt of chrome."""
+    """The shingles starting in the prose sentences of the article's whole text, its host's chrome included: what
+    ingest.boilerplate.related compares to tell whether two documents tell one story. It never changes, whatever is
+    learnt of chrome. Prose only: a page's menus, tables and teasers say nothing of its story, and would make an
+    excerpt on a busy page look like another story than the one it is cut from."""
     params = params or FingerprintParams()
-    words = [word for paragraph in content_paragraphs(article) for sentence in paragraph.sentences for word in sentence]
-    return frozenset(textlib.shingle_sequence(words, params.shingle_size))
+    words: list[str] = []
+    prose: list[bool] = []  # for each word: whether its sentence is prose
+    for paragraph in content_paragraphs(article):
+        for sentence, is_prose in zip(paragraph.sentences, paragraph.prose, strict=True):
+            words.extend(sentence)
+            prose.extend([is_prose] * len(sentence))
+    shingles = textlib.shingle_sequence(words, params.shingle_size)
+    return frozenset(shingle for shingle, kept in zip(shingles, prose, strict=True) if kept)
 
 
 def templates(paragraphs: Iterable[textlib.Paragraph]) -> frozenset[int]:

@@ -420,8 +420,6 @@ class Archive:
                     fp = self._fingerprint(doc, doc_chrome, ours)
                     doc.signature, doc.chrome, doc.index_keys = _packed(fp), _chrome_text(fp), " ".join(fp.index_keys)
                 batch.fingerprints[doc.id] = fp
-                if not doc_chrome:  # then its shingles are its whole text's, which _learn compares
-                    self._shingles.put((doc.id, doc.content_hash), fp.shingles)
                 batch.ids[key] = doc.id
                 batch.created.add(doc.id)
                 batch.pending.append(doc.id)

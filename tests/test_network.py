@@ -7,9 +7,9 @@ import random
 
 from sqlalchemy import select
 
-from ingest.boilerplate import network
+from ingest.boilerplate import network, related
 from ingest.document import Article
-from ingest.fingerprint import fingerprint, templates
+from ingest.fingerprint import fingerprint, templates, text_shingles
 from ingest.relation import DUPLICATE, relate
 from ingest.text import read_paragraph
 from storage.archive import Archive
@@ -89,6 +89,22 @@ def test_three_different_stories_carrying_a_sentence_make_it_boilerplate() -> No
     # Two stories are not enough, and only triangles through the new carrier are looked for.
     assert not network({**copies, "orchard": texts["orchard"]}, ["orchard"])
     assert not network(texts, ["somebody else"])
+
+
+def test_an_excerpt_on_a_busy_page_tells_the_story_it_is_cut_from() -> None:
+    """A long story, a later one quoting its first two sentences, and an excerpt of those two sentences on a page
+    of price tables: the excerpt's prose is the story's, so the three are not three different stories, and the
+    two sentences are not boilerplate. (Read whole, the tables made the excerpt look like a story of its own.)"""
+    original = Article(text="\n".join(STORIES["harbour"] + STORIES["library"]))
+    follow_up = Article(text="\n".join(STORIES["orchard"] + STORIES["harbour"][:2] + STORIES["stadium"]))
+    tables = [f"| 2019 model {i} | 3.{i}GHz/8GB/512GB | ${1000 + 50 * i}.00 | ${20 + i} |" for i in range(40)]
+    excerpt = Article(text="\n".join(STORIES["harbour"][:2] + tables))
+    texts = {
+        name: text_shingles(a) for name, a in (("original", original), ("follow-up", follow_up), ("excerpt", excerpt))
+    }
+    assert not network(texts, ["excerpt"])
+    # The follow-up and the original are two stories all the same; the excerpt is the original's.
+    assert not related(texts["original"], texts["follow-up"]) and related(texts["excerpt"], texts["original"])
 
 
 def test_a_copy_under_a_network_notice_is_the_stories_duplicate_once_the_notice_is_known() -> None:
