@@ -716,7 +716,8 @@ class Archive:
         return {doc_id: keys & boilerplate for doc_id, keys in templates.items()}
 
     def _text_shingles(self, session: Session, ids: Collection[int]) -> dict[int, frozenset[int]]:
-        """{document id: the shingles of its whole text} (ingest.boilerplate.related compares them)."""
+        """{document id: the shingles of its prose, chrome included (ingest.fingerprint.text_shingles), which
+        ingest.boilerplate.related compares}."""
         found: dict[int, frozenset[int]] = {}
         unread: list[int] = []
         for doc_id, digest in session.execute(select(Document.id, Document.content_hash).where(Document.id.in_(ids))):
