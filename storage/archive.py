@@ -50,6 +50,7 @@ from storage.boilerplate import (
     chrome_with_and_without,
     host_chrome,
     paragraphs,
+    stored_hashes,
     to_unsigned,
     unsettled_carriers,
 )
@@ -575,7 +576,7 @@ class Archive:
                     continue  # made with other fingerprint parameters: never compared
                 cached = None
                 if clustered and chrome_text is not None and boilerplate_text is not None:
-                    versions = (_chrome_set(chrome_text), _chrome_set(boilerplate_text))
+                    versions = (stored_hashes(chrome_text), stored_hashes(boilerplate_text))
                     cached = self._fingerprints.get((doc_id, digest, title, *versions))
                 if cached is None:
                     unknown.append(doc_id)
@@ -589,9 +590,9 @@ class Archive:
             ]
             # A settled document's chrome is the one its signature was made with: chrome new on its host
             # unsettles it (_store); so is its network boilerplate. So only the others' are counted.
-            known = {o.id: _chrome_set(o.chrome) for o in others if o.clustered and o.chrome is not None}
+            known = {o.id: stored_hashes(o.chrome) for o in others if o.clustered and o.chrome is not None}
             chrome = {**self._chrome_of(session, [o for o in others if o.id not in known]), **known}
-            marked = {o.id: _chrome_set(o.boilerplate) for o in others if o.clustered and o.boilerplate is not None}
+            marked = {o.id: stored_hashes(o.boilerplate) for o in others if o.clustered and o.boilerplate is not None}
             boilerplate = {**self._network_of(session, [o for o in others if o.id not in marked]), **marked}
             into.update((o.id, self._fingerprint(o, chrome[o.id], boilerplate[o.id])) for o in others)
 
@@ -779,10 +780,6 @@ def _packed(fp: Fingerprint) -> bytes:
 
 def _chrome_text(fp: Fingerprint) -> str:
     return " ".join(map(str, sorted(fp.chrome)))
-
-
-def _chrome_set(text: str) -> frozenset[int]:
-    return frozenset(map(int, text.split()))
 
 
 class LRU(Generic[K, V]):

@@ -236,6 +236,11 @@ def to_unsigned(value: int) -> int:
     return value + (1 << 64) if value < 0 else value
 
 
+def stored_hashes(text: str | None) -> frozenset[int]:
+    """The hashes a `documents.chrome` or `documents.boilerplate` column holds (space-separated; None: none)."""
+    return frozenset(map(int, (text or "").split()))
+
+
 # One statement per host, compiled once: `host IN (...) AND paragraph_hash IN (...)` would probe every
 # host with every hash, and one OR term per host costs more to build than to run.
 _COUNTS = (

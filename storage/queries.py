@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from storage.boilerplate import stored_hashes
 from storage.models import Cluster, Document, Failure, Match
 
 # `show` explains at most this many copies of a cluster (each costs a fingerprint and a comparison).
@@ -118,8 +119,7 @@ def _explain(copy: Document, original: Document) -> dict[str, Any]:
     from storage.archive import to_article
 
     def read(doc: Document) -> tuple[Any, Any]:
-        chrome = frozenset(int(h) for h in (doc.chrome or "").split())
-        boilerplate = frozenset(int(h) for h in (doc.boilerplate or "").split())
+        chrome, boilerplate = stored_hashes(doc.chrome), stored_hashes(doc.boilerplate)
         article = to_article(doc)
         return fingerprint(article, chrome=chrome, boilerplate=boilerplate), unit_sentences(article, chrome)
 
