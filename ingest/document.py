@@ -59,6 +59,7 @@ class Unit:
     shingles: frozenset[int]  # the shingles starting in this sentence
     prose: bool  # a sentence of running text, not a heading, teaser, link line or attribution line
     boilerplate: bool = False  # a sentence of a network's boilerplate (ingest.boilerplate.network)
+    notice: bool = False  # a sentence that speaks to the reader or of the page (ingest.text.is_notice)
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,10 @@ tells them apart holds on any site, so the decision reads the passages, sentence
   boilerplate (`Unit.boilerplate`) once shared or once the shared text has begun: it is the page's, not the text's;
 * a copy adds little new prose of its own: what a syndicator adds (an intro line, a credit, its fixed
   disclaimer once learned as chrome) is short, attribution or boilerplate; a different story adds its
-  own prose, and a story that quotes another starts with its own prose before the quotation.
+  own prose, and a story that quotes another starts with its own prose before the quotation. A site with
+  one page has nothing to learn its notices from: when nothing else makes one text part of the other, the
+  sentences after the shared text that speak to the reader or of the page (`Unit.notice`: an affiliate
+  disclosure, a newsletter's footer) are left out of what the smaller one adds.
 
 Relations:
 * `duplicate`: neither text adds much new prose, and neither opens with more than an intro line before
@@ -65,6 +68,7 @@ class Side:
     lead: int  # new prose words before the first shared sentence
     first: int  # index of the first shared sentence, -1 if none
     last: int  # index of the last shared sentence, -1 if none
+    notices: int = 0  # of the new prose words after the shared text starts, those of notices (Unit.notice)
 
     @property
     def adds(self) -> float:
@@ -72,6 +76,12 @@ class Side:
         it (an intro line) is bounded on its own (`RelationPolicy.max_lead_words`)."""
         rest = self.prose - self.lead
         return (self.new - self.lead) / rest if rest else 0.0
+
+    @property
+    def adds_besides_notices(self) -> float:
+        """`adds`, its notices left out (`Unit.notice`: a sentence speaking to the reader or of the page)."""
+        rest = self.prose - self.lead - self.notices
+        return (self.new - self.lead - self.notices) / rest if rest > 0 else 1.0
 
 
 @dataclass(frozen=True)
@@ -119,7 +129,7 @@ def read_side(
     short lines, a listing) is read whole: its lines are all it has to say. Read against such a text, the lines
     it has are read too (a brief's results table inside a syndicator's long notice): not the lines it lacks,
     which are this text's headings and links."""
-    prose = shared = edited = new = lead = 0
+    prose = shared = edited = new = lead = notices = 0
     first = last = -1
     for i, unit in enumerate(units):
         if not (unit.prose or whole or other_whole):
@@ -143,7 +153,9 @@ def read_side(
             new += unit.words
             if first < 0:
                 lead += unit.words
-    return Side(prose, shared, edited, new, lead, first, last)
+            elif unit.notice:
+                notices += unit.words
+    return Side(prose, shared, edited, new, lead, first, last, notices)
 
 
 def _whole(units: tuple[Unit, ...], policy: RelationPolicy) -> bool:
@@ -211,6 +223,13 @@ def _kind(a: Side, b: Side, policy: RelationPolicy) -> str | None:
     if a_copy and not a_long:
         return CONTAINED
     if b_copy and not b_long:
+        return CONTAINS
+    # Neither is inside the other as it stands: one may be, once the notices after its shared text are left out (an
+    # excerpt under its site's affiliate disclosure or newsletter footer, on a site with no other page to learn
+    # them from). Only then: a follow-up written in the first person is not made a copy of the story it holds.
+    if a.adds_besides_notices <= policy.max_new and not a_long:
+        return CONTAINED
+    if b.adds_besides_notices <= policy.max_new and not b_long:
         return CONTAINS
     return None
 

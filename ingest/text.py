@@ -148,6 +148,22 @@ def read_paragraph(paragraph: str) -> Paragraph:
     return Paragraph(normalised, words, hashed, prose, _templates(folded, words, prose))
 
 
+# Words with which a page speaks to its reader or of itself rather than of the story: a syndicator's notice, an
+# affiliate disclosure, a newsletter's footer, a donation appeal. English only.
+_NOTICE_WORDS = frozenset(
+    """you your you're yours we our we're ours website websites site newsletter newsletters subscribe subscribed
+    subscribers subscription unsubscribe inbox email copyright reproduced reproduction republish republished
+    permission reader readers donate donation donations advertise advertising advertisement sponsored publisher
+    affiliate cookies privacy disclaimer""".split()  # noqa: SIM905 (a list of 40 words, one a line, reads worse)
+)
+
+
+def is_notice(words: tuple[str, ...]) -> bool:
+    """Whether a sentence (its tokens) speaks to the reader or of the page, as a notice or an appeal does. Quoted
+    speech ("we will", the minister said) reads as one too."""
+    return not _NOTICE_WORDS.isdisjoint(words)
+
+
 # A word that starts with a capital (A-Z) or a digit: a name, a date, a number.
 _NAME = re.compile(r"\b[A-Z0-9][^\W_]*(?:'[^\W_]+)*")
 

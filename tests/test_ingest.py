@@ -451,6 +451,45 @@ def test_a_lede_then_all_of_a_short_story_then_more_prose_of_its_own_is_a_story_
     assert sorted(map(sorted, together)) == [["follow-up", "short"]]
 
 
+def test_an_excerpt_under_its_sites_notices_is_inside_its_original(seeds: dict[str, Article]) -> None:
+    story = seeds["southfront-original.html"]
+    # The first two paragraphs on a site with one page in the archive, under its affiliate disclosure and newsletter
+    # footer: more prose than a copy may add, none of it the story's, all of it speaking to the reader or of the page.
+    notices = [
+        "This site has affiliate partnerships and may earn a commission on products bought through our links.",
+        "These partnerships do not influence our editorial content, and you can read our full policy online.",
+        "Was this newsletter forwarded to you? Sign up here to get it in your inbox every morning.",
+    ]
+    excerpt = Article(text="\n".join([*story.paragraphs[:2], *notices]))
+    relation = relate(fingerprint(excerpt), fingerprint(story))
+    assert relation.a.adds > 0.25 and relation.a.notices and relation.kind == CONTAINED
+    # The same words of its own, told as a story and not to the reader: another text, which shares two paragraphs.
+    told = [
+        "The company has partnerships with several retailers and earns a commission on products sold that way.",
+        "These partnerships shape the editorial line of its magazines, former editors told the court on Monday.",
+        "The newsletter was forwarded to thousands of readers who had never signed up for it, the complaint says.",
+    ]
+    assert relate(fingerprint(Article(text="\n".join([*story.paragraphs[:2], *told]))), fingerprint(story)).kind is None
+
+
+def test_a_follow_up_in_the_first_person_holds_the_story_it_quotes_not_the_reverse(seeds: dict[str, Article]) -> None:
+    story = seeds["southfront-original.html"]
+    short = Article(text="\n".join(story.paragraphs[1:3]))
+    # A fact check: a claim, the story it checks, then its verdict in its own voice ("we"), longer than the story.
+    verdict = [
+        "We have found no evidence to support this claim, and those making it have offered a wide range of figures.",
+        "We also found that the claim did not originate with a credible outlet, whatever its wide circulation.",
+        "We reached out to the two sites that spread it and will update this article if they answer our questions.",
+        "In sum, we rate the claim unproven: the figures it gives cannot be checked against any public record.",
+        "Our readers asked us about it after the video was shared thousands of times on the weekend.",
+    ]
+    fact_check = Article(text="\n".join(["Claim: the operation is in its final phase.", *short.paragraphs, *verdict]))
+    for first, second in ((short, fact_check), (fact_check, short)):
+        relation = relate(fingerprint(first), fingerprint(second))
+        inner = relation.a if relation.kind == CONTAINED else relation.b
+        assert relation.kind in (CONTAINED, CONTAINS) and inner.prose == inner.shared  # the story is the inner text
+
+
 def _dev_page(name: str) -> bytes:
     return gzip.decompress((CORPUS / "dev" / "pages" / name).read_bytes())
 
@@ -572,11 +611,11 @@ def test_signature_is_datasketchs_own(seeds: dict[str, Article]) -> None:
 
 
 def test_a_declared_original_is_a_duplicate_when_they_share_prose(seeds: dict[str, Article]) -> None:
-    """One sentence of a story beside a longer notice of the site's own: the text alone says no relation,
+    """One sentence of a story beside a longer blurb of the site's own: the text alone says no relation,
     the page's rel=canonical naming the story says duplicate; never without shared prose."""
     story = seeds["southfront-original.html"]
-    notice = "If you buy something through a link on this page, we may earn a commission from the seller. " * 3
-    excerpt = Article(text=story.paragraphs[1] + "\n" + notice)
+    blurb = "The shop sells outdoor gear made in small workshops across the region, shipped within three days. " * 3
+    excerpt = Article(text=story.paragraphs[1] + "\n" + blurb)
     relation = relate(fingerprint(excerpt), fingerprint(story))
     assert relation.kind is None
     assert declared(relation, declares=True).kind == DUPLICATE
