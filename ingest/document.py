@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -60,6 +61,7 @@ class Unit:
     prose: bool  # a sentence of running text, not a heading, teaser, link line or attribution line
     boilerplate: bool = False  # a sentence of a network's boilerplate (ingest.boilerplate.network)
     notice: bool = False  # a sentence that speaks to the reader or of the page (ingest.text.is_notice)
+    page_notice: bool = False  # a sentence that speaks of the page itself (ingest.text.is_page_notice)
 
 
 @dataclass(frozen=True)
@@ -75,6 +77,14 @@ class Fingerprint:
     chrome: frozenset[int] = frozenset()  # paragraph hashes of the host's chrome left out of it
     boilerplate: frozenset[int] = frozenset()  # template keys of the network boilerplate its units are marked with
     units: tuple[Unit, ...] = ()  # its sentences in order, for the passage evidence of ingest.relation
+
+    @functools.cached_property
+    def shingles_besides_page_notices(self) -> frozenset[int]:
+        """The shingles of its units but those that speak of the page (Unit.page_notice); `shingles` itself when it
+        has none."""
+        if not any(unit.page_notice for unit in self.units):
+            return self.shingles
+        return frozenset().union(*(unit.shingles for unit in self.units if not unit.page_notice))
 
     @property
     def index_keys(self) -> list[str]:

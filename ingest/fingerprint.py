@@ -42,13 +42,13 @@ def band_keys(signature: np.ndarray, bands: int) -> tuple[int, ...]:
 
 def _words_and_sentences(
     article: Article, chrome: Iterable[int], boilerplate: frozenset[int]
-) -> tuple[list[str], list[int], list[tuple[int, bool, bool, bool]]]:
+) -> tuple[list[str], list[int], list[tuple[int, bool, bool, bool, bool]]]:
     """The story's words; the hashes of its sentences long enough to be anchors; and for each sentence
-    (in order) how many words it has, whether it is prose, whether it is network boilerplate and whether it is a
-    notice (ingest.text.is_notice)."""
+    (in order) how many words it has, whether it is prose, whether it is network boilerplate, whether it is a
+    notice (ingest.text.is_notice) and whether it speaks of the page (ingest.text.is_page_notice)."""
     words: list[str] = []
     sentence_hashes: dict[int, None] = {}  # in text order
-    sentences: list[tuple[int, bool, bool, bool]] = []
+    sentences: list[tuple[int, bool, bool, bool, bool]] = []
     # The lead extraction put back is read as a headline is: copies keep or drop a standfirst at will.
     lead = textlib.read_paragraph(article.lead).hash if article.lead else None
     for paragraph in content_paragraphs(article, chrome):
@@ -64,6 +64,7 @@ def _words_and_sentences(
                     prose and paragraph.hash != lead,
                     template in boilerplate,
                     textlib.is_notice(sentence_words),
+                    textlib.is_page_notice(sentence_words),
                 )
             )
     return words, list(sentence_hashes), sentences
@@ -96,12 +97,12 @@ def unit_sentences(article: Article, chrome: Iterable[int] = ()) -> list[tuple[s
     return [sentence for paragraph in content_paragraphs(article, chrome) for sentence in paragraph.sentences]
 
 
-def _units(shingles: list[int], sentences: list[tuple[int, bool, bool, bool]]) -> tuple[Unit, ...]:
+def _units(shingles: list[int], sentences: list[tuple[int, bool, bool, bool, bool]]) -> tuple[Unit, ...]:
     """Each sentence with the shingles that start in it: a shingle belongs to the sentence of its first word."""
     units = []
     start = 0
-    for count, prose, boilerplate, notice in sentences:
-        units.append(Unit(count, frozenset(shingles[start : start + count]), prose, boilerplate, notice))
+    for count, prose, boilerplate, notice, page_notice in sentences:
+        units.append(Unit(count, frozenset(shingles[start : start + count]), prose, boilerplate, notice, page_notice))
         start += count
     return tuple(units)
 

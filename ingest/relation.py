@@ -69,6 +69,8 @@ class Side:
     first: int  # index of the first shared sentence, -1 if none
     last: int  # index of the last shared sentence, -1 if none
     notices: int = 0  # of the new prose words after the shared text starts, those of notices (Unit.notice)
+    lead_notices: int = 0  # of the lead's words, those that speak of the page (Unit.page_notice: a cookie banner)
+    shared_notices: int = 0  # of the shared words, those of notices (Unit.notice)
 
     @property
     def adds(self) -> float:
@@ -129,7 +131,7 @@ def read_side(
     short lines, a listing) is read whole: its lines are all it has to say. Read against such a text, the lines
     it has are read too (a brief's results table inside a syndicator's long notice): not the lines it lacks,
     which are this text's headings and links."""
-    prose = shared = edited = new = lead = notices = 0
+    prose = shared = edited = new = lead = notices = lead_notices = shared_notices = 0
     first = last = -1
     for i, unit in enumerate(units):
         if not (unit.prose or whole or other_whole):
@@ -145,6 +147,7 @@ def read_side(
         prose += unit.words
         if found >= policy.shared_sentence:
             shared += unit.words
+            shared_notices += unit.words if unit.notice else 0
             first = i if first < 0 else first
             last = i
         elif found >= policy.edited_sentence:
@@ -153,9 +156,10 @@ def read_side(
             new += unit.words
             if first < 0:
                 lead += unit.words
+                lead_notices += unit.words if unit.page_notice else 0
             elif unit.notice:
                 notices += unit.words
-    return Side(prose, shared, edited, new, lead, first, last, notices)
+    return Side(prose, shared, edited, new, lead, first, last, notices, lead_notices, shared_notices)
 
 
 def _whole(units: tuple[Unit, ...], policy: RelationPolicy) -> bool:
@@ -173,7 +177,10 @@ def relate(a: Fingerprint, b: Fingerprint, policy: RelationPolicy | None = None)
     whole_a, whole_b = _whole(a.units, policy), _whole(b.units, policy)
     side_a = read_side(a.units, b.shingles, policy, whole_a, whole_b)
     side_b = read_side(b.units, a.shingles, policy, whole_b, whole_a)
-    kind = _kind(side_a, side_b, policy) if containment >= policy.min_containment else None
+    held = containment >= policy.min_containment
+    kind = _kind(side_a, side_b, policy) if held else None
+    if kind is None:
+        kind = _besides_notices(a, b, side_a, side_b, policy, held)
     return Relation(kind, side_a, side_b, jaccard, containment)
 
 
@@ -182,7 +189,13 @@ def unrelated(a: Fingerprint, b: Fingerprint, policy: RelationPolicy | None = No
     sets alone: reading the sentences is most of relate's cost, and most candidates fail this first.
     declared() may still make a duplicate of such a pair: it reads their sentences."""
     policy = policy or RelationPolicy()
-    return a.params == b.params and _overlap(a, b)[2] < policy.min_containment
+    if a.params != b.params or _overlap(a, b)[2] >= policy.min_containment:
+        return False
+    # _besides_notices reads a text without its notices, which may leave most of the rest shared.
+    return not any(
+        inner.shingles_besides_page_notices is not inner.shingles and _held(inner, other, policy)
+        for inner, other in ((a, b), (b, a))
+    )
 
 
 def _overlap(a: Fingerprint, b: Fingerprint) -> tuple[int, float, float]:
@@ -224,14 +237,44 @@ def _kind(a: Side, b: Side, policy: RelationPolicy) -> str | None:
         return CONTAINED
     if b_copy and not b_long:
         return CONTAINS
-    # Neither is inside the other as it stands: one may be, once the notices after its shared text are left out (an
-    # excerpt under its site's affiliate disclosure or newsletter footer, on a site with no other page to learn
-    # them from). Only then: a follow-up written in the first person is not made a copy of the story it holds.
-    if a.adds_besides_notices <= policy.max_new and not a_long:
-        return CONTAINED
-    if b.adds_besides_notices <= policy.max_new and not b_long:
-        return CONTAINS
     return None
+
+
+def _besides_notices(
+    a: Fingerprint, b: Fingerprint, side_a: Side, side_b: Side, policy: RelationPolicy, held: bool
+) -> str | None:
+    """Neither text is inside the other as it stands: one may be, once its notices are left out, on a site with no
+    other page to learn them from as chrome. `held`: the shingle containment holds as it stands.
+
+    - After the shared text, the notices (Unit.notice) add no prose: an excerpt under its site's affiliate disclosure
+      or newsletter footer.
+    - Before it, a lead of sentences that speak of the page (Unit.page_notice) is no lede of its own: an excerpt under
+      a cookie banner. A lead with prose of its own among them ("Some context from our earlier coverage:") still is.
+      The containment may then be read without the sentences that speak of the page too.
+    - Read so, what they share must be more than notices: newsletter footers ("Was this newsletter forwarded to
+      you?") that a network has not taught as boilerplate yet prove nothing.
+
+    Only when nothing else relates the texts: a follow-up written in the first person is not made a copy of the
+    story it holds."""
+    allowed = _allowed_lead(side_a, side_b, policy)
+    shared = min(side_a.shared, side_b.shared)
+    beyond_notices = min(side_a.shared - side_a.shared_notices, side_b.shared - side_b.shared_notices)
+    for inner, side, other, kind in ((a, side_a, b, CONTAINED), (b, side_b, a, CONTAINS)):
+        own_lead = side.lead if side.lead > side.lead_notices else 0
+        if own_lead > allowed or side.adds_besides_notices > policy.max_new:
+            continue
+        as_it_stands = held and side.lead <= allowed  # only the notices after the shared text are left out
+        if as_it_stands and shared >= policy.min_shared_words:
+            return kind
+        if beyond_notices >= policy.min_shared_words and (held or _held(inner, other, policy)):
+            return kind
+    return None
+
+
+def _held(inner: Fingerprint, other: Fingerprint, policy: RelationPolicy) -> bool:
+    """Whether `other` holds enough of `inner`'s shingles besides those of its sentences that speak of the page."""
+    kept = inner.shingles_besides_page_notices
+    return bool(kept) and len(kept & other.shingles) >= policy.min_containment * len(kept)
 
 
 # ---- explaining a relation to a person (`copydesk show`) ---------------------------------------------

@@ -148,20 +148,26 @@ def read_paragraph(paragraph: str) -> Paragraph:
     return Paragraph(normalised, words, hashed, prose, _templates(folded, words, prose))
 
 
-# Words with which a page speaks to its reader or of itself rather than of the story: a syndicator's notice, an
-# affiliate disclosure, a newsletter's footer, a donation appeal. English only.
-_NOTICE_WORDS = frozenset(
-    """you your you're yours we our we're ours website websites site newsletter newsletters subscribe subscribed
-    subscribers subscription unsubscribe inbox email copyright reproduced reproduction republish republished
-    permission reader readers donate donation donations advertise advertising advertisement sponsored publisher
-    affiliate cookies privacy disclaimer""".split()  # noqa: SIM905 (a list of 40 words, one a line, reads worse)
+# Words with which a page speaks of itself rather than of the story: its cookie banner, a newsletter's sign-up or
+# footer, an affiliate disclosure, a syndicator's notice, a donation appeal. English only.
+_PAGE_WORDS = frozenset(
+    """website websites site newsletter newsletters subscribe subscribed subscribers subscription unsubscribe inbox
+    email copyright reproduced reproduction republish republished permission reader readers donate donation donations
+    advertise advertising advertisement sponsored publisher affiliate cookie cookies privacy disclaimer""".split()  # noqa: SIM905
 )
+# ... and with which it speaks to its reader. Notices do, but so do quoted speech ("we will", the minister said) and
+# stories told in the first or second person (a blog post, a how-to, an advertisement).
+_READER_WORDS = frozenset("you your you're yours we our we're ours".split())  # noqa: SIM905
 
 
 def is_notice(words: tuple[str, ...]) -> bool:
-    """Whether a sentence (its tokens) speaks to the reader or of the page, as a notice or an appeal does. Quoted
-    speech ("we will", the minister said) reads as one too."""
-    return not _NOTICE_WORDS.isdisjoint(words)
+    """Whether a sentence (its tokens) speaks to the reader or of the page, as a notice or an appeal does."""
+    return not (_PAGE_WORDS.isdisjoint(words) and _READER_WORDS.isdisjoint(words))
+
+
+def is_page_notice(words: tuple[str, ...]) -> bool:
+    """Whether a sentence (its tokens) speaks of the page or the site itself, as a cookie banner does."""
+    return not _PAGE_WORDS.isdisjoint(words)
 
 
 # A word that starts with a capital (A-Z) or a digit: a name, a date, a number.

@@ -22,7 +22,7 @@ from ingest.document import Article, FingerprintParams
 from ingest.extract import ExtractionError, _drop_discarded, declared_date, decode_html, extract, parse
 from ingest.fingerprint import fingerprint
 from ingest.grouping import group
-from ingest.relation import CONTAINED, CONTAINS, DUPLICATE, declared, relate
+from ingest.relation import CONTAINED, CONTAINS, DUPLICATE, declared, relate, unrelated
 from ingest.text import _FOLD, hash64, normalise, paragraph_hash, tokens
 from tests.conftest import CORPUS, SEEDS
 from tests.devsubset import hard_slice
@@ -470,6 +470,49 @@ def test_an_excerpt_under_its_sites_notices_is_inside_its_original(seeds: dict[s
         "The newsletter was forwarded to thousands of readers who had never signed up for it, the complaint says.",
     ]
     assert relate(fingerprint(Article(text="\n".join([*story.paragraphs[:2], *told]))), fingerprint(story)).kind is None
+
+
+def test_an_excerpt_under_a_consent_banner_is_inside_its_original(seeds: dict[str, Article]) -> None:
+    story = seeds["southfront-original.html"]
+    # A site with one page in the archive: its consent banner opens the page, longer than an intro line, and with its
+    # newsletter's footer it makes most of the page's words (the story's shingles are under 0.4 of the page's).
+    banner = [
+        "We use cookies and other tracking technologies to improve your browsing experience on our site.",
+        "To find out more or to opt out, please read our cookie policy and our privacy policy.",
+        "By choosing I Accept, you consent to our use of cookies and other tracking technologies.",
+    ]
+    footer = [
+        "Our newsletter brings you the day's most important stories from the region every morning, free of charge.",
+        "We send it with an outside service, which means that we store your email address on their servers.",
+        "You can unsubscribe at any time by clicking the link at the bottom of every email we send you.",
+        "For more information on how we handle your data, please see our privacy policy and our terms of use.",
+    ]
+    excerpt = fingerprint(Article(text="\n".join([*banner, *story.paragraphs[:2], *footer])))
+    original = fingerprint(story)
+    relation = relate(excerpt, original)
+    assert relation.a.lead > 30 and relation.a.lead_notices == relation.a.lead and relation.containment < 0.4
+    assert relation.kind == CONTAINED and not unrelated(excerpt, original)
+    # A lede of its own before the same banner and paragraphs: a text that quotes them, as it stands.
+    lede = "The regional governor resigned on Friday after a week of protests over the handling of the operation."
+    quoting = fingerprint(Article(text="\n".join([lede, *banner, *story.paragraphs[:2], *footer])))
+    assert relate(quoting, original).kind is None
+
+
+def test_a_text_in_the_second_person_quoting_paragraphs_is_not_cut_from_them(seeds: dict[str, Article]) -> None:
+    story = seeds["southfront-original.html"]
+    # An advertisement that quotes the story's first paragraphs: its own prose speaks to the reader, as notices do,
+    # but not of the page. Read without it, any text quoting two paragraphs would be an excerpt of them.
+    ad = [
+        "You are a couple who have been together for a long time and want to try something new this weekend.",
+        "You recently moved to the city and want to meet people who share your passion for the outdoors.",
+        "This game will help you plan trips, find partners and keep track of the places you have been to.",
+        "Download it today and your first month is free, whichever of the three plans you choose.",
+        "You can play it alone, as a couple or with your friends, on your phone or on your tablet.",
+        "Your progress is saved as you go, so you can pick up where you left off on any of your devices.",
+    ]
+    quoting = fingerprint(Article(text="\n".join(["As previously reported:", *story.paragraphs[:2], *ad])))
+    relation = relate(quoting, fingerprint(story))
+    assert relation.a.adds_besides_notices <= 0.25 and relation.containment < 0.4 and relation.kind is None
 
 
 def test_a_follow_up_in_the_first_person_holds_the_story_it_quotes_not_the_reverse(seeds: dict[str, Article]) -> None:
