@@ -14,7 +14,8 @@ tells them apart holds on any site, so the decision reads the passages, sentence
   own prose, and a story that quotes another starts with its own prose before the quotation. A site with
   one page has nothing to learn its notices from: when nothing else makes one text part of the other, the
   sentences after the shared text that speak to the reader or of the page (`Unit.notice`: an affiliate
-  disclosure, a newsletter's footer) are left out of what the smaller one adds.
+  disclosure, a newsletter's footer) are left out of what the smaller one adds, and a lead of sentences that
+  speak of the page (`Unit.page_notice`: a cookie banner) is no lede of its own (`_besides_notices`).
 
 Relations:
 * `duplicate`: neither text adds much new prose, and neither opens with more than an intro line before
