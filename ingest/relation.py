@@ -324,17 +324,24 @@ def explain(copy: Fingerprint, copy_sentences: list[tuple[str, ...]], original: 
         for start, end in runs
     )
     own = [i for i, share in enumerate(found) if share < policy.edited_sentence]
-    notices = [i for i in own if copy.units[i].prose and copy.units[i].boilerplate]
-    own_prose = [i for i in own if copy.units[i].prose and not copy.units[i].boilerplate]
-    other = len(own) - len(own_prose) - len(notices)
+    network = [i for i in own if copy.units[i].prose and copy.units[i].boilerplate]
+    prose = [i for i in own if copy.units[i].prose and not copy.units[i].boilerplate]
+    notices = [i for i in prose if copy.units[i].notice]  # told apart: relations leave them out where a copy is read
+    own_prose = [i for i in prose if not copy.units[i].notice]
+    other = len(own) - len(prose) - len(network)
+
+    def opening(units: list[int]) -> str:
+        return f"“{' '.join(copy_sentences[units[0]][:8])}…”"
+
     if own_prose:
-        words = sum(copy.units[i].words for i in own_prose)
-        added = f"{words} words of its own prose, from “{' '.join(copy_sentences[own_prose[0]][:8])}…”"
+        added = f"{sum(copy.units[i].words for i in own_prose)} words of its own prose, from {opening(own_prose)}"
     else:
         added = "no prose of its own"
     if notices:
-        first = " ".join(copy_sentences[notices[0]][:8])
-        added += f"; {len(notices)} sentence(s) of a network's boilerplate, from “{first}…”"
+        words = sum(copy.units[i].words for i in notices)
+        added += f"; {words} words of notices to the reader or of the page, from {opening(notices)}"
+    if network:
+        added += f"; {len(network)} sentence(s) of a network's boilerplate, from {opening(network)}"
     if other:
         added += f"; {other} other line(s) (headings, links, credits)"
     return Explanation(NAMES[relation.kind], passages, added)

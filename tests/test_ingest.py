@@ -20,9 +20,9 @@ from ingest import extract as extract_module
 from ingest.canonical import Candidate, attribution_lines, elect, names_url
 from ingest.document import Article, FingerprintParams
 from ingest.extract import ExtractionError, _drop_discarded, declared_date, decode_html, extract, parse
-from ingest.fingerprint import fingerprint
+from ingest.fingerprint import fingerprint, unit_sentences
 from ingest.grouping import group
-from ingest.relation import CONTAINED, CONTAINS, DUPLICATE, declared, relate, unrelated
+from ingest.relation import CONTAINED, CONTAINS, DUPLICATE, declared, explain, relate, unrelated
 from ingest.text import _FOLD, hash64, normalise, paragraph_hash, tokens
 from tests.conftest import CORPUS, SEEDS
 from tests.devsubset import hard_slice
@@ -487,11 +487,14 @@ def test_an_excerpt_under_a_consent_banner_is_inside_its_original(seeds: dict[st
         "You can unsubscribe at any time by clicking the link at the bottom of every email we send you.",
         "For more information on how we handle your data, please see our privacy policy and our terms of use.",
     ]
-    excerpt = fingerprint(Article(text="\n".join([*banner, *story.paragraphs[:2], *footer])))
-    original = fingerprint(story)
+    page = Article(text="\n".join([*banner, *story.paragraphs[:2], *footer]))
+    excerpt, original = fingerprint(page), fingerprint(story)
     relation = relate(excerpt, original)
     assert relation.a.lead > 30 and relation.a.lead_notices == relation.a.lead and relation.containment < 0.4
     assert relation.kind == CONTAINED and not unrelated(excerpt, original)
+    # `copydesk show` names them as notices, not as prose of its own.
+    added = explain(excerpt, unit_sentences(page), original).added
+    assert added.startswith("no prose of its own; ") and "words of notices" in added and "we use cookies" in added
     # A lede of its own before the same banner and paragraphs: a text that quotes them, as it stands.
     lede = "The regional governor resigned on Friday after a week of protests over the handling of the operation."
     quoting = fingerprint(Article(text="\n".join([lede, *banner, *story.paragraphs[:2], *footer])))
