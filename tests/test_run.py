@@ -205,6 +205,37 @@ def test_copydesk_run_in_the_background_shows_failures_in_flower_and_stops_on(
     assert not (tmp_path / "data" / "redis.url").exists()
 
 
+@pytest.mark.timeout(180)
+def test_copydesk_flower_from_another_shell_watches_the_running_job(tmp_path: Path) -> None:
+    """`copydesk flower` started beside a running `copydesk run` (another terminal, no COPYDESK_REDIS_URL) finds
+    its embedded Redis as `enqueue` does and sees its worker; with neither, it says there is no broker."""
+    no_broker = copydesk("flower", env=run_env(tmp_path / "none"))
+    assert no_broker.returncode != 0 and "no broker: start `copydesk run`" in no_broker.stderr, no_broker.stderr
+    log = tmp_path / "run.log"
+    run = start_run(tmp_path, log, concurrency=1)
+    port = free_port()
+    env = run_env(tmp_path, COPYDESK_FLOWER_BASIC_AUTH=f"me:{PASSWORD}")
+    watcher = None
+    try:
+        wait_for(lambda: "ready." in log.read_text(errors="replace"), 90, "the worker ready")
+        watcher = subprocess.Popen(
+            [sys.executable, "-m", "worker.cli", "flower", "--port", str(port)],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        wait_for(lambda: flower_up(port), 60, "Flower up")
+        wait_for(lambda: bool(flower(port, "/api/workers?refresh=1")), 60, "the running job's worker seen by Flower")
+    finally:
+        if watcher is not None:
+            watcher.terminate()
+            watcher.wait(30)
+        run.terminate()
+        run.wait(60)
+
+
 @pytest.mark.timeout(120)
 def test_a_child_that_dies_stops_the_others(tmp_path: Path) -> None:
     """The worker's main process is SIGKILLed (a crash, the OOM killer): `copydesk run` stops beat and the

@@ -185,9 +185,11 @@ def beat() -> None:
 @click.option("--port", default=5555, show_default=True)
 def flower(port: int) -> None:
     """Flower, the monitoring UI: on all interfaces with basic auth from COPYDESK_FLOWER_BASIC_AUTH, else on
-    127.0.0.1 only."""
-    command, env = _flower_command(port, _settings())
-    os.execve(sys.executable, command, {**os.environ, **env})
+    127.0.0.1 only. The broker as `enqueue` finds it: COPYDESK_REDIS_URL, else the embedded Redis of `copydesk run`."""
+    settings = _settings()
+    broker = _broker_url(settings)  # beside `copydesk run`, its embedded Redis: not a default nothing listens on
+    command, env = _flower_command(port, settings)
+    os.execve(sys.executable, command, {**os.environ, **env, "COPYDESK_REDIS_URL": broker})
 
 
 @main.command()
