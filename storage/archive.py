@@ -43,6 +43,7 @@ from ingest.document import Article, Fingerprint, FingerprintParams
 from ingest.extract import extract
 from ingest.fingerprint import fingerprint, text_shingles
 from ingest.fingerprint import templates as template_keys
+from ingest.grouping import group
 from ingest.relation import DUPLICATE, Relation, RelationPolicy, declared, relate, unrelated
 from storage import clustering, network
 from storage.boilerplate import (
@@ -477,8 +478,12 @@ class Archive:
 
         One duplicate in a cluster is enough to join it, so the candidates of one cluster are tried in
         turn (its canonical first, the fullest text) and the rest skipped after a duplicate, at most
-        TRIES_PER_CLUSTER of them: a story copied a thousand times costs a new copy a few comparisons,
-        not a thousand. Candidates not settled yet are each tried.
+        TRIES_PER_CLUSTER of them: a story copied a thousand times costs a new copy a few comparisons, not a
+        thousand. All but those recorded as holding another text, and not as the duplicate's duplicates: a
+        cluster may hold such a member by that containment alone (a copy holding an edited one after an intro
+        line), and it would leave the cluster when the text it holds joins another container, unless it is
+        known to be the new text's duplicate, as another arrival order would have found. Candidates not settled
+        yet are each tried.
         """
         wanted = set().union(*candidates.values()) - set(fps)
         cluster_of, canonical, urls = self._clusters_of_candidates(session, wanted | set(fps))
@@ -495,6 +500,9 @@ class Archive:
                 del members[TRIES_PER_CLUSTER:]
                 members.reverse()  # tried from the end
             queues[doc_id] = groups
+        twins, containers = self._held_by_containment(
+            session, {m for groups in queues.values() for ms in groups.values() if len(ms) > 1 for m in ms}
+        )
         known = dict(fps)
         matches: dict[int, dict[int, Relation]] = {doc_id: {} for doc_id in fps}
         while any(queues.values()):
@@ -515,9 +523,32 @@ class Archive:
                         relation = declared(relation, _declares(urls, doc_id, other_id), self.policy)
                     if relation is not None and relation.kind is not None:
                         matches[doc_id][other_id] = relation
-                    if (relation is not None and relation.kind == DUPLICATE) or not queues[doc_id][key]:
+                    if relation is not None and relation.kind == DUPLICATE:
+                        same = twins.get(other_id, ())
+                        queues[doc_id][key] = [m for m in queues[doc_id][key] if m in containers and m not in same]
+                    if not queues[doc_id][key]:
                         del queues[doc_id][key]
         return matches
+
+    @staticmethod
+    def _held_by_containment(session: Session, ids: set[int]) -> tuple[dict[int, set[int]], set[int]]:
+        """({id: the ids among `ids` it is a duplicate of, through recorded duplicate matches among them}, the ids
+        recorded as holding another text: a cluster may hold them by that containment alone)."""
+        ordered = sorted(ids)
+        duplicates: list[tuple[int, int]] = []
+        containers: set[int] = set()
+        for start in range(0, len(ordered), CHUNK):
+            part = ordered[start : start + CHUNK]
+            rows = select(Match.low_id, Match.high_id, Match.relation).where(
+                or_(Match.low_id.in_(part), Match.high_id.in_(part))
+            )
+            for low, high, relation in session.execute(rows):
+                if relation != DUPLICATE:
+                    containers.add(high if relation == "low_in_high" else low)
+                elif low in ids and high in ids:
+                    duplicates.append((low, high))
+        cores = group(ids, duplicates, [], {doc_id: str(doc_id) for doc_id in ids})
+        return {doc_id: core for core in cores for doc_id in core}, containers & ids
 
     def _clusters_of_candidates(
         self, session: Session, ids: set[int]
