@@ -534,19 +534,13 @@ class Archive:
     def _held_by_containment(session: Session, ids: set[int]) -> tuple[dict[int, set[int]], set[int]]:
         """({id: the ids among `ids` it is a duplicate of, through recorded duplicate matches among them}, the ids
         recorded as holding another text: a cluster may hold them by that containment alone)."""
-        ordered = sorted(ids)
         duplicates: list[tuple[int, int]] = []
         containers: set[int] = set()
-        for start in range(0, len(ordered), CHUNK):
-            part = ordered[start : start + CHUNK]
-            rows = select(Match.low_id, Match.high_id, Match.relation).where(
-                or_(Match.low_id.in_(part), Match.high_id.in_(part))
-            )
-            for low, high, relation in session.execute(rows):
-                if relation != DUPLICATE:
-                    containers.add(high if relation == "low_in_high" else low)
-                elif low in ids and high in ids:
-                    duplicates.append((low, high))
+        for low, high, relation, *_ in clustering.edges_of(session, ids):
+            if relation != DUPLICATE:
+                containers.add(high if relation == "low_in_high" else low)
+            elif low in ids and high in ids:
+                duplicates.append((low, high))
         cores = group(ids, duplicates, [], {doc_id: str(doc_id) for doc_id in ids})
         return {doc_id: core for core in cores for doc_id in core}, containers & ids
 

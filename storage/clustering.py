@@ -138,23 +138,30 @@ def alone(session: Session, doc_ids: list[int]) -> dict[int, int]:
     }
 
 
+def edges_of(session: Session, ids: Iterable[int]) -> list[Any]:
+    """The matches with an end in `ids`, as (low id, high id, relation, score, opening) rows; one with both ends
+    there comes twice."""
+    ordered = sorted(ids)
+    query = select(Match.low_id, Match.high_id, Match.relation, Match.score, Match.opening)
+    found: list[Any] = []
+    for start in range(0, len(ordered), 500):
+        part = ordered[start : start + 500]
+        rows = sqlite_rows(session, _SQLITE_EDGES, [*part, *part], part)
+        if rows is None:
+            # Two indexed look-ups: an OR of the two would make SQLite scan every match.
+            both = union_all(query.where(Match.low_id.in_(part)), query.where(Match.high_id.in_(part)))
+            rows = list(session.execute(both).all())
+        found += rows
+    return found
+
+
 def _component(session: Session, seeds: set[int]) -> tuple[set[int], set[Any]]:
     """Every document connected to `seeds` by matches, seeds included, and those matches."""
     component = set(seeds)
     frontier = set(seeds)
     edges: set[Any] = set()
-    query = select(Match.low_id, Match.high_id, Match.relation, Match.score, Match.opening)
     while frontier:
-        ordered = sorted(frontier)
-        found: list[Any] = []
-        for start in range(0, len(ordered), 500):
-            part = ordered[start : start + 500]
-            rows = sqlite_rows(session, _SQLITE_EDGES, [*part, *part], part)
-            if rows is None:
-                # Two indexed look-ups: an OR of the two would make SQLite scan every match.
-                both = union_all(query.where(Match.low_id.in_(part)), query.where(Match.high_id.in_(part)))
-                rows = list(session.execute(both).all())
-            found += rows
+        found = edges_of(session, frontier)
         edges.update(map(tuple, found))
         frontier = {doc for row in found for doc in row[:2]} - component
         component |= frontier
