@@ -27,6 +27,7 @@ from ingest.recall_signals import (
     covered,
     dropped_headings,
     headed_paragraphs,
+    headline_words,
     holds,
     new_text,
     page_words,
@@ -77,6 +78,11 @@ GUARD_HEADINGS = 3  # the headings check (`_article_text`): chosen on the same t
 GUARD_OUTSIDE = 1.5
 GUARD_PAGE_MORE = 1.15
 GUARD_OUTSIDE_NEW = 0.2
+# The headline check (`_lost_headline`): a short fast result stays when the thorough one lost words of the page's
+# headline that it holds, all of two or more, or any of HEADLINE_WORDS or more. Chosen on generated excerpt pages
+# (tuning seeds; a consent banner, a feedback form, a list of sources or a column of teasers in the thorough
+# result); the short-title exception after four pages of trafilatura's evaluation set changed (bench/README.md).
+HEADLINE_WORDS = 3
 # The prose check (`_prose_instead`): a text with PROSE_TEASERS cut-off teasers or more and less than PROSE_FEW of
 # its words in prose lines (the rest teasers, headlines, footer lines) is checked against the page's main run of
 # prose, which replaces it when it is PROSE_LINES lines or more (a story's paragraphs, not a site's blurb), holds at
@@ -318,7 +324,7 @@ def extract(html: str | bytes, url: str | None = None, *, charset: str | None = 
     links = _link_texts(tree)
     # NFC, as trafilatura returns its text: the same word must be the same characters on every page, whichever
     # form a site's CMS stores (decomposed umlauts, Bengali vowel signs); both fingerprints and readers compare them.
-    raw_text, link_share = _article_text(tree, url, html, charset, links)
+    raw_text, link_share = _article_text(tree, url, html, charset, links, metadata)
     if (instead := _prose_instead(raw_text, html, charset, links)) is not None:
         raw_text, link_share = instead, _link_share(instead, links)
     # The story's lead, which trafilatura drops on many templates (`ingest.leads`), read from `tree`: trafilatura
@@ -347,7 +353,12 @@ def extract(html: str | bytes, url: str | None = None, *, charset: str | None = 
 
 
 def _article_text(
-    tree: lxml.html.HtmlElement, url: str | None, html: str | bytes, charset: str | None, links: set[str]
+    tree: lxml.html.HtmlElement,
+    url: str | None,
+    html: str | bytes,
+    charset: str | None,
+    links: set[str],
+    metadata: PageMetadata,
 ) -> tuple[str, float]:
     """The article's text, and the share of its words in lines that are the page's links (`_link_share`)."""
     # fast=True skips trafilatura's comparison with readability and jusText: twice the speed, and it
@@ -364,7 +375,10 @@ def _article_text(
     # the thorough pass finds; then every story of that site has the same text, and unrelated stories merge. A
     # fast result that holds far fewer words than the page's paragraphs cannot be the article: it is checked
     # against the thorough pass, which wins when it found much more text. (Not every short result: an excerpt
-    # whose page goes on with other stories' teasers, outside paragraphs, is short and right.)
+    # whose page goes on with other stories' teasers, outside paragraphs, is short and right.) Nor when the
+    # thorough pass lost words of the page's headline that the fast result holds (`_lost_headline`): then the
+    # fast result is the story, short on a busy page (an excerpt, a brief), and the thorough pass took another
+    # block of the page (a consent banner, a feedback form, a list of sources, a column of teasers).
     #
     # The headings check: on some templates the fast pass keeps a story's paragraphs but drops its subheadings and
     # the lists between them (it read the paragraphs one by one, not their section). A fast result that holds the
@@ -393,12 +407,22 @@ def _article_text(
         longer = len(thorough.split()) > GUARD_LONGER * words and not teasers(thorough, text)
         if (
             (headlines and covered(text, thorough) < 0.8)
-            or (short and longer and not put_before(thorough, text))
+            or (short and longer and not put_before(thorough, text) and not _lost_headline(thorough, text, metadata))
             or (outside and new_text(thorough, text) > GUARD_OUTSIDE_NEW and not teasers(thorough, text))
             or holds(thorough, dropped) >= GUARD_HEADINGS
         ):
             return thorough, _link_share(thorough, links)
     return text, share
+
+
+def _lost_headline(thorough: str, fast: str, metadata: PageMetadata) -> bool:
+    """Whether `thorough` lost words of the page's headline that `fast` holds (`headline_words`), when `fast` holds
+    two or more: all of them, or any when it holds HEADLINE_WORDS or more. A word or two of a short title is weak
+    evidence: a site's chrome may repeat them ("Welcome back to Future" in a newsletter called Axios Future, the
+    name on a personal page)."""
+    in_fast = headline_words(fast, metadata.title, metadata.sitename)
+    in_thorough = headline_words(thorough, metadata.title, metadata.sitename)
+    return 2 <= in_fast > in_thorough and (in_thorough == 0 or in_fast >= HEADLINE_WORDS)
 
 
 def _prose_instead(text: str, html: str | bytes, charset: str | None, links: set[str]) -> str | None:

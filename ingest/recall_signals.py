@@ -101,6 +101,20 @@ def trigrams(value: str) -> set[tuple[str, ...]]:
     return {tuple(words[i : i + 3]) for i in range(max(0, len(words) - 2))}
 
 
+# A headline's word: five letters or more, as `ingest.leads` names a story's subjects.
+_HEADLINE_WORD = re.compile(r"\w{5,}")
+
+
+def headline_words(text: str, title: str | None, sitename: str | None = None) -> int:
+    """How many of the words of the page's headline `text` holds (not the site's name, which its chrome holds too).
+
+    A page's headline names its story; the page's other blocks (a consent banner, a feedback form, a list of
+    sources, other stories' teasers) do not.
+    """
+    wanted = set(_HEADLINE_WORD.findall((title or "").lower())) - set(_HEADLINE_WORD.findall((sitename or "").lower()))
+    return len(wanted & set(_HEADLINE_WORD.findall(text.lower()))) if wanted else 0
+
+
 def covered(part: str, whole: str) -> float:
     """The share of `part`'s word trigrams that also occur in `whole`."""
     mine = trigrams(part)

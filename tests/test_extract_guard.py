@@ -9,7 +9,7 @@ import trafilatura
 
 from ingest import extract as extract_module
 from ingest import recall_signals
-from ingest.extract import extract, parse
+from ingest.extract import PageMetadata, extract, parse
 
 NEWSLETTER = (
     "Sign up for the Morning Briefing newsletter and get the day's most important stories from our newsroom "
@@ -198,6 +198,48 @@ def test_the_guard_does_not_put_the_pages_other_prose_in_front_of_a_whole_story(
     text = extract(page).text
     assert text.startswith("Baths closed") and "Report 2: The city council voted" in text
     assert "cookies" not in text and "Rule 0" not in text
+
+
+def _excerpt_page(sources: int = 20) -> str:
+    """A short story in its <article> under its headline, a link to the rest, and a long list of sources after it."""
+    cited = "".join(
+        f"<p>Port Gazette, \"Dredging permits and the sea wall dispute, part {i}\", a report of the regional planning "
+        f"office on the shipping lanes, accessed Nov. {i}, 2019</p>"
+        for i in range(sources)
+    )
+    headline = "Container terminal opening delayed to spring"
+    return (
+        f"<html><head><title>{headline}</title></head><body><div class='main'><article><h1>{headline}</h1>"
+        f"<p>The terminal story: {HARBOUR}</p><p><a href='https://example.org/terminal'>Read the rest of this story "
+        f"at the Port Gazette</a></p></article></div><section class='sources'><h3>Our sources</h3>{cited}</section>"
+        "</body></html>"
+    )
+
+
+def test_the_guard_keeps_a_short_story_whose_headline_the_thorough_pass_lost() -> None:
+    # An excerpt on a busy page: the page's paragraphs dwarf it, so the guard runs the thorough pass, which takes
+    # the list of sources instead, longer and without a word of the headline. The excerpt is the article.
+    page = _excerpt_page()
+    assert extract_module._trafilatura_text(parse(page), None, fast=True).startswith("Container terminal opening")
+    thorough = extract_module._trafilatura_text(parse(page), None, fast=False)
+    assert thorough.startswith("Our sources") and "harbour authority" not in thorough  # what the guard would take
+    text = extract(page).text
+    assert "The terminal story: the harbour authority said" in text and "Port Gazette, " not in text
+
+
+def test_one_word_of_a_short_headline_is_no_evidence_for_the_fast_text() -> None:
+    metadata = PageMetadata()
+    metadata.title = "Axios Future"
+    # The newsletter's name, which its chrome repeats: the story the thorough pass found may lack a word of it.
+    fast = "Welcome back to Axios Future."
+    assert not extract_module._lost_headline("Axios found a new breed of video surveillance…", fast, metadata)
+    metadata.title = "Future"
+    assert not extract_module._lost_headline("A new breed of video surveillance…", fast, metadata)
+    metadata.title = "Container terminal opening delayed to spring"
+    assert extract_module._lost_headline("Our sources: a list", "Container terminal opening delayed", metadata)
+    # Any of three or more: the thorough text holds two of the fast text's four.
+    assert extract_module._lost_headline("Container terminal news", "Container terminal opening delayed", metadata)
+    assert not extract_module._lost_headline("Container terminal opening delayed, more", "Container opening", metadata)
 
 
 def _sectioned_page() -> str:
