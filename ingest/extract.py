@@ -422,7 +422,9 @@ def _lost_headline(thorough: str, fast: str, metadata: PageMetadata) -> bool:
     name on a personal page)."""
     in_fast = headline_words(fast, metadata.title, metadata.sitename)
     in_thorough = headline_words(thorough, metadata.title, metadata.sitename)
-    return 2 <= in_fast > in_thorough and (in_thorough == 0 or in_fast >= HEADLINE_WORDS)
+    if in_fast < 2 or in_thorough >= in_fast:
+        return False
+    return in_thorough == 0 or in_fast >= HEADLINE_WORDS
 
 
 def _prose_instead(text: str, html: str | bytes, charset: str | None, links: set[str]) -> str | None:
