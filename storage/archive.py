@@ -7,8 +7,8 @@ make the same decisions. The order of work, for one page or a batch:
            which paragraphs are their hosts' chrome; fingerprint what is left. `clustered` stays False.
 2. index   file each document in the shared index and get back every document filed under one of its
            keys: one round trip for a batch, in order, so each page also sees the pages before it.
-3. verify  exact resemblance and containment against each candidate. Reads only: on SQLite it holds no
-           write lock, so other workers go on storing meanwhile.
+3. verify  exact resemblance and containment against each candidate (storage.verification). Reads only: on
+           SQLite it holds no write lock, so other workers go on storing meanwhile.
 4. settle  one transaction under the cluster lock: record the matches, merge the clusters they join and
            elect each changed cluster's canonical once, set `clustered`.
 5. learn   one transaction under the cluster lock: the sentences the new documents make a network's
@@ -38,14 +38,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from ingest import text as textlib
-from ingest.canonical import names_url
 from ingest.document import Article, Fingerprint, FingerprintParams
 from ingest.extract import extract
 from ingest.fingerprint import fingerprint, text_shingles
 from ingest.fingerprint import templates as template_keys
-from ingest.grouping import group
-from ingest.relation import DUPLICATE, Relation, RelationPolicy, declared, relate, unrelated
-from storage import clustering, network
+from ingest.relation import Relation, RelationPolicy
+from storage import clustering, network, verification
 from storage.boilerplate import (
     carriers,
     chrome_with_and_without,
@@ -57,7 +55,7 @@ from storage.boilerplate import (
 )
 from storage.db import cluster_lock, insert_rows, reading, sqlite_rows, update_rows
 from storage.index import IndexIncomplete, NearDupIndex
-from storage.models import Cluster, Document, Failure, HostParagraph, Match, utcnow
+from storage.models import Document, Failure, HostParagraph, Match, utcnow
 
 log = logging.getLogger(__name__)
 K = TypeVar("K")
@@ -67,17 +65,10 @@ V = TypeVar("V")
 MIN_CONTENT_SHINGLES = 25
 # Documents per query when loading candidates, and per settle when repairing.
 CHUNK = 100
-# Members of one cluster a new document is compared with before it is taken not to belong there.
-TRIES_PER_CLUSTER = 8
-# The statements verification runs a few times a batch, as SQLite gets them (storage.db.sqlite_rows); the
-# same as the SQLAlchemy ones beside them.
+# The statement loading candidates' fingerprints runs a few times a batch, as SQLite gets it
+# (storage.db.sqlite_rows); the same as the SQLAlchemy one beside it.
 _SQLITE_KEYS = (
     "SELECT id, fp_params, clustered, chrome, boilerplate, content_hash, title FROM documents WHERE id IN ({})"
-)
-_SQLITE_CANDIDATES = (
-    "SELECT documents.id, documents.cluster_id, documents.clustered, clusters.canonical_id, documents.final_url, "
-    "documents.canonical_url FROM documents LEFT OUTER JOIN clusters ON clusters.id = documents.cluster_id "
-    "WHERE documents.id IN ({})"
 )
 
 
@@ -467,113 +458,10 @@ class Archive:
                     self.index.remove(doc.id, outdated)
             fps = dict(sorted(fps.items()))
             found = self.index.add_and_query_many([(i, fp.index_keys, fp.query_keys) for i, fp in fps.items()])
-            matches = self._verify(session, fps, dict(zip(fps, found, strict=True)))
+            candidates = dict(zip(fps, found, strict=True))
+            matches = verification.verify(session, fps, candidates, self._load_fingerprints, self.policy)
         with self.sessions() as session, session.begin(), cluster_lock(session):
             return self._record(session, fps, matches, basis)
-
-    def _verify(
-        self, session: Session, fps: dict[int, Fingerprint], candidates: dict[int, set[int]]
-    ) -> dict[int, dict[int, Relation]]:
-        """Step 3: {document id: {candidate id: relation}} for the candidates it has a relation with.
-
-        One duplicate in a cluster is enough to join it, so the candidates of one cluster are tried in
-        turn (its canonical first, the fullest text) and the rest skipped after a duplicate, at most
-        TRIES_PER_CLUSTER of them: a story copied a thousand times costs a new copy a few comparisons, not a
-        thousand. All but those recorded as holding another text, and not as the duplicate's duplicates: a
-        cluster may hold such a member by that containment alone (a copy holding an edited one after an intro
-        line), and it would leave the cluster when the text it holds joins another container, unless it is
-        known to be the new text's duplicate, as another arrival order would have found. Candidates not settled
-        yet are each tried.
-        """
-        wanted = set().union(*candidates.values()) - set(fps)
-        cluster_of, canonical, urls = self._clusters_of_candidates(session, wanted | set(fps))
-        queues: dict[int, dict[object, list[int]]] = {}
-        for doc_id, found in candidates.items():
-            groups: dict[object, list[int]] = {}
-            for other in found:
-                # One being settled with it has no cluster yet, or one it is about to leave (re-fingerprinted with
-                # new chrome or boilerplate, with the others of its cluster): it is tried on its own.
-                cluster = cluster_of.get(other) if other not in fps else None
-                groups.setdefault(("c", cluster) if cluster is not None else ("d", other), []).append(other)
-            for members in groups.values():
-                members.sort(key=lambda m: (m != canonical.get(cluster_of.get(m, -1)), -m))
-                del members[TRIES_PER_CLUSTER:]
-                members.reverse()  # tried from the end
-            queues[doc_id] = groups
-        twins, containers = self._held_by_containment(
-            session, {m for groups in queues.values() for ms in groups.values() if len(ms) > 1 for m in ms}
-        )
-        known = dict(fps)
-        matches: dict[int, dict[int, Relation]] = {doc_id: {} for doc_id in fps}
-        while any(queues.values()):
-            tried = {
-                doc_id: {key: members.pop() for key, members in groups.items()} for doc_id, groups in queues.items()
-            }
-            self._load_fingerprints(session, {o for t in tried.values() for o in t.values()} - set(known), known)
-            for doc_id, turn in tried.items():
-                for key, other_id in turn.items():
-                    other_fp = known.get(other_id)  # None: deleted meanwhile, or other fingerprint parameters
-                    relation = None
-                    # Most candidates share a sentence or a band and little else: no relation, unless one names
-                    # the other as its original, which only reading their sentences can confirm (declared).
-                    if other_fp is not None and not (
-                        unrelated(fps[doc_id], other_fp, self.policy) and not _declares(urls, doc_id, other_id)
-                    ):
-                        relation = relate(fps[doc_id], other_fp, self.policy)
-                        relation = declared(relation, _declares(urls, doc_id, other_id), self.policy)
-                    if relation is not None and relation.kind is not None:
-                        matches[doc_id][other_id] = relation
-                    if relation is not None and relation.kind == DUPLICATE:
-                        same = twins.get(other_id, ())
-                        queues[doc_id][key] = [m for m in queues[doc_id][key] if m in containers and m not in same]
-                    if not queues[doc_id][key]:
-                        del queues[doc_id][key]
-        return matches
-
-    @staticmethod
-    def _held_by_containment(session: Session, ids: set[int]) -> tuple[dict[int, set[int]], set[int]]:
-        """({id: the ids among `ids` it is a duplicate of, through recorded duplicate matches among them}, the ids
-        recorded as holding another text: a cluster may hold them by that containment alone)."""
-        duplicates: list[tuple[int, int]] = []
-        containers: set[int] = set()
-        for low, high, relation, *_ in clustering.edges_of(session, ids):
-            if relation != DUPLICATE:
-                containers.add(high if relation == "low_in_high" else low)
-            elif low in ids and high in ids:
-                duplicates.append((low, high))
-        cores = group(ids, duplicates, [], {doc_id: str(doc_id) for doc_id in ids})
-        return {doc_id: core for core in cores for doc_id in core}, containers & ids
-
-    def _clusters_of_candidates(
-        self, session: Session, ids: set[int]
-    ) -> tuple[dict[int, int], dict[int, int], dict[int, tuple[str | None, str | None]]]:
-        """({settled candidate id: its cluster}, {cluster: its canonical}, {document id: (its URL, the URL its
-        rel=canonical names)}), in one statement a chunk."""
-        cluster_of: dict[int, int] = {}
-        canonical: dict[int, int] = {}
-        urls: dict[int, tuple[str | None, str | None]] = {}
-        ordered = sorted(ids)
-        query = select(
-            Document.id,
-            Document.cluster_id,
-            Document.clustered,
-            Cluster.canonical_id,
-            Document.final_url,
-            Document.canonical_url,
-        ).outerjoin(Cluster, Cluster.id == Document.cluster_id)
-        connection = session.connection()  # a reading session: nothing to flush, no ORM handling needed
-        for start in range(0, len(ordered), CHUNK):
-            part = ordered[start : start + CHUNK]
-            rows = sqlite_rows(session, _SQLITE_CANDIDATES, part, part)
-            if rows is None:
-                rows = list(connection.execute(query.where(Document.id.in_(part))).all())
-            for doc_id, cluster_id, clustered, canonical_id, url, declared_url in rows:
-                urls[doc_id] = (url, declared_url)
-                if clustered and cluster_id is not None:
-                    cluster_of[doc_id] = cluster_id
-                    if canonical_id is not None:
-                        canonical[cluster_id] = canonical_id
-        return cluster_of, canonical, urls
 
     def _load_fingerprints(self, session: Session, ids: set[int], into: dict[int, Fingerprint]) -> None:
         # Most candidates are recent documents whose fingerprint is cached: their cache key is read first,
@@ -772,12 +660,6 @@ class Archive:
     def _clusters_of(self, doc_ids: list[int]) -> dict[int, int | None]:
         with reading(self.sessions) as session:
             return dict(session.execute(select(Document.id, Document.cluster_id).where(Document.id.in_(doc_ids))).all())
-
-
-def _declares(urls: dict[int, tuple[str | None, str | None]], a: int, b: int) -> bool:
-    """Whether either document's rel=canonical names the other's URL."""
-    (url_a, canonical_a), (url_b, canonical_b) = urls.get(a, (None, None)), urls.get(b, (None, None))
-    return names_url(canonical_a, url_b, url_a) or names_url(canonical_b, url_a, url_b)
 
 
 def _fingerprint_article(

@@ -18,10 +18,11 @@ from sqlalchemy import delete, func, or_, select, update
 
 from ingest.document import Article
 from ingest.extract import extract
-from storage.archive import TRIES_PER_CLUSTER, Archive, Arrival, _fingerprint_article, _packed, to_article
+from storage.archive import Archive, Arrival, _fingerprint_article, _packed, to_article
 from storage.db import insert_rows, make_engine, make_sessionmaker, reading, update_rows, upgrade
 from storage.index import Filing, IndexIncomplete, NearDupIndex, RedisIndex
 from storage.models import Cluster, Document, Match
+from storage.verification import TRIES_PER_CLUSTER
 from tests.conftest import SEEDS
 from tests.devsubset import assert_sound, batch_answer, hard_slice
 

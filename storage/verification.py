@@ -1,0 +1,150 @@
+"""Step 3 of settling (storage.archive): which of its candidates a new document has a relation with.
+
+The index returns every document filed under one of a new document's keys; most share a sentence or a band and
+little else, and a story copied a thousand times has a thousand candidates. So candidates are grouped by cluster and
+tried in turn, the cluster's canonical first: one duplicate is enough to join a cluster. Reads only: on SQLite it
+holds no write lock, so other workers go on storing meanwhile.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ingest.canonical import names_url
+from ingest.document import Fingerprint
+from ingest.grouping import group
+from ingest.relation import DUPLICATE, Relation, RelationPolicy, declared, relate, unrelated
+from storage import clustering
+from storage.db import sqlite_rows
+from storage.models import Cluster, Document
+
+# Members of one cluster a new document is compared with before it is taken not to belong there.
+TRIES_PER_CLUSTER = 8
+# Candidates per query.
+CHUNK = 100
+# The candidates' statement as SQLite gets it (storage.db.sqlite_rows); the same as the SQLAlchemy one beside it.
+_SQLITE_CANDIDATES = (
+    "SELECT documents.id, documents.cluster_id, documents.clustered, clusters.canonical_id, documents.final_url, "
+    "documents.canonical_url FROM documents LEFT OUTER JOIN clusters ON clusters.id = documents.cluster_id "
+    "WHERE documents.id IN ({})"
+)
+
+Loader = Callable[[Session, set[int], dict[int, Fingerprint]], None]
+
+
+def verify(
+    session: Session,
+    fps: dict[int, Fingerprint],
+    candidates: dict[int, set[int]],
+    load: Loader,
+    policy: RelationPolicy,
+) -> dict[int, dict[int, Relation]]:
+    """{document id: {candidate id: relation}} for the candidates (`candidates`: {document id: its candidates'
+    ids}) it has a relation with. `load(session, ids, into)` puts the fingerprints of stored documents in `into`.
+
+    One duplicate in a cluster is enough to join it, so the candidates of one cluster are tried in
+    turn (its canonical first, the fullest text) and the rest skipped after a duplicate, at most
+    TRIES_PER_CLUSTER of them: a story copied a thousand times costs a new copy a few comparisons, not a
+    thousand. All but those recorded as holding another text, and not as the duplicate's duplicates: a
+    cluster may hold such a member by that containment alone (a copy holding an edited one after an intro
+    line), and it would leave the cluster when the text it holds joins another container, unless it is
+    known to be the new text's duplicate, as another arrival order would have found. Candidates not settled
+    yet are each tried.
+    """
+    wanted = set().union(*candidates.values()) - set(fps)
+    cluster_of, canonical, urls = _clusters_of_candidates(session, wanted | set(fps))
+    queues: dict[int, dict[object, list[int]]] = {}
+    for doc_id, found in candidates.items():
+        groups: dict[object, list[int]] = {}
+        for other in found:
+            # One being settled with it has no cluster yet, or one it is about to leave (re-fingerprinted with
+            # new chrome or boilerplate, with the others of its cluster): it is tried on its own.
+            cluster = cluster_of.get(other) if other not in fps else None
+            groups.setdefault(("c", cluster) if cluster is not None else ("d", other), []).append(other)
+        for members in groups.values():
+            members.sort(key=lambda m: (m != canonical.get(cluster_of.get(m, -1)), -m))
+            del members[TRIES_PER_CLUSTER:]
+            members.reverse()  # tried from the end
+        queues[doc_id] = groups
+    twins, containers = _held_by_containment(
+        session, {m for groups in queues.values() for ms in groups.values() if len(ms) > 1 for m in ms}
+    )
+    known = dict(fps)
+    matches: dict[int, dict[int, Relation]] = {doc_id: {} for doc_id in fps}
+    while any(queues.values()):
+        tried = {
+            doc_id: {key: members.pop() for key, members in groups.items()} for doc_id, groups in queues.items()
+        }
+        load(session, {o for t in tried.values() for o in t.values()} - set(known), known)
+        for doc_id, turn in tried.items():
+            for key, other_id in turn.items():
+                other_fp = known.get(other_id)  # None: deleted meanwhile, or other fingerprint parameters
+                relation = None
+                # Most candidates share a sentence or a band and little else: no relation, unless one names
+                # the other as its original, which only reading their sentences can confirm (declared).
+                if other_fp is not None and not (
+                    unrelated(fps[doc_id], other_fp, policy) and not _declares(urls, doc_id, other_id)
+                ):
+                    relation = relate(fps[doc_id], other_fp, policy)
+                    relation = declared(relation, _declares(urls, doc_id, other_id), policy)
+                if relation is not None and relation.kind is not None:
+                    matches[doc_id][other_id] = relation
+                if relation is not None and relation.kind == DUPLICATE:
+                    same = twins.get(other_id, ())
+                    queues[doc_id][key] = [m for m in queues[doc_id][key] if m in containers and m not in same]
+                if not queues[doc_id][key]:
+                    del queues[doc_id][key]
+    return matches
+
+def _held_by_containment(session: Session, ids: set[int]) -> tuple[dict[int, set[int]], set[int]]:
+    """({id: the ids among `ids` it is a duplicate of, through recorded duplicate matches among them}, the ids
+    recorded as holding another text: a cluster may hold them by that containment alone)."""
+    duplicates: list[tuple[int, int]] = []
+    containers: set[int] = set()
+    for low, high, relation, *_ in clustering.edges_of(session, ids):
+        if relation != DUPLICATE:
+            containers.add(high if relation == "low_in_high" else low)
+        elif low in ids and high in ids:
+            duplicates.append((low, high))
+    cores = group(ids, duplicates, [], {doc_id: str(doc_id) for doc_id in ids})
+    return {doc_id: core for core in cores for doc_id in core}, containers & ids
+
+def _clusters_of_candidates(
+    session: Session, ids: set[int]
+) -> tuple[dict[int, int], dict[int, int], dict[int, tuple[str | None, str | None]]]:
+    """({settled candidate id: its cluster}, {cluster: its canonical}, {document id: (its URL, the URL its
+    rel=canonical names)}), in one statement a chunk."""
+    cluster_of: dict[int, int] = {}
+    canonical: dict[int, int] = {}
+    urls: dict[int, tuple[str | None, str | None]] = {}
+    ordered = sorted(ids)
+    query = select(
+        Document.id,
+        Document.cluster_id,
+        Document.clustered,
+        Cluster.canonical_id,
+        Document.final_url,
+        Document.canonical_url,
+    ).outerjoin(Cluster, Cluster.id == Document.cluster_id)
+    connection = session.connection()  # a reading session: nothing to flush, no ORM handling needed
+    for start in range(0, len(ordered), CHUNK):
+        part = ordered[start : start + CHUNK]
+        rows = sqlite_rows(session, _SQLITE_CANDIDATES, part, part)
+        if rows is None:
+            rows = list(connection.execute(query.where(Document.id.in_(part))).all())
+        for doc_id, cluster_id, clustered, canonical_id, url, declared_url in rows:
+            urls[doc_id] = (url, declared_url)
+            if clustered and cluster_id is not None:
+                cluster_of[doc_id] = cluster_id
+                if canonical_id is not None:
+                    canonical[cluster_id] = canonical_id
+    return cluster_of, canonical, urls
+
+
+def _declares(urls: dict[int, tuple[str | None, str | None]], a: int, b: int) -> bool:
+    """Whether either document's rel=canonical names the other's URL."""
+    (url_a, canonical_a), (url_b, canonical_b) = urls.get(a, (None, None)), urls.get(b, (None, None))
+    return names_url(canonical_a, url_b, url_a) or names_url(canonical_b, url_a, url_b)
