@@ -313,7 +313,7 @@ def load_saved(folder: Path, prefix: str) -> list[Source]:
     paths = sorted(p for p in folder.rglob("*") if p.name.endswith((".html", ".htm", ".html.gz")))
     for path in paths:
         raw = read_html(path)
-        text = trafilatura.extract(raw, favor_precision=True) or ""
+        text = trafilatura.extract(raw, favor_precision=True, include_comments=False) or ""
         m = re.search(r'<link[^>]+rel=["\']?canonical["\']?[^>]+href=["\']([^"\']+)', raw, re.I) or \
             re.search(r'<meta[^>]+property=["\']og:url["\'][^>]+content=["\']([^"\']+)', raw, re.I)
         stem = re.sub(r"[^a-z0-9]+", "-", re.sub(r"\.html?(\.gz)?$", "", path.name.lower())).strip("-")
@@ -325,7 +325,9 @@ def load_saved(folder: Path, prefix: str) -> list[Source]:
 
 
 def load_trafilatura(tests: Path, limit: int, rng: random.Random) -> list[Source]:
-    """Pages of adbar/trafilatura's tests/cache, their text from trafilatura.extract (optional)."""
+    """Pages of adbar/trafilatura's tests/cache, their text from trafilatura.extract (optional). Comments off:
+    with them, the body found for a blog's page may be its comment list, which extraction with comments off (as
+    copydesk's) drops, and every story put there would vanish."""
     import trafilatura
 
     evaldata = json.loads((tests / "evaldata.json").read_text(encoding="utf-8"))
@@ -339,7 +341,7 @@ def load_trafilatura(tests: Path, limit: int, rng: random.Random) -> list[Source
         if not path.exists():
             continue
         raw = read_html(path)
-        text = trafilatura.extract(raw, favor_precision=True) or ""
+        text = trafilatura.extract(raw, favor_precision=True, include_comments=False) or ""
         if len(text.split()) < 120:
             continue
         src = make_source(f"trafilatura:{name}", url, text, raw)
