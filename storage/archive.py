@@ -40,7 +40,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from ingest import text as textlib
 from ingest.document import Article, Fingerprint, FingerprintParams
 from ingest.extract import extract
-from ingest.fingerprint import fingerprint, text_shingles
+from ingest.fingerprint import content_paragraphs, fingerprint, text_shingles
 from ingest.fingerprint import templates as template_keys
 from ingest.relation import Relation, RelationPolicy
 from storage import clustering, network, verification
@@ -428,9 +428,32 @@ class Archive:
             learnt = network.learn(session, templates, functools.partial(self._text_shingles, session))
             if not learnt:
                 return set()
-            stale = network.carriers_of(session, learnt)
+            stale = self._changed_by(session, network.carriers_of(session, learnt), learnt)
             _unsettle(session, stale)
             return stale
+
+    def _changed_by(self, session: Session, doc_ids: Collection[int], learnt: set[int]) -> set[int]:
+        """Of the documents carrying newly learnt network boilerplate (template keys, unsigned), those whose
+        fingerprint it changes. The others carry it only in their host's chrome, which their fingerprint leaves out
+        already: they stay settled, and record the keys as a settle would. Without this, a network's sentence in a
+        host's disclaimer would settle every page of that host again."""
+        changed: set[int] = set()
+        kept: list[dict[str, object]] = []
+        ordered = sorted(doc_ids)
+        for start in range(0, len(ordered), CHUNK):
+            for doc in session.scalars(select(Document).where(Document.id.in_(ordered[start : start + CHUNK]))):
+                if not doc.clustered or doc.chrome is None or doc.boilerplate is None:
+                    changed.add(doc.id)  # to be settled anyway
+                    continue
+                # The paragraphs its fingerprint was made of: the chrome it left out is recorded with it.
+                fingerprinted = content_paragraphs(to_article(doc), stored_hashes(doc.chrome))
+                if any(key in learnt for paragraph in fingerprinted for key in paragraph.templates):
+                    changed.add(doc.id)
+                    continue
+                carried = stored_hashes(doc.boilerplate) | (template_keys(self._paragraphs_of(doc).values()) & learnt)
+                kept.append({"id": doc.id, "boilerplate": " ".join(map(str, sorted(carried)))})
+        update_rows(session, Document, kept)
+        return changed
 
     def _settle(self, doc_ids: Sequence[int], fresh: Mapping[int, Fingerprint] | None = None) -> dict[int, int]:
         """Steps 2-4 for stored documents; safe to repeat. Returns {document id: cluster id}.

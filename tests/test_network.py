@@ -4,7 +4,9 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Collection
 
+from pytest import MonkeyPatch
 from sqlalchemy import select
 
 from ingest.boilerplate import network, related
@@ -13,6 +15,7 @@ from ingest.fingerprint import fingerprint, templates, text_shingles
 from ingest.relation import DUPLICATE, relate
 from ingest.text import read_paragraph
 from storage.archive import Archive
+from storage.boilerplate import stored_hashes
 from storage.models import Document, NetworkSentence
 from tests.test_archive import ARCHIVE_TABLES
 
@@ -146,3 +149,33 @@ def test_network_boilerplate_is_learnt_from_any_order_and_relates_the_copy(archi
             learnt = set(session.scalars(select(NetworkSentence.template)))
         assert {frozenset(g) for g in groups.values()} == expected, order
         assert len(learnt) == len(NOTICE), order
+
+
+def test_a_sentence_learnt_where_a_host_has_it_as_chrome_leaves_that_hosts_pages_settled(
+    archive: Archive, monkeypatch: MonkeyPatch
+) -> None:
+    """Two stories on one site under its notice make the notice that site's chrome, left out of their fingerprints;
+    when a third story elsewhere makes it a network's boilerplate, only that page is settled again."""
+    settled_again: list[int] = []
+    refingerprint = archive.refingerprint
+
+    def recording(doc_ids: Collection[int]) -> None:
+        settled_again.extend(doc_ids)
+        refingerprint(doc_ids)
+
+    monkeypatch.setattr(archive, "refingerprint", recording)
+    first = archive.add(page("orchard", "Daily", True), key="orchard").document_id
+    second = archive.add(page("library", "Daily", True), key="library").document_id
+    settled_again.clear()  # the first, once the notice turned out to be its host's chrome
+    third = archive.add(page("stadium", "Club", True), key="stadium").document_id
+    fourth = archive.add(page("harbour", "Harbour", True), key="harbour").document_id
+    with archive.sessions() as session:
+        learnt = set(session.scalars(select(NetworkSentence.template)))
+        rows = {doc.id: doc for doc in session.scalars(select(Document))}
+        assert len(learnt) == len(NOTICE)
+        assert all(doc.clustered for doc in rows.values())
+        notice_keys = templates(map(read_paragraph, (line.format(site="Daily") for line in NOTICE)))
+        assert notice_keys <= stored_hashes(rows[first].boilerplate)  # recorded, as a settle would
+    assert {third, fourth} <= set(settled_again)
+    assert first not in settled_again and second not in settled_again
+    assert len({rows[doc].cluster_id for doc in (first, second, third, fourth)}) == 4
