@@ -325,7 +325,7 @@ class Archive:
     def _prepare(self, arrivals: Sequence[Arrival], keys: list[str]) -> dict[str, _Prepared]:
         """Before step 1, outside the lock: paragraph hashes, and the fingerprint with the chrome as it
         stands now. Chrome rarely changes between here and the lock, so step 1 mostly only checks it."""
-        paras = {key: paragraphs(arrival.article.paragraphs) for arrival, key in zip(arrivals, keys, strict=True)}
+        paras = {key: paragraphs(a.article.paragraphs, a.article.title) for a, key in zip(arrivals, keys, strict=True)}
         first = dict(zip(keys, arrivals, strict=True))  # a key repeated in the batch is stored once
         pages = {key: (host, paras[key]) for key, a in first.items() if (host := a.article.host)}
         templates = {key: template_keys(paras[key].values()) for key in first}
@@ -634,7 +634,7 @@ class Archive:
         key = (doc.id, doc.content_hash)
         found = self._paragraphs.get(key)
         if found is None:
-            found = paragraphs(to_article(doc).paragraphs)
+            found = paragraphs(to_article(doc).paragraphs, doc.title)
             self._paragraphs.put(key, found)
         return found
 

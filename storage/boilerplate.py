@@ -22,9 +22,16 @@ from storage.models import Document, HostParagraph
 Pair = tuple[str, int]  # (host, signed paragraph hash)
 
 
-def paragraphs(lines: Iterable[str]) -> dict[int, textlib.Paragraph]:
-    """A text's paragraphs by their signed hash, as host_paragraphs holds them."""
-    return {to_signed(paragraph.hash): paragraph for paragraph in map(textlib.read_paragraph, lines)}
+def paragraphs(lines: Iterable[str], title: str | None) -> dict[int, textlib.Paragraph]:
+    """A text's paragraphs by their signed hash, as host_paragraphs holds them, but for its headline (`title`),
+    which its fingerprint leaves out too (ingest.fingerprint.content_paragraphs). A page that repeats its headline
+    in its text, as extraction often keeps it, adds no prose of its own to its sibling's story by it."""
+    headline = textlib.normalise(title or "").strip()
+    return {
+        to_signed(paragraph.hash): paragraph
+        for paragraph in map(textlib.read_paragraph, lines)
+        if not headline or paragraph.normalised != headline
+    }
 
 
 def host_chrome(session: Session, pairs: set[Pair], extra: Mapping[str, tuple[str, Page]] | None = None) -> set[Pair]:
@@ -85,8 +92,8 @@ def _carriers_of(session: Session, host: str, hashes: list[int]) -> dict[Hashabl
     versions = _carrier_versions(connection, host, hashes)
     unread = [doc for doc, digest in versions if (doc, digest) not in _PAGES]
     if unread:
-        for doc, digest, text in _texts(connection, unread):
-            _remember((doc, digest), paragraphs(text.splitlines()))
+        for doc, digest, text, title in _texts(connection, unread):
+            _remember((doc, digest), paragraphs(text.splitlines(), title))
     return {("stored", doc, digest): _PAGES[(doc, digest)] for doc, digest in versions if (doc, digest) in _PAGES}
 
 
@@ -102,7 +109,7 @@ _SQLITE_CARRIERS = (
     "JOIN documents ON documents.id = host_paragraphs.document_id "
     "WHERE host_paragraphs.host = ? AND host_paragraphs.paragraph_hash IN ({}) ORDER BY host_paragraphs.document_id"
 )
-_SQLITE_TEXTS = "SELECT id, content_hash, text FROM documents WHERE id IN ({})"
+_SQLITE_TEXTS = "SELECT id, content_hash, text, title FROM documents WHERE id IN ({})"
 
 
 def _count(connection: Connection, host: str, hashes: list[int]) -> dict[int, int]:
@@ -121,11 +128,13 @@ def _carrier_versions(connection: Connection, host: str, hashes: list[int]) -> l
     return [(doc, digest) for doc, digest in connection.execute(query)]
 
 
-def _texts(connection: Connection, ids: list[int]) -> list[tuple[int, str, str]]:
+def _texts(connection: Connection, ids: list[int]) -> list[tuple[int, str, str, str | None]]:
+    """(id, content hash, text, title) of documents."""
     if connection.dialect.name == "sqlite":
-        return [(doc, digest, text) for doc, digest, text in _sqlite_rows(connection, _SQLITE_TEXTS, ids, ids)]
-    query = select(Document.id, Document.content_hash, Document.text).where(Document.id.in_(ids))
-    return [(doc, digest, text) for doc, digest, text in connection.execute(query)]
+        rows = _sqlite_rows(connection, _SQLITE_TEXTS, ids, ids)
+        return [(doc, digest, text, title) for doc, digest, text, title in rows]
+    query = select(Document.id, Document.content_hash, Document.text, Document.title).where(Document.id.in_(ids))
+    return [(doc, digest, text, title) for doc, digest, text, title in connection.execute(query)]
 
 
 def _sqlite_rows(connection: Connection, sql: str, params: list[Any], listed: list[Any]) -> list[Any]:

@@ -307,6 +307,26 @@ def test_a_story_copied_more_often_than_a_key_holds_stays_one_cluster(
     assert {s.cluster_id for s in stored} == {stored[0].cluster_id}
 
 
+def test_a_copy_on_its_own_host_repeating_its_headline_tells_the_same_story(archive: Archive) -> None:
+    """Extraction often keeps a page's headline as its first line. A second URL of a story on its own host whose
+    text lost the opening paragraph and starts with its headline instead adds no prose of its own by it: what
+    it shares with the first page is their story, not the host's chrome."""
+    article = extract((SEEDS / "southfront-original.html").read_bytes())
+    headline = "Mosul: the last stand of the jihadists is near. Will the old city fall by summer?"
+    first = Article(text=article.text, title=headline, host="news.example", url="https://news.example/story")
+    second = Article(
+        text="\n".join([headline, *article.paragraphs[1:]]),
+        title=headline,
+        host="news.example",
+        url="https://news.example/amp/story",
+    )
+    stored = [archive.add(first, key="story"), archive.add(second, key="amp")]
+    assert stored[0].cluster_id == stored[1].cluster_id
+    with reading(archive.sessions) as session:
+        docs = [session.get_one(Document, s.document_id) for s in stored]
+        assert archive._chrome_of(session, docs) == {doc.id: frozenset() for doc in docs}
+
+
 def page_and_promo() -> tuple[Article, Article]:
     """Two pages of one host; the second carries the first's opening paragraph (a promo box), which makes
     that paragraph the host's chrome: the first page must then be fingerprinted again without it."""
