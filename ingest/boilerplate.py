@@ -45,8 +45,8 @@ def page(lines: Iterable[str]) -> dict[int, textlib.Paragraph]:
 
 
 def copies_of_one_another(a: Page, b: Page) -> bool:
-    own_a = [p for h, p in a.items() if h not in b and p.prose_words]
-    own_b = [p for h, p in b.items() if h not in a and p.prose_words]
+    own_a = [p for h, p in a.items() if h not in b and _tells(p)]
+    own_b = [p for h, p in b.items() if h not in a and _tells(p)]
     if not own_a or not own_b:
         return len(a.keys() & b.keys()) > 0  # one adds no prose to what they share
     shingles_a, shingles_b = _shingles(own_a), _shingles(own_b)
@@ -80,6 +80,17 @@ def chrome(
         for paragraph, pages in by_paragraph.items()
         if len(pages) >= 2 and any(differ(x, y) for i, x in enumerate(pages) for y in pages[i + 1 :])
     }
+
+
+def _tells(paragraph: textlib.Paragraph) -> bool:
+    """Whether a paragraph tells a story: a sentence of prose that does not speak of the page (`ingest.text.
+    is_page_notice`). A site's newsletter adds its notices to the story ("You are receiving this email because you
+    subscribed to updates from …"): no prose of its own. (Not every notice: a story told in the first person plural,
+    an organisation's blog post, speaks to its reader too.)"""
+    return any(
+        prose and not textlib.is_page_notice(words)
+        for words, prose in zip(paragraph.sentences, paragraph.prose, strict=True)
+    )
 
 
 def _shingles(paragraphs: list[textlib.Paragraph]) -> set[int]:

@@ -15,7 +15,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 from lxml.html import HtmlElement, tostring
 
-from ingest import canonical, fast_trafilatura
+from ingest import boilerplate, canonical, fast_trafilatura
 from ingest import extract as extract_module
 from ingest.canonical import Candidate, attribution_lines, elect, names_url
 from ingest.document import Article, FingerprintParams
@@ -674,3 +674,33 @@ def test_a_declared_original_is_a_duplicate_when_they_share_prose(seeds: dict[st
     assert declared(relation, declares=False).kind is None
     other = relate(fingerprint(seeds["blog-original-003.html"]), fingerprint(story))
     assert declared(other, declares=True).kind is None
+
+
+def test_a_newsletter_edition_of_a_story_on_its_own_site_is_its_copy(seeds: dict[str, Article]) -> None:
+    """The story on a site, with a caption of its own, and the site's newsletter carrying it under notices that
+    speak of the newsletter: two copies of one story, so what they share is not the site's chrome."""
+    story = seeds["southfront-original.html"].paragraphs
+    page = boilerplate.page([*story, "The photograph above shows the old city of Mosul after a week of fighting."])
+    newsletter = boilerplate.page(
+        [
+            "You are receiving this email because you subscribed to updates from News Example.",
+            *story,
+            "To stop receiving these emails, unsubscribe or manage your newsletter preferences here.",
+        ]
+    )
+    assert boilerplate.chrome({"page": page, "newsletter": newsletter}) == set()
+
+
+def test_two_stories_told_in_the_first_person_under_one_disclaimer_make_it_chrome() -> None:
+    """Sentences that speak to the reader ("we", "our") are no notice of the page: a story told so is a story."""
+    disclaimer = "This site is supported by its readers and may earn a commission on purchases made through its links."
+    grant = [
+        "In July we recommended a grant of five million dollars to a water programme in western Kenya.",
+        "We expect the programme to reach forty thousand families within two years of its start.",
+    ]
+    trip = [
+        "Our team spent three weeks visiting the clinics we fund in the north of Malawi last spring.",
+        "We found the new vaccine fridges working, and our partners asked us for two more of them.",
+    ]
+    pages = {"grant": boilerplate.page([*grant, disclaimer]), "trip": boilerplate.page([*trip, disclaimer])}
+    assert boilerplate.chrome({name: page for name, page in pages.items()}) == {paragraph_hash(disclaimer)}
