@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fcntl
+import operator
 import os
 import sqlite3
 import time
@@ -193,7 +194,11 @@ def insert_rows(session: Session, model: type[Any], rows: Sequence[Mapping[str, 
         columns = list(rows[0])
         if _sqlite_plain(table, columns, rows, inserting=True):
             sql = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
-            _sqlite_executemany(session, sql, [tuple(row[c] for c in columns) for row in rows])
+            if len(columns) > 1:  # itemgetter makes the tuples in C; for one column it gives the value alone
+                params = list(map(operator.itemgetter(*columns), rows))
+            else:
+                params = [(row[columns[0]],) for row in rows]
+            _sqlite_executemany(session, sql, params)
             return
         session.connection().execute(insert(table), rows)
         return

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import contextlib
 from collections import Counter
+from copy import deepcopy
 from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from lxml.etree import XPath
+from lxml.etree import XPath, tostring
 from trafilatura import core as trafilatura_core
 from trafilatura import metadata as trafilatura_metadata
 from trafilatura.settings import Document as PageMetadata
@@ -173,6 +174,38 @@ def test_the_fast_sequence_gives_trafilaturas_text_and_measures_the_page_only_wh
             patch.setattr(fast_trafilatura, "FAST_SEQUENCE", False)
             assert fast_trafilatura.text(parse(html), "https://example.org/a", True) == fast
     assert counts["bound"] > counts["measure"] > 0  # settled by the bound on some pages, measured on others
+
+
+def test_the_fast_pass_remakes_its_backup_only_when_it_reads_it_and_gives_the_same_text() -> None:
+    assert fast_trafilatura.LAZY_BACKUP, "trafilatura changed extract_content: check _extract_content and re-pin"
+    made: list[int] = []
+    lazy = fast_trafilatura._extract_content
+
+    def counted(cleaned_tree: Any, options: Any, backup: Any) -> Any:
+        kept = tostring(deepcopy(cleaned_tree))  # the backup trafilatura would have made
+
+        def remade() -> Any:
+            made.append(1)
+            tree = backup()
+            assert tostring(tree) == kept
+            return tree
+
+        return lazy(cleaned_tree, options, remade)
+
+    pages = [*hard_slice().pages.values(), *(path.read_bytes() for path in sorted(SEEDS.glob("*.html")))]
+    # Pages whose main pass finds too little, having taken some of the page or none: trafilatura recovers their wild
+    # paragraphs from the backup.
+    loose = b"<div>" + b"Loose text of the page. " * 30 + b"</div>"
+    pages.append(b"<html><body><div><p>A short note.</p></div>" + loose + b"</body></html>")
+    pages.append(b"<html><body><article><p>A short note of the day.</p></article>" + loose + b"</body></html>")
+    for html in pages:
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(fast_trafilatura, "_extract_content", counted)
+            remade = fast_trafilatura.text(parse(html), "https://example.org/a", True)
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(fast_trafilatura, "LAZY_BACKUP", False)
+            assert fast_trafilatura.text(parse(html), "https://example.org/a", True) == remade
+    assert 0 < len(made) < len(pages)  # made again on some pages only
 
 
 @pytest.mark.parametrize("fast", [True, False])
