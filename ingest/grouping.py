@@ -14,10 +14,8 @@ The clusters of a set of texts are a function of their relations alone, whatever
    longer introduction); a later one quotes it, and so does one that goes on with much prose of its own after
    more than a lede, whatever the dates.
 5. A text that opens with all of an older (or undated) one, nothing but its title before it, is its copy with
-   additions after it (a site's author box, a notice): it joins that text. The older text itself can join only
-   one container (2.), and several sites copy a short original each with additions of their own. Additions that
-   are more prose than it holds of the other make another story quoting it (opening 4): it does not join, and
-   an excerpt it quotes too cannot bridge it to the excerpt's story.
+   additions after it (a site's author box, a notice): it joins that text. The older text itself can join
+   only one container (2.), and several sites copy a short original each with additions of their own.
 """
 
 from __future__ import annotations
@@ -40,7 +38,7 @@ def group(
     outer, which starts with it (opening 0), after a lede of its own (1), after more prose of its own or after a
     lede with more prose of its own after it than it holds of inner (2), or after more prose of its own and with
     much more after it (3: it quotes inner, never its source), or after lines that are not prose, more than a
-    title (4: headings, a byline), or with it and more prose of its own after it than it holds of inner (4 too).
+    title (4: headings, a byline).
     `key`: a stable name for each node breaking ties, so that no arrival order decides; `published`: the
     dates the texts declare (missing: unknown)."""
     parent: dict[N, N] = {n: n for n in nodes}

@@ -99,8 +99,7 @@ class Relation:
         """How the containing text starts before the contained one: 0 with it, 1 with a lede or an intro
         line of its own, 2 with more prose of its own than that (or with a lede, and more prose of its own after
         the other than it holds of it), 3 with more than a lede and much prose of its own after it, 4 after lines
-        that are not prose but more than a title, or with it and more prose of its own after it than it holds of it
-        (ingest.grouping reads it with dates)."""
+        that are not prose but more than a title (ingest.grouping reads it with dates)."""
         if self.kind not in (CONTAINED, CONTAINS):
             return 0
         policy = policy or RelationPolicy()
@@ -118,10 +117,7 @@ class Relation:
             return 1
         # 4: lines that are not prose before it (headings, a byline, an "As X reported:"), more than a title: not
         # a text that opens with the other (grouping rule 5), nor one with prose of its own before it (rule 3).
-        # So too a text that opens with the other and goes on with more prose of its own than it holds of it,
-        # notices aside: most of it is another story quoting the other ("As X reported:" and the paragraphs an
-        # excerpt also has), not the other with a site's additions after it (an author box, a notice).
-        return 4 if outer.first > 1 or outer.new - outer.notices > outer.shared else 0
+        return 4 if outer.first > 1 else 0
 
     @property
     def score(self) -> float:
