@@ -122,6 +122,17 @@ def test_the_direct_pass_gives_bare_extractions_text(fast: bool) -> None:
     assert sum(bool(text) for text in texts) >= len(pages) - 3 and "" in texts
 
 
+def assert_same_text(html: bytes, fast: bool, patched: tuple[str, Any], switched_off: str) -> None:
+    """The text of a page with one of fast_trafilatura's functions replaced (`patched`: its name, the stand-in) is the
+    text with the shortcut it checks turned off (`switched_off`: the flag's name)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(fast_trafilatura, *patched)
+        text = fast_trafilatura.text(parse(html), "https://example.org/a", fast)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(fast_trafilatura, switched_off, False)
+        assert fast_trafilatura.text(parse(html), "https://example.org/a", fast) == text
+
+
 def test_the_fast_pass_without_the_backup_gives_the_same_text() -> None:
     assert fast_trafilatura.WITHOUT_BACKUP, "trafilatura changed where it reads its backup tree: check and re-pin"
     original, stand_in = fast_trafilatura._ORIGINAL_PREPARE_TREE, fast_trafilatura._prepare_tree
@@ -137,12 +148,7 @@ def test_the_fast_pass_without_the_backup_gives_the_same_text() -> None:
     pages = [*hard_slice().pages.values(), *(path.read_bytes() for path in sorted(SEEDS.glob("*.html")))]
     for html in pages:
         for fast in (True, False):
-            with pytest.MonkeyPatch.context() as patch:
-                patch.setattr(fast_trafilatura, "_prepare_tree", counted)
-                with_stand_in = fast_trafilatura.text(parse(html), "https://example.org/a", fast)
-            with pytest.MonkeyPatch.context() as patch:
-                patch.setattr(fast_trafilatura, "WITHOUT_BACKUP", False)
-                assert fast_trafilatura.text(parse(html), "https://example.org/a", fast) == with_stand_in
+            assert_same_text(html, fast, ("_prepare_tree", counted), switched_off="WITHOUT_BACKUP")
     assert calls[True] > len(pages) and calls[False] >= len(pages)  # recall retries ran too
     assert trafilatura_core._prepare_tree is original  # back once extraction is over
 
@@ -199,12 +205,7 @@ def test_the_fast_pass_remakes_its_backup_only_when_it_reads_it_and_gives_the_sa
     pages.append(b"<html><body><div><p>A short note.</p></div>" + loose + b"</body></html>")
     pages.append(b"<html><body><article><p>A short note of the day.</p></article>" + loose + b"</body></html>")
     for html in pages:
-        with pytest.MonkeyPatch.context() as patch:
-            patch.setattr(fast_trafilatura, "_extract_content", counted)
-            remade = fast_trafilatura.text(parse(html), "https://example.org/a", True)
-        with pytest.MonkeyPatch.context() as patch:
-            patch.setattr(fast_trafilatura, "LAZY_BACKUP", False)
-            assert fast_trafilatura.text(parse(html), "https://example.org/a", True) == remade
+        assert_same_text(html, True, ("_extract_content", counted), switched_off="LAZY_BACKUP")
     assert 0 < len(made) < len(pages)  # made again on some pages only
 
 
