@@ -21,7 +21,7 @@ OPENING_ANCHORS = 4
 def content_paragraphs(article: Article, chrome: Iterable[int] = ()) -> list[textlib.Paragraph]:
     """The paragraphs that carry the story: minus the known chrome of the page's host and the headline."""
     chrome = set(chrome)
-    title = textlib.normalise(article.title or "").strip()
+    title = textlib.headline(article.title)
     kept = []
     for paragraph in map(textlib.read_paragraph, article.paragraphs):
         if title and paragraph.normalised == title:

@@ -91,6 +91,12 @@ def shingle_sequence(words: list[str], size: int) -> list[int]:
     return hashes + hashes[-1:] * (size - 1)
 
 
+def headline(title: str | None) -> str:
+    """A page's title as `Paragraph.normalised` reads a line: a paragraph equal to it repeats the headline, which
+    syndicators rewrite at will and which neither fingerprints nor the host-chrome rule read as the page's text."""
+    return normalise(title or "").strip()
+
+
 def paragraph_hash(paragraph: str) -> int:
     """Identity of a paragraph for boilerplate learning: same words, same hash."""
     return read_paragraph(paragraph).hash

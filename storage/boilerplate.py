@@ -26,7 +26,7 @@ def paragraphs(lines: Iterable[str], title: str | None) -> dict[int, textlib.Par
     """A text's paragraphs by their signed hash, as host_paragraphs holds them, but for its headline (`title`),
     which its fingerprint leaves out too (ingest.fingerprint.content_paragraphs). A page that repeats its headline
     in its text, as extraction often keeps it, adds no prose of its own to its sibling's story by it."""
-    headline = textlib.normalise(title or "").strip()
+    headline = textlib.headline(title)
     return {
         to_signed(paragraph.hash): paragraph
         for paragraph in map(textlib.read_paragraph, lines)
