@@ -18,6 +18,7 @@ So, in order:
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -97,6 +98,12 @@ def names_url(declared: str | None, url: str | None, own: str | None) -> bool:
         return True
     key = url_key(declared)
     return key == url_key(url) != url_key(own)
+
+
+def links_to(links: Collection[str], url: str | None, declared: str | None) -> bool:
+    """Whether `links` (a text's links, `url_key` form: Article.links) name the page at `url`, whose rel=canonical is
+    `declared`."""
+    return bool(links) and any(url_key(address) in links for address in (url, declared) if address)
 
 
 def is_attribution(line: str) -> bool:

@@ -25,6 +25,9 @@ class Article:
     # The story's lead (standfirst) that extraction put back in `text` (ingest.leads): there for readers, and read
     # as no prose by relations, since copies keep or drop a standfirst at will, as they do a headline.
     lead: str | None = None
+    # The addresses its paragraphs link to (`ingest.canonical.url_key` form): an excerpt links the page it was taken
+    # from, "Continue reading at <a>", which relations read as the page's own word (ingest.relation.linked).
+    links: tuple[str, ...] = ()
 
     @property
     def paragraphs(self) -> list[str]:

@@ -13,12 +13,13 @@ from itertools import chain, islice
 from urllib.parse import urljoin, urlsplit
 
 import lxml.html
-from lxml.etree import ElementDefaultClassLookup, ParserError, strip_elements
+from lxml.etree import ElementDefaultClassLookup, ParserError, XPath, strip_elements
 from trafilatura.metadata import examine_meta, extract_sitename, extract_title
 from trafilatura.settings import MANUALLY_CLEANED
 from trafilatura.settings import Document as PageMetadata
 
 from ingest import fast_trafilatura
+from ingest.canonical import url_key
 from ingest.document import Article
 from ingest.layout import unwrap_layout_tables
 from ingest.leads import with_lead
@@ -322,6 +323,7 @@ def extract(html: str | bytes, url: str | None = None, *, charset: str | None = 
     metadata = page_metadata(tree)
     language = tree.get("lang") or None
     links = _link_texts(tree)
+    text_links = _text_links(tree, url or og_url or canonical)
     # NFC, as trafilatura returns its text: the same word must be the same characters on every page, whichever
     # form a site's CMS stores (decomposed umlauts, Bengali vowel signs); both fingerprints and readers compare them.
     raw_text, link_share = _article_text(tree, url, html, charset, links, metadata)
@@ -349,6 +351,7 @@ def extract(html: str | bytes, url: str | None = None, *, charset: str | None = 
         language=language,
         description=_clean(metadata.description),
         lead=unicodedata.normalize("NFC", lead) if lead else None,
+        links=text_links,
     )
 
 
@@ -537,6 +540,34 @@ def _link_texts(tree: lxml.html.HtmlElement) -> set[str]:
         if len(words) >= 3:
             texts.add(" ".join(words))
     return texts
+
+
+# The addresses the page's paragraphs link to: a link inside running text points at what the text is about or taken
+# from ("Continue reading at <a>", "Originally published by <a>"), where navigation, menus and lists of other stories
+# hold theirs in lists and <div>s. One XPath, run in C.
+_PARAGRAPH_HREFS = XPath("//p//a/@href", smart_strings=False)
+MAX_TEXT_LINKS = 50  # a page's text links are a few; a page of links is no article, and its links say nothing
+
+
+def _text_links(tree: lxml.html.HtmlElement, url: str | None) -> tuple[str, ...]:
+    """The absolute http(s) addresses the page's paragraphs link to (`ingest.canonical.url_key`: no query, scheme or
+    www.), in order, each once, the page's own left out; MAX_TEXT_LINKS at most."""
+    key_of = url_key.__wrapped__  # uncached: a page's links would push a cluster's addresses out of its cache
+    own = key_of(url)
+    found: dict[str, None] = {}
+    for href in _PARAGRAPH_HREFS(tree):
+        try:
+            absolute = urljoin(url, href.strip()) if url else href.strip()
+        except ValueError:  # a malformed address links nowhere
+            continue
+        if not absolute.lower().startswith(("http://", "https://")):
+            continue
+        key = key_of(absolute)
+        if key and key != own and "/" in key:  # a site's home page is no story
+            found[key] = None
+            if len(found) == MAX_TEXT_LINKS:
+                break
+    return tuple(found)
 
 
 def _link_share(text: str, links: set[str]) -> float:

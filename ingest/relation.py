@@ -217,6 +217,29 @@ def declared(relation: Relation, declares: bool, policy: RelationPolicy | None =
     return relation
 
 
+def linked(relation: Relation, a_links_b: bool, b_links_a: bool, policy: RelationPolicy | None = None) -> Relation:
+    """The relation, or one text inside the other when its paragraphs link the other's address, it opens with what
+    they share (an intro line at most) and what they share opens the other: an excerpt, "the first part of the story"
+    and "Continue reading at <a>", whatever its page adds after it.
+
+    The page of an excerpt goes on with its own chrome (an author box, teasers, a sign-up form); on a site with one
+    page there is nothing to learn it from as chrome, and it outweighs a short excerpt. The link is the publisher's
+    word on where the text comes from, as a rel=canonical is (`declared`). But a later story links what it quotes
+    too: the link alone makes no relation, nor does a quotation after prose of the linking text's own, or of a
+    passage from inside the other text."""
+    if relation.kind is not None or not (a_links_b or b_links_a):
+        return relation
+    policy = policy or RelationPolicy()
+    a, b = relation.a, relation.b
+    if min(a.shared, b.shared) < policy.min_shared_words:
+        return relation
+    allowed = _allowed_lead(a, b, policy)
+    for inner, outer, links, kind in ((a, b, a_links_b, CONTAINED), (b, a, b_links_a, CONTAINS)):
+        if links and inner.lead <= allowed and outer.lead <= allowed:
+            return dataclasses.replace(relation, kind=kind)
+    return relation
+
+
 def _allowed_lead(a: Side, b: Side, policy: RelationPolicy) -> float:
     return max(policy.max_lead_words, policy.max_lead * min(a.shared, b.shared))
 
@@ -296,16 +319,21 @@ class Explanation:
     relation: str  # "near-duplicate", "excerpt", "wrapped", or "none"
     passages: tuple[Passage, ...]
     added: str  # what the copy has that the original lacks, in one line
+    linked: bool = False  # the relation rests on the copy's link to the original (`linked`), not on its text alone
 
 
 NAMES = {DUPLICATE: "near-duplicate", CONTAINED: "excerpt", CONTAINS: "wrapped", None: "none"}
 
 
-def explain(copy: Fingerprint, copy_sentences: list[tuple[str, ...]], original: Fingerprint) -> Explanation:
+def explain(
+    copy: Fingerprint, copy_sentences: list[tuple[str, ...]], original: Fingerprint, links_original: bool = False
+) -> Explanation:
     """Why `copy` is a copy of `original`: the relation, the shared passages, and what the copy added.
-    `copy_sentences`: the tokens of each of the copy's units (ingest.fingerprint.unit_sentences)."""
-    relation = relate(copy, original)
+    `copy_sentences`: the tokens of each of the copy's units (ingest.fingerprint.unit_sentences); `links_original`:
+    whether the copy's paragraphs link the original's address (Article.links)."""
     policy = RelationPolicy()
+    by_text = relate(copy, original, policy)
+    relation = linked(by_text, links_original, False, policy)
     found = [_found(unit, original.shingles) for unit in copy.units]
     runs: list[tuple[int, int]] = []
     for i, share in enumerate(found):
@@ -344,7 +372,7 @@ def explain(copy: Fingerprint, copy_sentences: list[tuple[str, ...]], original: 
         added += f"; {len(network)} sentence(s) of a network's boilerplate, from {opening(network)}"
     if other:
         added += f"; {other} other line(s) (headings, links, credits)"
-    return Explanation(NAMES[relation.kind], passages, added)
+    return Explanation(NAMES[relation.kind], passages, added, linked=relation.kind != by_text.kind)
 
 
 def _found(unit: Unit, other: frozenset[int]) -> float:

@@ -619,6 +619,7 @@ class Archive:
             published_source=article.published_source,
             canonical_url=article.canonical_url,
             lead=article.lead,
+            links="\n".join(article.links) or None,
             attributions=prepared.attributions,
             content_hash=prepared.content_hash,
             fp_params=self.params.key,
@@ -749,4 +750,5 @@ def to_article(doc: Document) -> Article:
         canonical_url=doc.canonical_url,
         language=doc.language,
         lead=doc.lead,
+        links=tuple((doc.links or "").split()),
     )

@@ -82,6 +82,8 @@ class Document(Base):
     # The template keys of its sentences that were network boilerplate when it was settled (signed decimal,
     # space-separated; see NetworkSentence). NULL: not settled since 0007, or made stale by new boilerplate.
     boilerplate: Mapped[str | None] = mapped_column(Text)
+    # The addresses its paragraphs link to (Article.links), one a line; NULL: none, or stored before 0008.
+    links: Mapped[str | None] = mapped_column(Text)
     cluster_id: Mapped[int | None] = mapped_column(ForeignKey("clusters.id", ondelete="SET NULL"), index=True)
     # False from the moment the document is written until its cluster is settled: a crash in between
     # leaves it False, and `repair` (queued by every worker at start, and by beat every 5 min) finishes it.

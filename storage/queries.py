@@ -114,6 +114,7 @@ def cluster_detail(session: Session, cluster_id: int) -> dict[str, Any] | None:
 
 def _explain(copy: Document, original: Document) -> dict[str, Any]:
     """The shared passages of a copy and its canonical, and what the copy added (ingest.relation.explain)."""
+    from ingest.canonical import links_to
     from ingest.fingerprint import fingerprint, unit_sentences
     from ingest.relation import explain
     from storage.archive import to_article
@@ -124,9 +125,11 @@ def _explain(copy: Document, original: Document) -> dict[str, Any]:
         return fingerprint(article, chrome=chrome, boilerplate=boilerplate), unit_sentences(article, chrome)
 
     (copy_fp, copy_sentences), (original_fp, _) = read(copy), read(original)
-    found = explain(copy_fp, copy_sentences, original_fp)
+    links_original = links_to(set((copy.links or "").split()), original.final_url, original.canonical_url)
+    found = explain(copy_fp, copy_sentences, original_fp, links_original)
     return {
         "relation": found.relation,
+        "linked": found.linked,
         "passages": [
             {
                 "words": p.words,

@@ -9,14 +9,15 @@ holds no write lock, so other workers go on storing meanwhile.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ingest.canonical import names_url
+from ingest.canonical import links_to, names_url
 from ingest.document import Fingerprint
 from ingest.grouping import group
-from ingest.relation import DUPLICATE, Relation, RelationPolicy, declared, relate, unrelated
+from ingest.relation import DUPLICATE, Relation, RelationPolicy, declared, linked, relate, unrelated
 from storage import clustering
 from storage.db import sqlite_rows
 from storage.models import Cluster, Document
@@ -28,8 +29,8 @@ CHUNK = 100
 # The candidates' statement as SQLite gets it (storage.db.sqlite_rows); the same as the SQLAlchemy one beside it.
 _SQLITE_CANDIDATES = (
     "SELECT documents.id, documents.cluster_id, documents.clustered, clusters.canonical_id, documents.final_url, "
-    "documents.canonical_url FROM documents LEFT OUTER JOIN clusters ON clusters.id = documents.cluster_id "
-    "WHERE documents.id IN ({})"
+    "documents.canonical_url, documents.links FROM documents "
+    "LEFT OUTER JOIN clusters ON clusters.id = documents.cluster_id WHERE documents.id IN ({})"
 )
 
 Loader = Callable[[Session, set[int], dict[int, Fingerprint]], None]
@@ -84,12 +85,13 @@ def verify(
                 other_fp = known.get(other_id)  # None: deleted meanwhile, or other fingerprint parameters
                 relation = None
                 # Most candidates share a sentence or a band and little else: no relation, unless one names
-                # the other as its original, which only reading their sentences can confirm (declared).
-                if other_fp is not None and not (
-                    unrelated(fps[doc_id], other_fp, policy) and not _declares(urls, doc_id, other_id)
-                ):
+                # the other as its original or links it, which only reading their sentences can confirm
+                # (declared, linked).
+                said = _declares(urls, doc_id, other_id)
+                links = _links(urls, doc_id, other_id), _links(urls, other_id, doc_id)
+                if other_fp is not None and not (unrelated(fps[doc_id], other_fp, policy) and not (said or any(links))):
                     relation = relate(fps[doc_id], other_fp, policy)
-                    relation = declared(relation, _declares(urls, doc_id, other_id), policy)
+                    relation = linked(declared(relation, said, policy), *links, policy)
                 if relation is not None and relation.kind is not None:
                     matches[doc_id][other_id] = relation
                 if relation is not None and relation.kind == DUPLICATE:
@@ -112,14 +114,24 @@ def _held_by_containment(session: Session, ids: set[int]) -> tuple[dict[int, set
     cores = group(ids, duplicates, [], {doc_id: str(doc_id) for doc_id in ids})
     return {doc_id: core for core in cores for doc_id in core}, containers & ids
 
+@dataclass(frozen=True)
+class _Addresses:
+    url: str | None  # its own
+    declared: str | None  # the one its rel=canonical names
+    links: frozenset[str]  # those its paragraphs link to (Article.links)
+
+
+_NOWHERE = _Addresses(None, None, frozenset())
+
+
 def _clusters_of_candidates(
     session: Session, ids: set[int]
-) -> tuple[dict[int, int], dict[int, int], dict[int, tuple[str | None, str | None]]]:
-    """({settled candidate id: its cluster}, {cluster: its canonical}, {document id: (its URL, the URL its
-    rel=canonical names)}), in one statement a chunk."""
+) -> tuple[dict[int, int], dict[int, int], dict[int, _Addresses]]:
+    """({settled candidate id: its cluster}, {cluster: its canonical}, {document id: its addresses}), in one
+    statement a chunk."""
     cluster_of: dict[int, int] = {}
     canonical: dict[int, int] = {}
-    urls: dict[int, tuple[str | None, str | None]] = {}
+    urls: dict[int, _Addresses] = {}
     ordered = sorted(ids)
     query = select(
         Document.id,
@@ -128,6 +140,7 @@ def _clusters_of_candidates(
         Cluster.canonical_id,
         Document.final_url,
         Document.canonical_url,
+        Document.links,
     ).outerjoin(Cluster, Cluster.id == Document.cluster_id)
     connection = session.connection()  # a reading session: nothing to flush, no ORM handling needed
     for start in range(0, len(ordered), CHUNK):
@@ -135,8 +148,8 @@ def _clusters_of_candidates(
         rows = sqlite_rows(session, _SQLITE_CANDIDATES, part, part)
         if rows is None:
             rows = list(connection.execute(query.where(Document.id.in_(part))).all())
-        for doc_id, cluster_id, clustered, canonical_id, url, declared_url in rows:
-            urls[doc_id] = (url, declared_url)
+        for doc_id, cluster_id, clustered, canonical_id, url, declared_url, links in rows:
+            urls[doc_id] = _Addresses(url, declared_url, frozenset((links or "").split()))
             if clustered and cluster_id is not None:
                 cluster_of[doc_id] = cluster_id
                 if canonical_id is not None:
@@ -144,7 +157,13 @@ def _clusters_of_candidates(
     return cluster_of, canonical, urls
 
 
-def _declares(urls: dict[int, tuple[str | None, str | None]], a: int, b: int) -> bool:
+def _declares(urls: dict[int, _Addresses], a: int, b: int) -> bool:
     """Whether either document's rel=canonical names the other's URL."""
-    (url_a, canonical_a), (url_b, canonical_b) = urls.get(a, (None, None)), urls.get(b, (None, None))
-    return names_url(canonical_a, url_b, url_a) or names_url(canonical_b, url_a, url_b)
+    first, second = urls.get(a, _NOWHERE), urls.get(b, _NOWHERE)
+    return names_url(first.declared, second.url, first.url) or names_url(second.declared, first.url, second.url)
+
+
+def _links(urls: dict[int, _Addresses], a: int, b: int) -> bool:
+    """Whether document `a`'s paragraphs link document `b`, at its URL or at the one its rel=canonical names."""
+    second = urls.get(b, _NOWHERE)
+    return links_to(urls.get(a, _NOWHERE).links, second.url, second.declared)

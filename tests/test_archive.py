@@ -22,6 +22,7 @@ from storage.archive import Archive, Arrival, _fingerprint_article, _packed, to_
 from storage.db import insert_rows, make_engine, make_sessionmaker, reading, update_rows, upgrade
 from storage.index import Filing, IndexIncomplete, NearDupIndex, RedisIndex
 from storage.models import Cluster, Document, Match
+from storage.queries import cluster_detail
 from storage.verification import TRIES_PER_CLUSTER
 from tests.conftest import SEEDS
 from tests.devsubset import assert_sound, batch_answer, hard_slice
@@ -325,6 +326,47 @@ def test_a_copy_on_its_own_host_repeating_its_headline_tells_the_same_story(arch
     with reading(archive.sessions) as session:
         docs = [session.get_one(Document, s.document_id) for s in stored]
         assert archive._chrome_of(session, docs) == {doc.id: frozenset() for doc in docs}
+
+
+def excerpt_page(paragraphs: list[str], link: str | None) -> str:
+    """A site's page holding a story's first paragraphs and, when `link` is given, "Continue reading at" it, then
+    the site's author box and its courses' blurbs: more prose of the site's own than the excerpt holds."""
+    read_on = f'<p>Continue reading at <a href="{link}">the original</a></p>' if link else ""
+    chrome = [
+        "Pamela Wilson is an online educator, author and keynote speaker, and the founder of a design studio.",
+        "Her courses have taught thousands of small business owners how to build a brand that stands out.",
+        "Click to watch free on-demand training about running an online business and visual marketing.",
+        "I want to help you take the next step, so pick your free workshop topic and let us get started today.",
+    ]
+    body = "".join(f"<p>{p}</p>" for p in paragraphs)
+    return (
+        f"<html><head><title>Mosul</title></head><body><article><h1>Mosul</h1>{body}{read_on}"
+        f"{''.join(f'<p>{c}</p>' for c in chrome)}</article></body></html>"
+    )
+
+
+def test_an_excerpt_linking_its_original_joins_it_under_its_sites_prose(archive: Archive) -> None:
+    """An excerpt on a site with one page, which adds more prose of its own after it than it holds: alone by its
+    text, the original's by its link to it; `copydesk show` says so."""
+    story = SEEDS / "southfront-original.html"
+    original = archive.add_html(story.read_bytes(), key="original", url="https://southfront.example/mosul")
+    paragraphs = extract(story.read_bytes()).paragraphs[:2]
+    alone = archive.add_html(excerpt_page(paragraphs, None), key="unlinked", url="https://blog.example/a")
+    assert alone.cluster_id != original.cluster_id
+    linked = archive.add_html(
+        excerpt_page(paragraphs, "https://southfront.example/mosul/"), key="linked", url="https://shop.example/b"
+    )
+    assert linked.cluster_id == original.cluster_id
+    with reading(archive.sessions) as session:
+        detail = cluster_detail(session, original.cluster_id)
+    assert detail is not None
+    copy = next(copy for copy in detail["copies"] if copy["id"] == linked.document_id)
+    assert copy["relation"] == "excerpt" and copy["explanation"]["linked"]
+    # The page without the link is the same text as the linked one: it follows it, as a copy of a copy.
+    assert {copy["id"]: copy["explanation"]["linked"] for copy in detail["copies"]} == {
+        linked.document_id: True,
+        alone.document_id: False,
+    }
 
 
 def page_and_promo() -> tuple[Article, Article]:

@@ -22,7 +22,7 @@ from ingest.document import Article, FingerprintParams
 from ingest.extract import ExtractionError, _drop_discarded, declared_date, decode_html, extract, parse
 from ingest.fingerprint import fingerprint, unit_sentences
 from ingest.grouping import group
-from ingest.relation import CONTAINED, CONTAINS, DUPLICATE, declared, explain, relate, unrelated
+from ingest.relation import CONTAINED, CONTAINS, DUPLICATE, declared, explain, linked, relate, unrelated
 from ingest.text import _FOLD, hash64, normalise, paragraph_hash, tokens
 from tests.conftest import CORPUS, SEEDS
 from tests.devsubset import hard_slice
@@ -668,6 +668,53 @@ def test_a_declared_original_is_a_duplicate_when_they_share_prose(seeds: dict[st
     assert declared(relation, declares=False).kind is None
     other = relate(fingerprint(seeds["blog-original-003.html"]), fingerprint(story))
     assert declared(other, declares=True).kind is None
+
+
+def test_an_excerpt_linking_its_original_is_inside_it_whatever_its_page_adds(seeds: dict[str, Article]) -> None:
+    """The story's first two paragraphs on a site with one page, under its author box and its courses' blurbs: more
+    prose than a copy adds, none of it notices. The text alone says no relation; the page's link to the story says
+    excerpt. Not for a text opening with prose of its own, nor for a passage from inside the story."""
+    story = seeds["southfront-original.html"]
+    chrome = [
+        "Pamela Wilson is an online educator, author and keynote speaker, and the founder of a design studio.",
+        "Her courses have taught thousands of small business owners how to build a brand that stands out.",
+        "Click to watch free on-demand training about running an online business and visual marketing.",
+    ]
+    excerpt = fingerprint(Article(text="\n".join([*story.paragraphs[:2], *chrome])))
+    relation = relate(excerpt, fingerprint(story))
+    assert relation.kind is None and relation.a.adds > 0.25 and not relation.a.notices
+    assert linked(relation, a_links_b=True, b_links_a=False).kind == CONTAINED
+    assert linked(relation, a_links_b=False, b_links_a=False).kind is None
+    # A later story quoting the same paragraphs after a lede of its own, and linking the story: it quotes it.
+    lede = (
+        "The regional governor resigned on Friday after a week of protests over the handling of the operation, "
+        "and his deputy will serve until new elections are held in the spring. Opposition parties said the operation "
+        "had been planned for months."
+    )
+    quoting = relate(fingerprint(Article(text="\n".join([lede, *story.paragraphs[:2], *chrome]))), fingerprint(story))
+    assert quoting.kind is None and linked(quoting, a_links_b=True, b_links_a=False).kind is None
+    # Paragraphs from the middle of the story, then the page's chrome: not its first part, no excerpt by the link.
+    middle = relate(fingerprint(Article(text="\n".join([*story.paragraphs[5:7], *chrome]))), fingerprint(story))
+    assert middle.kind is None and middle.b.lead > 30
+    assert linked(middle, a_links_b=True, b_links_a=False).kind is None
+
+
+def test_a_pages_text_links_are_its_paragraphs_links_elsewhere() -> None:
+    """The addresses in running text, as url_key has them, each once, the page's own and other schemes left out;
+    not the menus' and lists' links."""
+    html = """<html><head><title>Feather duvet lung</title></head><body>
+    <nav><a href="https://example.org/section/health">Health</a></nav>
+    <article><h1>Feather duvet lung</h1>
+    <p>A man's new bedding left him breathless, doctors wrote in a case report published in a medical journal.</p>
+    <p>He was treated with steroids and his lungs recovered within a few months of changing his bedding.</p>
+    <p>See <a href="/other/story">our earlier story</a> and <a href="mailto:desk@example.org">write to us</a>, or
+    <a href="https://example.org/health/duvet-lung">this page</a> itself.</p>
+    <p>Continue reading at <a href="https://www.Forbes.com/sites/lee/2019/11/18/duvet-lung/?utm_source=x">Forbes</a>
+    (<a href="https://www.forbes.com/sites/lee/2019/11/18/duvet-lung">again</a>, <a href="https://forbes.com/">home</a>)
+    </p></article>
+    <ul><li><a href="https://elsewhere.com/a/b">More stories</a></li></ul></body></html>"""
+    article = extract(html, "https://example.org/health/duvet-lung")
+    assert article.links == ("example.org/other/story", "forbes.com/sites/lee/2019/11/18/duvet-lung")
 
 
 def test_a_newsletter_edition_of_a_story_on_its_own_site_is_its_copy(seeds: dict[str, Article]) -> None:

@@ -514,6 +514,8 @@ def show(cluster_id: int, as_json: bool) -> None:
                 f"at {passage['in_copy']:.0%} of the copy and {passage['in_canonical']:.0%} of the canonical"
             )
         click.echo(f"      added: {safe(explanation['added'])}")
+        if explanation.get("linked"):
+            click.echo("      its paragraphs link the canonical's address: read as taken from it")
 
 
 @main.command()
