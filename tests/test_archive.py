@@ -356,7 +356,7 @@ def test_an_excerpt_linking_its_original_joins_it_under_its_sites_prose(archive:
     linked = archive.add_html(
         excerpt_page(paragraphs, "https://southfront.example/mosul/"), key="linked", url="https://shop.example/b"
     )
-    assert linked.cluster_id == original.cluster_id
+    assert linked.cluster_id == original.cluster_id is not None
     with reading(archive.sessions) as session:
         detail = cluster_detail(session, original.cluster_id)
     assert detail is not None
