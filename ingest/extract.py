@@ -13,7 +13,7 @@ from itertools import chain, islice
 from urllib.parse import urljoin, urlsplit
 
 import lxml.html
-from lxml.etree import ElementDefaultClassLookup, ParserError, XPath, strip_elements
+from lxml.etree import ElementDefaultClassLookup, ParserError, strip_elements
 from trafilatura.metadata import examine_meta, extract_sitename, extract_title
 from trafilatura.settings import MANUALLY_CLEANED
 from trafilatura.settings import Document as PageMetadata
@@ -322,8 +322,7 @@ def extract(html: str | bytes, url: str | None = None, *, charset: str | None = 
     published = declared_date(tree)
     metadata = page_metadata(tree)
     language = tree.get("lang") or None
-    links = _link_texts(tree)
-    text_links = _text_links(tree, url or og_url or canonical)
+    links, hrefs = _link_texts(tree)
     # NFC, as trafilatura returns its text: the same word must be the same characters on every page, whichever
     # form a site's CMS stores (decomposed umlauts, Bengali vowel signs); both fingerprints and readers compare them.
     raw_text, link_share = _article_text(tree, url, html, charset, links, metadata)
@@ -351,7 +350,7 @@ def extract(html: str | bytes, url: str | None = None, *, charset: str | None = 
         language=language,
         description=_clean(metadata.description),
         lead=unicodedata.normalize("NFC", lead) if lead else None,
-        links=text_links,
+        links=_text_links(hrefs, own_url),
     )
 
 
@@ -530,39 +529,40 @@ def _trafilatura_text(tree: lxml.html.HtmlElement, url: str | None, fast: bool) 
     return _CONTROL.sub("", fast_trafilatura.text(tree, url, fast))
 
 
-def _link_texts(tree: lxml.html.HtmlElement) -> set[str]:
-    """The texts of the page's links of three words or more, normalised."""
+def _link_texts(tree: lxml.html.HtmlElement) -> tuple[set[str], list[str]]:
+    """The texts of the page's links of three words or more, normalised; and the addresses of the links in its
+    paragraphs (`_text_links` reads them), from one walk over the page's links."""
     texts = set()
+    in_paragraphs = []
     for anchor in tree.iter("a"):
         # Most links hold only their text: text_content() (an XPath call) is for the others.
         text = anchor.text_content() if len(anchor) else anchor.text or ""
         words = _WORD.findall(text.lower())
         if len(words) >= 3:
             texts.add(" ".join(words))
-    return texts
+        # A link in running text (in a <p>, or in its <strong> or <em>) points at what the text is about or taken from
+        # ("Continue reading at <a>", "Originally published by <a>"); menus and lists of stories hold theirs in lists
+        # and <div>s. Its parent and grandparent only: walking every link's ancestors cost more than the walk.
+        parent = anchor.getparent()
+        if parent is not None and (parent.tag == "p" or ((up := parent.getparent()) is not None and up.tag == "p")):
+            href = anchor.get("href")
+            if href and href.lstrip()[:5].lower() in ("http:", "https"):
+                in_paragraphs.append(href.strip())
+    return texts, in_paragraphs
 
 
-# The addresses the page's paragraphs link to: a link inside running text points at what the text is about or taken
-# from ("Continue reading at <a>", "Originally published by <a>"), where navigation, menus and lists of other stories
-# hold theirs in lists and <div>s. One XPath, run in C.
-_PARAGRAPH_HREFS = XPath("//p//a/@href", smart_strings=False)
 MAX_TEXT_LINKS = 50  # a page's text links are a few; a page of links is no article, and its links say nothing
 
 
-def _text_links(tree: lxml.html.HtmlElement, url: str | None) -> tuple[str, ...]:
-    """The absolute http(s) addresses the page's paragraphs link to (`ingest.canonical.url_key`: no query, scheme or
-    www.), in order, each once, the page's own left out; MAX_TEXT_LINKS at most."""
+def _text_links(hrefs: list[str], url: str | None) -> tuple[str, ...]:
+    """The addresses of `hrefs` (absolute ones: a relative link is to the page's own site) as
+    `ingest.canonical.url_key` has them (no scheme, www., query or trailing slash), in order, each once, the page's
+    own and sites' home pages left out; MAX_TEXT_LINKS at most."""
     key_of = url_key.__wrapped__  # uncached: a page's links would push a cluster's addresses out of its cache
     own = key_of(url)
     found: dict[str, None] = {}
-    for href in _PARAGRAPH_HREFS(tree):
-        try:
-            absolute = urljoin(url, href.strip()) if url else href.strip()
-        except ValueError:  # a malformed address links nowhere
-            continue
-        if not absolute.lower().startswith(("http://", "https://")):
-            continue
-        key = key_of(absolute)
+    for href in dict.fromkeys(hrefs):
+        key = key_of(href)
         if key and key != own and "/" in key:  # a site's home page is no story
             found[key] = None
             if len(found) == MAX_TEXT_LINKS:

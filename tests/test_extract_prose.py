@@ -105,7 +105,7 @@ def test_a_page_of_teasers_is_not_swapped_for_a_short_blurb() -> None:
     page = f"<html><body><main>{teasers}</main><div class='about'><span>{blurb}</span></div></body></html>"
     tree = parse(page)
     text = extract_module._trafilatura_text(tree, None, fast=True)
-    assert extract_module._prose_instead(text, page, None, extract_module._link_texts(parse(page))) is None
+    assert extract_module._prose_instead(text, page, None, extract_module._link_texts(parse(page))[0]) is None
 
 
 def test_teasers_are_lines_cut_off_with_at_most_a_read_more_after() -> None:

@@ -700,8 +700,8 @@ def test_an_excerpt_linking_its_original_is_inside_it_whatever_its_page_adds(see
 
 
 def test_a_pages_text_links_are_its_paragraphs_links_elsewhere() -> None:
-    """The addresses in running text, as url_key has them, each once, the page's own and other schemes left out;
-    not the menus' and lists' links."""
+    """The absolute addresses in running text, as url_key has them, each once, the page's own, relative ones (the
+    page's own site) and other schemes left out; not the menus' and lists' links."""
     html = """<html><head><title>Feather duvet lung</title></head><body>
     <nav><a href="https://example.org/section/health">Health</a></nav>
     <article><h1>Feather duvet lung</h1>
@@ -709,12 +709,13 @@ def test_a_pages_text_links_are_its_paragraphs_links_elsewhere() -> None:
     <p>He was treated with steroids and his lungs recovered within a few months of changing his bedding.</p>
     <p>See <a href="/other/story">our earlier story</a> and <a href="mailto:desk@example.org">write to us</a>, or
     <a href="https://example.org/health/duvet-lung">this page</a> itself.</p>
+    <p><em><a href="https://example.com/quoted/report">A report</a></em> said so first.</p>
     <p>Continue reading at <a href="https://www.Forbes.com/sites/lee/2019/11/18/duvet-lung/?utm_source=x">Forbes</a>
     (<a href="https://www.forbes.com/sites/lee/2019/11/18/duvet-lung">again</a>, <a href="https://forbes.com/">home</a>)
     </p></article>
     <ul><li><a href="https://elsewhere.com/a/b">More stories</a></li></ul></body></html>"""
     article = extract(html, "https://example.org/health/duvet-lung")
-    assert article.links == ("example.org/other/story", "forbes.com/sites/lee/2019/11/18/duvet-lung")
+    assert article.links == ("example.com/quoted/report", "forbes.com/sites/lee/2019/11/18/duvet-lung")
 
 
 def test_a_newsletter_edition_of_a_story_on_its_own_site_is_its_copy(seeds: dict[str, Article]) -> None:
