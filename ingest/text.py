@@ -139,8 +139,12 @@ def _prose(normalised: str, words: tuple[tuple[str, ...], ...]) -> tuple[bool, .
     # Table cells come out of extraction as "| cell |": the cell's own text says whether it is prose.
     ends = normalised.rstrip(" |").endswith(_ENDS)
     last = len(words) - 1
-    # A sentence followed by another in its paragraph ended as one; the last one must end so too.
-    return tuple(len(sentence) >= MIN_PROSE_WORDS and (i < last or ends) for i, sentence in enumerate(words))
+    # A sentence followed by another in its paragraph ended as one; the last one must end so too. Half of it numbers:
+    # a dateline or a time stamp ("Nov 18, 2019 @17:19 PM · Updated:"), a score or a table's row, not running text.
+    return tuple(
+        len(sentence) >= MIN_PROSE_WORDS and (i < last or ends) and 2 * sum(map(str.isdigit, sentence)) < len(sentence)
+        for i, sentence in enumerate(words)
+    )
 
 
 @functools.lru_cache(maxsize=4096)

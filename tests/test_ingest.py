@@ -23,7 +23,7 @@ from ingest.extract import ExtractionError, _drop_discarded, declared_date, deco
 from ingest.fingerprint import fingerprint, unit_sentences
 from ingest.grouping import group
 from ingest.relation import CONTAINED, CONTAINS, DUPLICATE, declared, explain, linked, relate, unrelated
-from ingest.text import _FOLD, hash64, normalise, paragraph_hash, tokens
+from ingest.text import _FOLD, hash64, normalise, paragraph_hash, read_paragraph, tokens
 from tests.conftest import CORPUS, SEEDS
 from tests.devsubset import hard_slice
 
@@ -697,6 +697,35 @@ def test_an_excerpt_linking_its_original_is_inside_it_whatever_its_page_adds(see
     middle = relate(fingerprint(Article(text="\n".join([*story.paragraphs[5:7], *chrome]))), fingerprint(story))
     assert middle.kind is None and middle.b.lead > 30
     assert linked(middle, a_links_b=True, b_links_a=False).kind is None
+
+
+@pytest.mark.parametrize(
+    ("line", "prose"),
+    [
+        ("Nov 18, 2019 @17:19 PM·Updated:", False),
+        ("Published 18 November 2019 14:26:03 GMT.", False),
+        ("Sales rose 15% to $2.3 billion in 2019, the company said.", True),
+        ("The score was 3-2 after 90 minutes of play.", True),
+    ],
+)
+def test_a_line_half_numbers_is_no_running_text(line: str, prose: bool) -> None:
+    assert read_paragraph(line).prose == (prose,)
+
+
+def test_a_copy_under_its_sites_time_stamp_opens_with_the_story(seeds: dict[str, Article]) -> None:
+    """A site that opens every page with its time stamp and closes it with its author box and newsletter appeal: its
+    copy of a story holds all of it, nothing but the stamp before it, so it opens with it (grouping rule 5: a copy
+    with additions after it), not after a lede of its own (a later story quoting it)."""
+    story = Article(text="\n".join(seeds["southfront-original.html"].paragraphs[:3]))  # a short story
+    after = [
+        "Dallas Robinson is a freelance writer living in Minneapolis who covers science, travel and the outdoors.",
+        "Want more stories like this? Every day we send an email with the top stories from our editors.",
+        *[f"She has written for many magazines and newspapers over the past {n} years, and teaches writing." for n in
+          ("ten", "twelve", "fifteen", "twenty")],
+    ]
+    copy = Article(text="\n".join(["Nov 18, 2019 @17:19 PM·Updated:", *story.paragraphs, *after]))
+    relation = relate(fingerprint(copy), fingerprint(story))
+    assert relation.kind == CONTAINS and relation.a.lead == 0 and relation.opening() == 0
 
 
 def test_a_pages_text_links_are_its_paragraphs_links_elsewhere() -> None:
