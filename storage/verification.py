@@ -114,6 +114,7 @@ def _held_by_containment(session: Session, ids: set[int]) -> tuple[dict[int, set
     cores = group(ids, duplicates, [], {doc_id: str(doc_id) for doc_id in ids})
     return {doc_id: core for core in cores for doc_id in core}, containers & ids
 
+
 @dataclass(frozen=True)
 class _Addresses:
     url: str | None  # its own
