@@ -379,6 +379,12 @@ def test_worker_survives_a_redis_restart(
         assert stack.count() - stored_while_down <= 2, "a worker kept storing without its broker"
         server.start()
         assert stack.redis.llen(QUEUE) > 0, "the queue did not survive the restart"
+        # A message BRPOP took as Redis stopped, before kombu recorded it in `unacked`, is in no queue
+        # (kombu#305): beat's next repair sends it again from the ledger (worker/ledger.py). That tick, here.
+        stack.wait(stack.idle, 60, "the queue drained after the restart")
+        if stack.count() < len(expected):
+            time.sleep(ledger.GRACE + ledger.CONFIRM)
+            stack.client.send_task(REPAIR)
         stack.wait(lambda: stack.count() == len(expected) and stack.idle(), 60, "every page after the restart")
         stack.stop()
         assert stack.failures() == {}
