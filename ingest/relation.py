@@ -218,14 +218,16 @@ def declared(relation: Relation, declares: bool, policy: RelationPolicy | None =
 
 
 def linked(relation: Relation, a_links_b: bool, b_links_a: bool, policy: RelationPolicy | None = None) -> Relation:
-    """The relation, or one text inside the other when its paragraphs link the other's address, it opens with what
-    they share (an intro line at most) and what they share opens the other: an excerpt, "the first part of the story"
-    and "Continue reading at <a>", whatever its page adds after it.
+    """The relation, or one text inside the other when its paragraphs link the other's address and what they share
+    opens the other: an excerpt, "the first part of the story" and "Continue reading at <a>". The linking text opens
+    with what they share (an intro line at most), whatever its page adds after it; or it adds nothing after it but
+    notices, whatever its page puts before it.
 
-    The page of an excerpt goes on with its own chrome (an author box, teasers, a sign-up form); on a site with one
-    page there is nothing to learn it from as chrome, and it outweighs a short excerpt. The link is the publisher's
-    word on where the text comes from, as a rel=canonical is (`declared`). But a later story links what it quotes
-    too: the link alone makes no relation, nor does a quotation after prose of the linking text's own, or of a
+    The page of an excerpt goes on with its own chrome (an author box, teasers, a sign-up form), or its template puts
+    a block before every story (another story's standfirst); on a site with one page there is nothing to learn it
+    from as chrome, and it outweighs a short excerpt. The link is the publisher's word on where the text comes from,
+    as a rel=canonical is (`declared`). But a later story links what it quotes too: the link alone makes no relation,
+    nor does a quotation between prose of the linking text's own (its lede before, its story going on after), or a
     passage from inside the other text."""
     if relation.kind is not None or not (a_links_b or b_links_a):
         return relation
@@ -235,7 +237,9 @@ def linked(relation: Relation, a_links_b: bool, b_links_a: bool, policy: Relatio
         return relation
     allowed = _allowed_lead(a, b, policy)
     for inner, outer, links, kind in ((a, b, a_links_b, CONTAINED), (b, a, b_links_a, CONTAINS)):
-        if links and inner.lead <= allowed and outer.lead <= allowed:
+        # After a block of prose of its own, only when nothing of its own follows: a later story's lede goes on.
+        no_story_around = inner.lead <= allowed or inner.adds_besides_notices <= policy.max_new
+        if links and no_story_around and outer.lead <= allowed:
             return dataclasses.replace(relation, kind=kind)
     return relation
 

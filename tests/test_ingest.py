@@ -699,6 +699,37 @@ def test_an_excerpt_linking_its_original_is_inside_it_whatever_its_page_adds(see
     assert linked(middle, a_links_b=True, b_links_a=False).kind is None
 
 
+def test_an_excerpt_linking_its_original_under_its_templates_block_is_inside_it(seeds: dict[str, Article]) -> None:
+    """A site's template puts another story's standfirst above every page and its notices below it: the excerpt comes
+    after more prose than an intro line, none of it its own, and adds nothing after the story but notices. Linking the
+    story, it is inside it; a text going on with prose of its own after the quotation is not (a later story linking
+    what it quotes, between its lede and the rest of it)."""
+    story = seeds["southfront-original.html"]
+    standfirst = (
+        "The government has unveiled a plan to help households install rooftop panels and batteries, with grants of up "
+        "to a third of the cost for families on low incomes and cheap loans for everyone else from next year."
+    )
+    notices = [
+        "We also offer comprehensive global coverage of the most important markets on our website every day.",
+        "Subscribe to our newsletter to receive the latest news in your inbox every morning, free of charge.",
+        "Please be mindful of our community standards when you comment, or your comment may be removed.",
+    ]
+    page = Article(text="\n".join([standfirst, *story.paragraphs[:2], *notices]))
+    excerpt = relate(fingerprint(page), fingerprint(story))
+    assert excerpt.kind is None and excerpt.a.lead > 30
+    assert linked(excerpt, a_links_b=True, b_links_a=False).kind == CONTAINED
+    assert linked(excerpt, a_links_b=False, b_links_a=False).kind is None
+    rest = [
+        "The governor's deputy said on Monday that the investigation into the operation would report by the summer.",
+        "Local officials have since asked for the files to be released, and families of the victims have joined them.",
+        "Critics of the plan said the inquiry had no power to compel witnesses and would change nothing on the ground.",
+    ]
+    follow_up = relate(
+        fingerprint(Article(text="\n".join([standfirst, *story.paragraphs[:2], *rest, *notices]))), fingerprint(story)
+    )
+    assert follow_up.kind is None and linked(follow_up, a_links_b=True, b_links_a=False).kind is None
+
+
 @pytest.mark.parametrize(
     ("line", "prose"),
     [
