@@ -3,8 +3,10 @@
 The clusters of a set of texts are a function of their relations alone, whatever order they came in:
 1. duplicates (`ingest.relation.DUPLICATE`) are joined transitively: the cores;
 2. a core whose texts are contained in texts of other cores joins one of them, and follows it wherever
-   that core goes: the oldest (an excerpt belongs to the original, not to a later text quoting the
-   same paragraphs), then the one it relates to best. It never joins two, so it never bridges stories.
+   that core goes: one holding all of its prose before one missing some of it (an excerpt belongs to its
+   story, not to an older report of the same event that shares some of its sentences), then the oldest (an
+   excerpt belongs to the original, not to a later text quoting the same paragraphs), then the one it
+   relates to best. It never joins two, so it never bridges stories.
 3. Two stories each republished whole (two cores of several texts), the later one holding the earlier
    one after prose of its own ("As previously reported, …"): the later one quotes the earlier, a story
    of its own. A syndicator opens a copy with a credit line at most, not with prose.
@@ -20,7 +22,7 @@ The clusters of a set of texts are a function of their relations alone, whatever
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable, Mapping
+from collections.abc import Collection, Hashable, Iterable, Mapping
 from datetime import datetime
 from typing import TypeVar
 
@@ -33,6 +35,7 @@ def group(
     contained: Iterable[tuple[N, N, float, int]],
     key: Mapping[N, str],
     published: Mapping[N, datetime | None] | None = None,
+    whole: Collection[tuple[N, N]] = (),
 ) -> list[set[N]]:
     """`duplicates`: pairs of the same story; `contained`: (inner, outer, score, opening): inner is inside
     outer, which starts with it (opening 0), after a lede of its own (1), after more prose of its own or after a
@@ -40,7 +43,8 @@ def group(
     much more after it (3: it quotes inner, never its source), or after lines that are not prose, more than a
     title (4: headings, a byline).
     `key`: a stable name for each node breaking ties, so that no arrival order decides; `published`: the
-    dates the texts declare (missing: unknown)."""
+    dates the texts declare (missing: unknown); `whole`: the (inner, outer) pairs of `contained` where outer holds
+    all of inner's prose (`ingest.relation.Relation.whole`)."""
     parent: dict[N, N] = {n: n for n in nodes}
 
     def find(n: N) -> N:
@@ -64,7 +68,7 @@ def group(
         date = (published or {}).get(n)
         if date is not None and (core not in first or date < first[core]):
             first[core] = date
-    best: dict[N, tuple[tuple[bool, float, float], str, N]] = {}  # core -> (rank, outer's key, outer's core)
+    best: dict[N, tuple[tuple[bool, bool, float, float], str, N]] = {}  # core -> (rank, outer's key, outer's core)
     opens: dict[N, tuple[tuple[bool, float, float], str, N]] = {}  # outer core -> (rank, inner's key, inner's core)
     for inner, outer, score, opening in contained:
         ci, co = cores[inner], cores[outer]
@@ -77,15 +81,16 @@ def group(
         if opening in (1, 2, 3) and newer and sizes[ci] > 1 and sizes[co] > 1:
             continue  # the later story quotes the earlier one (3.)
         dated = co in first
-        rank = (dated, -first[co].timestamp() if dated else 0.0, score)  # the oldest known first, then the best
+        # All of it held first, then the oldest known, then the best.
+        rank = ((inner, outer) in whole, dated, -first[co].timestamp() if dated else 0.0, score)
         held = best.get(ci)
         if held is None or rank > held[0] or (rank == held[0] and key[outer] < held[1]):
             best[ci] = (rank, key[outer], co)
         if opening == 0 and not older:
             # 5.: the oldest such text, then the best related.
             inner_rank = (ci in first, -first[ci].timestamp() if ci in first else 0.0, score)
-            held = opens.get(co)
-            if held is None or inner_rank > held[0] or (inner_rank == held[0] and key[inner] < held[1]):
+            opened = opens.get(co)
+            if opened is None or inner_rank > opened[0] or (inner_rank == opened[0] and key[inner] < opened[1]):
                 opens[co] = (inner_rank, key[inner], ci)
     for core, (_, _, target) in sorted(best.items(), key=lambda item: key[item[0]]):
         union(core, target)

@@ -120,6 +120,15 @@ class Relation:
         return 4 if outer.first > 1 else 0
 
     @property
+    def whole(self) -> bool:
+        """Whether the contained text's prose is all in the containing one, shared or edited: none of it new. A text
+        may be inside two (an excerpt, in its story and in an older report of the same event sharing some of its
+        sentences): it belongs in the one holding all of it (ingest.grouping)."""
+        if self.kind == CONTAINED:
+            return self.a.new == 0
+        return self.kind == CONTAINS and self.b.new == 0
+
+    @property
     def score(self) -> float:
         """How much of both texts is shared: ranks the clusters a contained text could join."""
         return (self.a.shared + self.b.shared) / max(1, self.a.prose + self.b.prose)

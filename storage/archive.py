@@ -560,6 +560,7 @@ class Archive:
                         "relation": clustering.stored_relation(relation.kind, first_is_low=doc_id == low),
                         "score": relation.score,
                         "opening": relation.opening(self.policy),
+                        "whole": relation.whole,
                     }
         rows = []
         for (low, high), values in links.items():

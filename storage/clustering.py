@@ -41,10 +41,15 @@ def regroup(session: Session, seeds: Iterable[int], report: Iterable[int] = ()) 
     duplicates = [(low, high) for low, high, relation, *_ in edges if relation == "duplicate"]
     contained = [
         (low, high, score, opening) if relation == "low_in_high" else (high, low, score, opening)
-        for low, high, relation, score, opening in edges
+        for low, high, relation, score, opening, _ in edges
         if relation != "duplicate"
     ]
-    groups = group(list(url), duplicates, contained, key=url, published=published)
+    whole = {
+        (low, high) if relation == "low_in_high" else (high, low)
+        for low, high, relation, _, _, held_whole in edges
+        if relation != "duplicate" and held_whole
+    }
+    groups = group(list(url), duplicates, contained, key=url, published=published, whole=whole)
     # The biggest group keeps its cluster id first, so a cluster's URL in the CLI stays stable as it grows.
     groups.sort(key=lambda members: (-len(members), min(url[m] for m in members)))
     old_members: dict[int, set[int]] = {}
@@ -139,10 +144,10 @@ def alone(session: Session, doc_ids: list[int]) -> dict[int, int]:
 
 
 def edges_of(session: Session, ids: Iterable[int]) -> list[Any]:
-    """The matches with an end in `ids`, as (low id, high id, relation, score, opening) rows; one with both ends
-    there comes twice."""
+    """The matches with an end in `ids`, as (low id, high id, relation, score, opening, whole) rows; one with both
+    ends there comes twice."""
     ordered = sorted(ids)
-    query = select(Match.low_id, Match.high_id, Match.relation, Match.score, Match.opening)
+    query = select(Match.low_id, Match.high_id, Match.relation, Match.score, Match.opening, Match.whole)
     found: list[Any] = []
     for start in range(0, len(ordered), 500):
         part = ordered[start : start + 500]
@@ -168,7 +173,7 @@ def _component(session: Session, seeds: set[int]) -> tuple[set[int], set[Any]]:
     return component, edges
 
 
-_EDGE_COLUMNS = "SELECT low_id, high_id, relation, score, opening FROM matches"
+_EDGE_COLUMNS = "SELECT low_id, high_id, relation, score, opening, whole FROM matches"
 # The walk's statement as SQLite gets it (storage.db.sqlite_rows): two indexed look-ups, as above.
 _SQLITE_EDGES = f"{_EDGE_COLUMNS} WHERE low_id IN ({{0}}) UNION ALL {_EDGE_COLUMNS} WHERE high_id IN ({{0}})"
 

@@ -121,6 +121,8 @@ class Match(Base):
     # 1 with a lede or intro line of its own, 2 with more prose of its own than that, 3 with that and much
     # more after it, 4 after lines that are not prose (headings, a byline).
     opening: Mapped[int] = mapped_column(SmallInteger, default=0, server_default="0")
+    # Whether the containing text holds all of the contained one's prose (ingest.relation.Relation.whole).
+    whole: Mapped[bool] = mapped_column(default=False, server_default=false())
 
 
 class HostParagraph(Base):

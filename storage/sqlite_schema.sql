@@ -1,4 +1,4 @@
--- revision: 0008_links
+-- revision: 0009_whole
 -- The schema storage/migrations make on SQLite, for new databases (storage/schema.py). Regenerate with
 -- python -c 'import storage.schema as s; s.write_sqlite_schema()' after adding a migration.
 CREATE TABLE alembic_version (
@@ -75,7 +75,7 @@ CREATE TABLE matches (
 	low_id INTEGER NOT NULL, 
 	high_id INTEGER NOT NULL, 
 	jaccard FLOAT NOT NULL, 
-	containment FLOAT NOT NULL, relation VARCHAR(16) DEFAULT 'duplicate' NOT NULL, score FLOAT DEFAULT '0' NOT NULL, opening SMALLINT DEFAULT '0' NOT NULL, 
+	containment FLOAT NOT NULL, relation VARCHAR(16) DEFAULT 'duplicate' NOT NULL, score FLOAT DEFAULT '0' NOT NULL, opening SMALLINT DEFAULT '0' NOT NULL, whole BOOLEAN DEFAULT 0 NOT NULL, 
 	PRIMARY KEY (low_id, high_id), 
 	FOREIGN KEY(high_id) REFERENCES documents (id) ON DELETE CASCADE, 
 	FOREIGN KEY(low_id) REFERENCES documents (id) ON DELETE CASCADE
@@ -144,5 +144,5 @@ CREATE TABLE network_sentences (
 	PRIMARY KEY (template)
 )
 ;
-INSERT INTO alembic_version (version_num) VALUES ('0008_links')
+INSERT INTO alembic_version (version_num) VALUES ('0009_whole')
 ;

@@ -369,6 +369,26 @@ def test_an_excerpt_linking_its_original_joins_it_under_its_sites_prose(archive:
     }
 
 
+@pytest.mark.parametrize("excerpt_first", [True, False])
+def test_an_excerpt_joins_its_story_not_an_older_report_holding_part_of_it(
+    archive: Archive, excerpt_first: bool
+) -> None:
+    """An excerpt inside its story and inside an older report of the same event that shares three of its four
+    paragraphs: it joins the story, which holds all of it, in any arrival order; the report stays alone."""
+    paragraphs = extract((SEEDS / "southfront-original.html").read_bytes()).paragraphs
+    other = extract((SEEDS / "blog-original-003.html").read_bytes()).paragraphs
+    day = datetime(2020, 1, 1, tzinfo=UTC)
+    pages = {
+        "report": Article(text="\n".join([*paragraphs[:3], *other[1:4]]), host="a.example", published=day),
+        "story": Article(text="\n".join(paragraphs[:7]), host="b.example", published=day + timedelta(days=1)),
+        "excerpt": Article(text="\n".join(paragraphs[:4]), host="c.example", published=day + timedelta(days=2)),
+    }
+    order = ["excerpt", "report", "story"] if excerpt_first else ["report", "story", "excerpt"]
+    stored = {name: archive.add(pages[name], key=name) for name in order}
+    cluster = {name: archive_cluster(archive, found.document_id) for name, found in stored.items()}
+    assert cluster["excerpt"] == cluster["story"] != cluster["report"]
+
+
 def page_and_promo() -> tuple[Article, Article]:
     """Two pages of one host; the second carries the first's opening paragraph (a promo box), which makes
     that paragraph the host's chrome: the first page must then be fingerprinted again without it."""

@@ -384,6 +384,34 @@ def test_later_texts_opening_with_all_of_a_short_original_join_it_and_a_headed_q
     assert sorted(map(sorted, clusters)) == [["author box", "notice", "original"], ["headed"]]
 
 
+def test_a_text_inside_two_joins_the_one_holding_all_of_it(seeds: dict[str, Article]) -> None:
+    """An excerpt of a story is inside the story and inside an older report of the same event, which opens with the
+    same three paragraphs (the agency's copy both used) and goes on with its own. The older report holds all but the
+    excerpt's fourth paragraph: the excerpt belongs with the story holding all of it (grouping rule 2), not with the
+    oldest text it is inside, as it would by age alone."""
+    story_paragraphs = seeds["southfront-original.html"].paragraphs
+    other = seeds["blog-original-003.html"]
+    texts = {
+        "report": Article(text="\n".join([*story_paragraphs[:3], *other.paragraphs[1:4]])),
+        "story": Article(text="\n".join(story_paragraphs[:7])),
+        "excerpt": Article(text="\n".join(story_paragraphs[:4])),
+    }
+    day = {name: datetime(2020, 1, 1 + i, tzinfo=UTC) for i, name in enumerate(texts)}
+    assert relate(fingerprint(texts["report"]), fingerprint(texts["story"])).kind is None  # two stories
+    contained, whole = [], set()
+    for outer in ("story", "report"):
+        relation = relate(fingerprint(texts["excerpt"]), fingerprint(texts[outer]))
+        assert relation.kind == CONTAINED and relation.opening() == 0
+        contained.append(("excerpt", outer, relation.score, relation.opening()))
+        if relation.whole:
+            whole.add(("excerpt", outer))
+    assert whole == {("excerpt", "story")}
+    clusters = group(list(texts), [], contained, {n: n for n in texts}, day, whole=whole)
+    assert sorted(map(sorted, clusters)) == [["excerpt", "story"], ["report"]]
+    by_age = group(list(texts), [], contained, {n: n for n in texts}, day)
+    assert sorted(map(sorted, by_age)) == [["excerpt", "report"], ["story"]]
+
+
 def test_a_brief_of_short_lines_is_found_inside_a_copy_under_a_longer_notice() -> None:
     # A results brief: short lines, next to no prose. Its copy adds a credit line and a syndicator's notice
     # longer than the brief. Read against the brief, the copy's lines that are the brief's count too.
