@@ -33,6 +33,8 @@ from tests.servers import ROOT, Site, wait_for
 from worker.embedded import free_port
 
 PASSWORD = "s3cret-for-the-test"
+# How often Flower, left to its default, asks the workers to send events (flower.events.Events.events_enable_interval).
+FLOWER_EVENTS_INTERVAL = 5
 
 
 def run_env(tmp_path: Path, **extra: str) -> dict[str, str]:
@@ -228,12 +230,21 @@ def test_copydesk_flower_from_another_shell_watches_the_running_job(tmp_path: Pa
         )
         wait_for(lambda: flower_up(port), 60, "Flower up")
         wait_for(lambda: bool(flower(port, "/api/workers?refresh=1")), 60, "the running job's worker seen by Flower")
-    finally:
-        if watcher is not None:
-            watcher.terminate()
-            watcher.wait(30)
+        # The job stops first, its broker with it: Flower still stops on one SIGTERM, with nothing left retrying the
+        # broker forever in a thread it waits for at exit.
         run.terminate()
         run.wait(60)
+        time.sleep(FLOWER_EVENTS_INTERVAL + 3)  # Flower's periodic look at the workers has met the broker gone
+        watcher.terminate()
+        try:
+            watcher.wait(30)
+        except subprocess.TimeoutExpired:
+            pytest.fail("Flower did not stop on SIGTERM after its broker was gone")
+    finally:
+        for process in (watcher, run):
+            if process is not None and process.poll() is None:
+                process.kill()
+                process.wait(30)
 
 
 @pytest.mark.timeout(120)

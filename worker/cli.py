@@ -154,7 +154,10 @@ def _flower_command(port: int, settings: Settings) -> tuple[list[str], dict[str,
     The password goes through the environment (FLOWER_BASIC_AUTH, which Flower reads), never the
     command line, which every local user can read with `ps`.
     """
-    common = [f"--port={port}", f"--tasks_columns={FLOWER_COLUMNS}"]
+    # Workers send task events of their own accord (-E, worker_send_task_events): Flower need not ask them every 5 s.
+    # Its asking retries a broker that is gone (`copydesk run` stopped first) forever, in a thread it waits for at
+    # exit: it would not stop on SIGTERM.
+    common = [f"--port={port}", f"--tasks_columns={FLOWER_COLUMNS}", "--enable_events=False"]
     if settings.flower_basic_auth:
         return _celery("flower", *common, "--address=0.0.0.0"), {"FLOWER_BASIC_AUTH": settings.flower_basic_auth}
     # Task arguments are URLs and page text: without a password, only this machine may look.
