@@ -39,16 +39,15 @@ def regroup(session: Session, seeds: Iterable[int], report: Iterable[int] = ()) 
     published = {doc: date for doc, _, _, date in rows}
 
     duplicates = [(low, high) for low, high, relation, *_ in edges if relation == "duplicate"]
-    contained = [
-        (low, high, score, opening) if relation == "low_in_high" else (high, low, score, opening)
-        for low, high, relation, score, opening, _ in edges
-        if relation != "duplicate"
-    ]
-    whole = {
-        (low, high) if relation == "low_in_high" else (high, low)
-        for low, high, relation, _, _, held_whole in edges
-        if relation != "duplicate" and held_whole
-    }
+    contained: list[tuple[int, int, float, int]] = []
+    whole: set[tuple[int, int]] = set()  # (inner, outer): outer holds all of inner's prose
+    for low, high, relation, score, opening, held_whole in edges:
+        if relation == "duplicate":
+            continue
+        inner, outer = (low, high) if relation == "low_in_high" else (high, low)
+        contained.append((inner, outer, score, opening))
+        if held_whole:
+            whole.add((inner, outer))
     groups = group(list(url), duplicates, contained, key=url, published=published, whole=whole)
     # The biggest group keeps its cluster id first, so a cluster's URL in the CLI stays stable as it grows.
     groups.sort(key=lambda members: (-len(members), min(url[m] for m in members)))
