@@ -35,6 +35,9 @@ _ATTRIBUTION = re.compile(
     re.I,
 )
 _MAX_ATTRIBUTION_LINE = 400  # attribution is a line, not a paragraph of prose
+# A credit that names the author first ("Written by X for Y.", "Reporting by X; editing by Y"): only at a line's
+# start, where a credit stands; inside a sentence the words are the story's own ("a song written by X for a film").
+_CREDIT_OPENING = re.compile(r"\s*(written|reporting|additional\s+reporting)\s+by\b", re.I)
 _WORD = re.compile(r"\w+")
 
 
@@ -107,8 +110,10 @@ def links_to(links: Collection[str], url: str | None, declared: str | None) -> b
 
 
 def is_attribution(line: str) -> bool:
-    """Whether a line credits a source ("Via X:", "originally published at X")."""
-    return len(line) <= _MAX_ATTRIBUTION_LINE and _ATTRIBUTION.search(line) is not None
+    """Whether a line credits a source ("Via X:", "originally published at X", "Written by X for Y.")."""
+    if len(line) > _MAX_ATTRIBUTION_LINE:
+        return False
+    return _ATTRIBUTION.search(line) is not None or _CREDIT_OPENING.match(line) is not None
 
 
 def attribution_lines(text: str) -> list[str]:

@@ -384,6 +384,46 @@ def test_later_texts_opening_with_all_of_a_short_original_join_it_and_a_headed_q
     assert sorted(map(sorted, clusters)) == [["author box", "notice", "original"], ["headed"]]
 
 
+def test_a_credit_naming_the_author_opens_a_copy_not_a_story_of_its_own(seeds: dict[str, Article]) -> None:
+    """Two sites copy a story under "Written by <author> for <site>." and their own notices; the story has a copy of
+    its own too. A credit line is no lede: both copies are the story's, not a later story quoting it (grouping rule
+    3), and the credit names the original's site to the canonical election. The same words inside a sentence are
+    the story's own."""
+    story = seeds["southfront-original.html"].paragraphs[:3]
+    # More than a quarter of each copy: not the same story by text alone, the story inside them.
+    notice = [
+        "The views expressed here are the author's own and do not reflect the editorial position of this site.",
+        "Images are used for illustrative purposes only and may not depict the people or places in the article.",
+        "If you value independent reporting like this, please consider a small monthly donation to our newsroom.",
+        "Corrections: if you believe this article contains a factual error, please write to our editors at once.",
+    ]
+    credited = ["Written by Ivan Petrov for SouthFront.", *story, *notice]
+    texts = {
+        "original": Article(text="\n".join(story)),
+        "mirror": Article(text="\n".join(story)),
+        "copy": Article(text="\n".join(credited)),
+        "copy of copy": Article(text="\n".join(credited)),
+    }
+    assert read_paragraph(credited[0].casefold()).prose == (False,)
+    assert attribution_lines(credited[0]) == [credited[0]]
+    assert any(read_paragraph("The song, written by Mary Steenburgen for the film, became a hit across Europe.").prose)
+    day = {name: datetime(2020, 1, 1 + i, tzinfo=UTC) for i, name in enumerate(texts)}
+    duplicates, contained = [], []
+    names = list(texts)
+    for i, a in enumerate(names):
+        for b in names[i + 1 :]:
+            relation = relate(fingerprint(texts[a]), fingerprint(texts[b]))
+            if relation.kind == DUPLICATE:
+                duplicates.append((a, b))
+            elif relation.kind == CONTAINED:
+                contained.append((a, b, relation.score, relation.opening()))
+            elif relation.kind == CONTAINS:
+                contained.append((b, a, relation.score, relation.opening()))
+    assert ("original", "copy", 0) in [(a, b, opening) for a, b, _, opening in contained]
+    clusters = group(names, duplicates, contained, {n: n for n in names}, day)
+    assert sorted(map(sorted, clusters)) == [sorted(names)]
+
+
 def test_a_text_inside_two_joins_the_one_holding_all_of_it(seeds: dict[str, Article]) -> None:
     """An excerpt of a story is inside the story and inside an older report of the same event, which opens with the
     same three paragraphs (the agency's copy both used) and goes on with its own. The older report holds all but the
