@@ -14,6 +14,9 @@ make the same decisions. The order of work, for one page or a batch:
 5. learn   one transaction under the cluster lock: the sentences the new documents make a network's
            boilerplate (storage.network), counting a cluster as one story.
 
+A stored document's fingerprint is read back (its host's chrome and its network boilerplate as known now) and
+cached by storage.fingerprints.
+
 A crash between 1 and 4 leaves `clustered` False; `repair()` redoes 2-4, which are idempotent.
 When a paragraph turns out to be chrome, or a sentence a network's boilerplate (storage.network), the
 documents fingerprinted before it was known are re-fingerprinted and settled again, so clusters do not
@@ -23,16 +26,12 @@ depend on arrival order.
 from __future__ import annotations
 
 import functools
-import hashlib
 import logging
 import time
-from collections import OrderedDict
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Generic, TypeVar
 
-import numpy as np
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
@@ -40,7 +39,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from ingest import text as textlib
 from ingest.document import Article, Fingerprint, FingerprintParams
 from ingest.extract import extract
-from ingest.fingerprint import content_paragraphs, fingerprint, text_shingles
+from ingest.fingerprint import content_paragraphs
 from ingest.fingerprint import templates as template_keys
 from ingest.relation import Relation, RelationPolicy
 from storage import clustering, network, verification
@@ -53,23 +52,16 @@ from storage.boilerplate import (
     to_unsigned,
     unsettled_carriers,
 )
-from storage.db import cluster_lock, insert_rows, reading, sqlite_rows, update_rows
+from storage.db import cluster_lock, insert_rows, reading, update_rows
+from storage.fingerprints import StoredFingerprints, chrome_text, content_hash, packed, to_article
+from storage.fingerprints import make as make_fingerprint
 from storage.index import IndexIncomplete, NearDupIndex
 from storage.models import Document, Failure, HostParagraph, Match, utcnow
 
 log = logging.getLogger(__name__)
-K = TypeVar("K")
-V = TypeVar("V")
 
-# Fewer shingles than this left once the chrome is gone means the chrome guess was wrong for this page.
-MIN_CONTENT_SHINGLES = 25
-# Documents per query when loading candidates, and per settle when repairing.
+# Documents per statement when re-fingerprinting, and per settle when repairing.
 CHUNK = 100
-# The statement loading candidates' fingerprints runs a few times a batch, as SQLite gets it
-# (storage.db.sqlite_rows); the same as the SQLAlchemy one beside it.
-_SQLITE_KEYS = (
-    "SELECT id, fp_params, clustered, chrome, boilerplate, content_hash, title FROM documents WHERE id IN ({})"
-)
 
 
 @dataclass(frozen=True)
@@ -126,14 +118,10 @@ class Archive:
     index: NearDupIndex
     params: FingerprintParams = field(default_factory=FingerprintParams)
     policy: RelationPolicy = field(default_factory=RelationPolicy)
-    # Recent fingerprints and paragraph hashes: verification compares each new document with its
-    # candidates, which are mostly the same few recent documents. Bounded, so memory stays flat.
-    cache_size: int = 1024
+    cache_size: int = 1024  # documents whose fingerprints and paragraphs are kept (storage.fingerprints)
 
     def __post_init__(self) -> None:
-        self._fingerprints: LRU[tuple[object, ...], Fingerprint] = LRU(self.cache_size)
-        self._paragraphs: LRU[tuple[int, str], dict[int, textlib.Paragraph]] = LRU(self.cache_size)
-        self._shingles: LRU[tuple[int, str], frozenset[int]] = LRU(self.cache_size)
+        self.fingerprints = StoredFingerprints(self.params, self.cache_size)
 
     # ---- public API -------------------------------------------------------------------------
 
@@ -282,10 +270,13 @@ class Archive:
         neighbours: set[int] = set()
         with self.sessions() as session, session.begin(), cluster_lock(session):
             docs = list(session.scalars(select(Document).where(Document.id.in_(doc_ids)).order_by(Document.id)))
-            chrome, boilerplate = self._chrome_of(session, docs), self._network_of(session, docs)
+            chrome, boilerplate = (
+                self.fingerprints.chrome_of(session, docs),
+                self.fingerprints.network_of(session, docs),
+            )
             old_clusters: set[int] = set()
             for doc in docs:
-                fp = self._fingerprint(doc, chrome[doc.id], boilerplate[doc.id])
+                fp = self.fingerprints.of(doc, chrome[doc.id], boilerplate[doc.id])
                 new_keys = " ".join(fp.index_keys)
                 if new_keys == doc.index_keys and doc.clustered:
                     continue
@@ -293,7 +284,7 @@ class Archive:
                     self.index.remove(doc.id, doc.index_keys.split())
                 if doc.cluster_id is not None:
                     old_clusters.add(doc.cluster_id)
-                doc.signature, doc.chrome, doc.boilerplate = _packed(fp), _chrome_text(fp), None
+                doc.signature, doc.chrome, doc.boilerplate = packed(fp), chrome_text(fp), None
                 doc.index_keys = new_keys
                 doc.clustered = False
                 changed[doc.id] = fp
@@ -337,7 +328,7 @@ class Archive:
             host = arrival.article.host
             found = frozenset(h for h in paras[key] if (host, h) in chrome)
             ours = templates[key] & boilerplate
-            fp = _fingerprint_article(arrival.article, self.params, frozenset(to_unsigned(h) for h in found), ours)
+            fp = make_fingerprint(arrival.article, self.params, frozenset(to_unsigned(h) for h in found), ours)
             text = arrival.article.text
             prepared[key] = _Prepared(
                 paras[key], found, templates[key], ours, fp, content_hash(text), clustering.join_attributions(text)
@@ -402,16 +393,16 @@ class Archive:
                 _unsettle(session, batch.stale)
             boilerplate = network.known(session, set().union(*templates.values()))
             for key, (doc, _) in new.items():
-                self._paragraphs.put((doc.id, doc.content_hash), paras[doc.id])
                 found = frozenset(h for h in paras[doc.id] if (doc.host, h) in chrome)
                 doc_chrome = frozenset(to_unsigned(h) for h in found)
                 ours = prepared[key].templates & boilerplate
                 if found == prepared[key].chrome and ours == prepared[key].network:  # as guessed before the lock
                     fp = prepared[key].fingerprint
-                    self._fingerprints.put((doc.id, doc.content_hash, doc.title, doc_chrome, ours), fp)
+                    self.fingerprints.remember(doc, paras[doc.id], fp, doc_chrome, ours)
                 else:
-                    fp = self._fingerprint(doc, doc_chrome, ours)
-                    doc.signature, doc.chrome, doc.index_keys = _packed(fp), _chrome_text(fp), " ".join(fp.index_keys)
+                    self.fingerprints.remember(doc, paras[doc.id])
+                    fp = self.fingerprints.of(doc, doc_chrome, ours)
+                    doc.signature, doc.chrome, doc.index_keys = packed(fp), chrome_text(fp), " ".join(fp.index_keys)
                 batch.fingerprints[doc.id] = fp
                 batch.ids[key] = doc.id
                 batch.created.add(doc.id)
@@ -425,7 +416,7 @@ class Archive:
         if not templates:
             return set()
         with self.sessions() as session, session.begin(), cluster_lock(session):
-            learnt = network.learn(session, templates, functools.partial(self._text_shingles, session))
+            learnt = network.learn(session, templates, functools.partial(self.fingerprints.text_shingles, session))
             if not learnt:
                 return set()
             stale = self._changed_by(session, network.carriers_of(session, learnt), learnt)
@@ -450,7 +441,9 @@ class Archive:
                 if any(key in learnt for paragraph in fingerprinted for key in paragraph.templates):
                     changed.add(doc.id)
                     continue
-                carried = stored_hashes(doc.boilerplate) | (template_keys(self._paragraphs_of(doc).values()) & learnt)
+                carried = stored_hashes(doc.boilerplate) | (
+                    template_keys(self.fingerprints.paragraphs_of(doc).values()) & learnt
+                )
                 kept.append({"id": doc.id, "boilerplate": " ".join(map(str, sorted(carried)))})
         update_rows(session, Document, kept)
         return changed
@@ -469,68 +462,25 @@ class Archive:
             fps = {doc_id: fresh[doc_id] for doc_id in doc_ids if doc_id in fresh}
             # The signature each document had when this began: one that changes meanwhile was
             # re-fingerprinted by another process (new chrome), which settles it itself.
-            basis = {doc_id: _packed(fp) for doc_id, fp in fps.items()}
+            basis = {doc_id: packed(fp) for doc_id, fp in fps.items()}
             stored = [doc_id for doc_id in doc_ids if doc_id not in fresh]
             docs = list(session.scalars(select(Document).where(Document.id.in_(stored)))) if stored else []
-            chrome, boilerplate = self._chrome_of(session, docs), self._network_of(session, docs)
+            chrome, boilerplate = (
+                self.fingerprints.chrome_of(session, docs),
+                self.fingerprints.network_of(session, docs),
+            )
             for doc in docs:
                 basis[doc.id] = doc.signature
-                fps[doc.id] = self._fingerprint(doc, chrome[doc.id], boilerplate[doc.id])
+                fps[doc.id] = self.fingerprints.of(doc, chrome[doc.id], boilerplate[doc.id])
                 outdated = set(doc.index_keys.split()) - set(fps[doc.id].index_keys)
                 if outdated:  # the host's chrome changed since the document was filed
                     self.index.remove(doc.id, outdated)
             fps = dict(sorted(fps.items()))
             found = self.index.add_and_query_many([(i, fp.index_keys, fp.query_keys) for i, fp in fps.items()])
             candidates = dict(zip(fps, found, strict=True))
-            matches = verification.verify(session, fps, candidates, self._load_fingerprints, self.policy)
+            matches = verification.verify(session, fps, candidates, self.fingerprints.load, self.policy)
         with self.sessions() as session, session.begin(), cluster_lock(session):
             return self._record(session, fps, matches, basis)
-
-    def _load_fingerprints(self, session: Session, ids: set[int], into: dict[int, Fingerprint]) -> None:
-        # Most candidates are recent documents whose fingerprint is cached: their cache key is read first,
-        # and only the others are loaded whole (their text is most of a row, and loading a row into an
-        # object costs more than the look-up).
-        ordered = sorted(ids)
-        unknown: list[int] = []
-        keys = select(
-            Document.id,
-            Document.fp_params,
-            Document.clustered,
-            Document.chrome,
-            Document.boilerplate,
-            Document.content_hash,
-            Document.title,
-        )
-        connection = session.connection()  # a reading session: nothing to flush first
-        for start in range(0, len(ordered), CHUNK):
-            part = ordered[start : start + CHUNK]
-            rows = sqlite_rows(session, _SQLITE_KEYS, part, part)
-            for doc_id, params, clustered, chrome_text, boilerplate_text, digest, title in (
-                rows if rows is not None else connection.execute(keys.where(Document.id.in_(part)))
-            ):
-                if params != self.params.key:
-                    continue  # made with other fingerprint parameters: never compared
-                cached = None
-                if clustered and chrome_text is not None and boilerplate_text is not None:
-                    versions = (stored_hashes(chrome_text), stored_hashes(boilerplate_text))
-                    cached = self._fingerprints.get((doc_id, digest, title, *versions))
-                if cached is None:
-                    unknown.append(doc_id)
-                else:
-                    into[doc_id] = cached
-        for start in range(0, len(unknown), CHUNK):
-            others = [
-                other
-                for other in session.scalars(select(Document).where(Document.id.in_(unknown[start : start + CHUNK])))
-                if other.fp_params == self.params.key
-            ]
-            # A settled document's chrome is the one its signature was made with: chrome new on its host
-            # unsettles it (_store); so is its network boilerplate. So only the others' are counted.
-            known = {o.id: stored_hashes(o.chrome) for o in others if o.clustered and o.chrome is not None}
-            chrome = {**self._chrome_of(session, [o for o in others if o.id not in known]), **known}
-            marked = {o.id: stored_hashes(o.boilerplate) for o in others if o.clustered and o.boilerplate is not None}
-            boilerplate = {**self._network_of(session, [o for o in others if o.id not in marked]), **marked}
-            into.update((o.id, self._fingerprint(o, chrome[o.id], boilerplate[o.id])) for o in others)
 
     def _record(
         self,
@@ -574,8 +524,8 @@ class Archive:
         settled = [
             {
                 "id": i,
-                "signature": _packed(fps[i]),
-                "chrome": _chrome_text(fps[i]),
+                "signature": packed(fps[i]),
+                "chrome": chrome_text(fps[i]),
                 "boilerplate": " ".join(map(str, sorted(fps[i].boilerplate))),
                 "index_keys": " ".join(fps[i].index_keys),
                 "clustered": True,
@@ -626,76 +576,15 @@ class Archive:
             fp_params=self.params.key,
             # Made with the chrome as it stood before the lock: the store step checks it, and redoes the few
             # that chrome found meanwhile changes (an UPDATE a row, which on PostgreSQL is a statement a row).
-            signature=_packed(prepared.fingerprint),
-            chrome=_chrome_text(prepared.fingerprint),
+            signature=packed(prepared.fingerprint),
+            chrome=chrome_text(prepared.fingerprint),
             index_keys=" ".join(prepared.fingerprint.index_keys),
             clustered=False,
         )
 
-    def _paragraphs_of(self, doc: Document) -> dict[int, textlib.Paragraph]:
-        key = (doc.id, doc.content_hash)
-        found = self._paragraphs.get(key)
-        if found is None:
-            found = paragraphs(to_article(doc).paragraphs, doc.title)
-            self._paragraphs.put(key, found)
-        return found
-
-    def _chrome_of(self, session: Session, docs: list[Document]) -> dict[int, frozenset[int]]:
-        """{document id: the paragraph hashes of it that are now its host's chrome}."""
-        paras = {doc.id: self._paragraphs_of(doc) for doc in docs if doc.host}
-        chrome = host_chrome(session, {(doc.host, h) for doc in docs if doc.host for h in paras[doc.id]})
-        return {
-            doc.id: frozenset(to_unsigned(h) for h in paras.get(doc.id, ()) if (doc.host, h) in chrome) for doc in docs
-        }
-
-    def _network_of(self, session: Session, docs: list[Document]) -> dict[int, frozenset[int]]:
-        """{document id: the template keys of its sentences that are now network boilerplate}."""
-        templates = {doc.id: template_keys(self._paragraphs_of(doc).values()) for doc in docs}
-        boilerplate = network.known(session, set().union(*templates.values()))
-        return {doc_id: keys & boilerplate for doc_id, keys in templates.items()}
-
-    def _text_shingles(self, session: Session, ids: Collection[int]) -> dict[int, frozenset[int]]:
-        """{document id: the shingles of its prose, chrome included (ingest.fingerprint.text_shingles), which
-        ingest.boilerplate.related compares}."""
-        found: dict[int, frozenset[int]] = {}
-        unread: list[int] = []
-        for doc_id, digest in session.execute(select(Document.id, Document.content_hash).where(Document.id.in_(ids))):
-            cached = self._shingles.get((doc_id, digest))
-            if cached is None:
-                unread.append(doc_id)
-            else:
-                found[doc_id] = cached
-        for start in range(0, len(unread), CHUNK):
-            for doc in session.scalars(select(Document).where(Document.id.in_(unread[start : start + CHUNK]))):
-                found[doc.id] = text_shingles(to_article(doc), self.params)
-                self._shingles.put((doc.id, doc.content_hash), found[doc.id])
-        return found
-
-    def _fingerprint(self, doc: Document, chrome: frozenset[int], boilerplate: frozenset[int]) -> Fingerprint:
-        # A document's fingerprint depends on its text, its title, its host's chrome and the network boilerplate
-        # it carries, nothing else.
-        key = (doc.id, doc.content_hash, doc.title, chrome, boilerplate)
-        cached = self._fingerprints.get(key)
-        if cached is not None:
-            return cached
-        fp = _fingerprint_article(to_article(doc), self.params, chrome, boilerplate)
-        self._fingerprints.put(key, fp)
-        return fp
-
     def _clusters_of(self, doc_ids: list[int]) -> dict[int, int | None]:
         with reading(self.sessions) as session:
             return dict(session.execute(select(Document.id, Document.cluster_id).where(Document.id.in_(doc_ids))).all())
-
-
-def _fingerprint_article(
-    article: Article, params: FingerprintParams, chrome: frozenset[int], boilerplate: frozenset[int]
-) -> Fingerprint:
-    fp = fingerprint(article, params, chrome, boilerplate)
-    if chrome and len(fp.shingles) < MIN_CONTENT_SHINGLES:
-        # Nearly everything looked like chrome: this is the same page stored twice on one host
-        # (another URL, an AMP or print version), not a story made of boilerplate.
-        fp = fingerprint(article, params, boilerplate=boilerplate)
-    return fp
 
 
 def _unsettle(session: Session, doc_ids: Collection[int]) -> None:
@@ -704,52 +593,3 @@ def _unsettle(session: Session, doc_ids: Collection[int]) -> None:
     already under way drop them (see _record)."""
     stale = update(Document).where(Document.id.in_(doc_ids))
     session.execute(stale.values(clustered=False, signature=b"", chrome=None, boilerplate=None))
-
-
-def _packed(fp: Fingerprint) -> bytes:
-    return np.asarray(fp.signature, dtype=np.uint32).tobytes()
-
-
-def _chrome_text(fp: Fingerprint) -> str:
-    return " ".join(map(str, sorted(fp.chrome)))
-
-
-class LRU(Generic[K, V]):
-    """A dict that forgets its least recently used entries beyond `size`."""
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self.entries: OrderedDict[K, V] = OrderedDict()
-
-    def get(self, key: K) -> V | None:
-        value = self.entries.get(key)
-        if value is not None:
-            self.entries.move_to_end(key)
-        return value
-
-    def put(self, key: K, value: V) -> None:
-        self.entries[key] = value
-        self.entries.move_to_end(key)
-        while len(self.entries) > self.size:
-            self.entries.popitem(last=False)
-
-
-def content_hash(text: str) -> str:
-    return hashlib.sha256(textlib.normalise(text).encode()).hexdigest()
-
-
-def to_article(doc: Document) -> Article:
-    return Article(
-        text=doc.text,
-        title=doc.title,
-        author=doc.author,
-        published=doc.published,
-        published_source=doc.published_source,
-        sitename=doc.sitename,
-        url=doc.final_url,
-        host=doc.host,
-        canonical_url=doc.canonical_url,
-        language=doc.language,
-        lead=doc.lead,
-        links=tuple((doc.links or "").split()),
-    )

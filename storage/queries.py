@@ -117,7 +117,7 @@ def _explain(copy: Document, original: Document) -> dict[str, Any]:
     from ingest.canonical import links_to
     from ingest.fingerprint import fingerprint, unit_sentences
     from ingest.relation import explain
-    from storage.archive import to_article
+    from storage.fingerprints import to_article
 
     def read(doc: Document) -> tuple[Any, Any]:
         chrome, boilerplate = stored_hashes(doc.chrome), stored_hashes(doc.boilerplate)

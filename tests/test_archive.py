@@ -18,8 +18,9 @@ from sqlalchemy import delete, func, or_, select, update
 
 from ingest.document import Article
 from ingest.extract import extract
-from storage.archive import Archive, Arrival, _fingerprint_article, _packed, to_article
+from storage.archive import Archive, Arrival
 from storage.db import insert_rows, make_engine, make_sessionmaker, reading, update_rows, upgrade
+from storage.fingerprints import make, packed, to_article
 from storage.index import Filing, IndexIncomplete, NearDupIndex, RedisIndex
 from storage.models import Cluster, Document, Match
 from storage.queries import cluster_detail
@@ -325,7 +326,7 @@ def test_a_copy_on_its_own_host_repeating_its_headline_tells_the_same_story(arch
     assert stored[0].cluster_id == stored[1].cluster_id
     with reading(archive.sessions) as session:
         docs = [session.get_one(Document, s.document_id) for s in stored]
-        assert archive._chrome_of(session, docs) == {doc.id: frozenset() for doc in docs}
+        assert archive.fingerprints.chrome_of(session, docs) == {doc.id: frozenset() for doc in docs}
 
 
 def excerpt_page(paragraphs: list[str], link: str | None) -> str:
@@ -406,9 +407,9 @@ def assert_fingerprint_is_current(archive: Archive, doc_id: int) -> None:
     """The document is settled, with the fingerprint its host's chrome now gives it (which that chrome changed)."""
     with reading(archive.sessions) as session:
         doc = session.get_one(Document, doc_id)
-        boilerplate = archive._network_of(session, [doc])[doc.id]
-        now = archive._fingerprint(doc, archive._chrome_of(session, [doc])[doc.id], boilerplate)
-        before = archive._fingerprint(doc, frozenset(), boilerplate)
+        boilerplate = archive.fingerprints.network_of(session, [doc])[doc.id]
+        now = archive.fingerprints.of(doc, archive.fingerprints.chrome_of(session, [doc])[doc.id], boilerplate)
+        before = archive.fingerprints.of(doc, frozenset(), boilerplate)
     assert now.index_keys != before.index_keys, "the shared paragraph did not change the fingerprint"
     assert doc.clustered and doc.index_keys == " ".join(now.index_keys), "settled with a stale fingerprint"
 
@@ -602,11 +603,11 @@ def test_a_settled_documents_stored_chrome_gives_its_signature(database_url: str
         archive.add_many([Arrival(extract(corpus.pages[name]), key=name) for name in order[start : start + 7]])
     with archive.sessions() as session:
         docs = list(session.scalars(select(Document)))
-        counted = archive._chrome_of(session, docs)
+        counted = archive.fingerprints.chrome_of(session, docs)
     assert all(doc.clustered and doc.chrome is not None for doc in docs)
     assert sum(bool(doc.chrome) for doc in docs) >= 3
     for doc in docs:
         stored = frozenset(map(int, (doc.chrome or "").split()))
         for chrome in (stored, counted[doc.id]):
-            fp = _fingerprint_article(to_article(doc), archive.params, chrome, frozenset())
-            assert _packed(fp) == doc.signature, doc.url
+            fp = make(to_article(doc), archive.params, chrome, frozenset())
+            assert packed(fp) == doc.signature, doc.url
