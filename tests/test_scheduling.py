@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -238,6 +239,10 @@ def test_a_second_beat_doubles_nothing(
     try:
         texts = lambda: [log.read_text() for log in logs]  # noqa: E731
         wait_for(lambda: all("this beat sends" in t or "stands by" in t for t in texts()), 30, "beats up")
+        for text in texts():  # each start-up banner names the lock holder that then sends or stands by
+            banner = re.search(r"\. lock: \S+ \(ttl [\d.]+s, (\S+)\)", text)
+            holder = re.search(r"beat (\S+) (?:holds the scheduler lock|stands by)", text)
+            assert banner and holder and banner.group(1) == holder.group(1), text[:3000]
         active = next(i for i, text in enumerate(texts()) if "this beat sends" in text)
         spare = 1 - active
         assert "this beat sends" not in texts()[spare]  # exactly one of them sends

@@ -8,6 +8,7 @@ data directory would fight over the file.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import socket
@@ -37,12 +38,19 @@ return 0
 """
 
 
+@functools.cache
+def _token(pid: int) -> str:
+    """Who holds the lock: one beat process. Celery makes a second scheduler in it for its start-up banner, which
+    must name the same holder as the one that runs; a forked process is another holder."""
+    return f"{socket.gethostname()}:{pid}:{uuid.uuid4().hex[:8]}"
+
+
 class SingleBeatScheduler(Scheduler):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self.ttl = Settings.from_env().beat_lock_ttl
         # Renew well before expiry; also the longest a standby sleeps between attempts to take over.
         self.renew_every = max(self.ttl / 3, 0.2)
-        self.token = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.token = _token(os.getpid())
         self.leading: bool | None = None  # None until the first attempt, so that it is logged either way
         self._client: redis.Redis | None = None
         super().__init__(*args, **kwargs)
