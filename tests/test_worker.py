@@ -189,11 +189,11 @@ def test_copydesk_run_embedded_end_to_end(tmp_path: Path, sites: Sites) -> None:
         url = sites.add("127.0.0.9", "/a.html", (SEEDS / "southfront-original.html").read_bytes())
         cli = [sys.executable, "-m", "worker.cli", "enqueue"]
         first = subprocess.run([*cli, url, url], cwd=ROOT, env=env, capture_output=True, text=True, check=True)
-        assert "queued 1, already known 0" in first.stdout
+        assert "queued 1, already known 0, repeated 1, invalid 0" in first.stdout  # given twice, queued once
         sessions = make_sessionmaker(make_engine(f"sqlite:///{tmp_path / 'copydesk.db'}"))
         wait_for(lambda: _settled(sessions, 1), 60, "the page stored by `copydesk run`")
         again = subprocess.run([*cli, url], cwd=ROOT, env=env, capture_output=True, text=True, check=True)
-        assert "queued 0, already known 1" in again.stdout
+        assert "queued 0, already known 1, repeated 0" in again.stdout
     finally:
         run.send_signal(signal.SIGINT)
         try:

@@ -241,7 +241,7 @@ def _read_urls(urls: Iterable[str], file: Path | None) -> list[str]:
                 out.extend(line.strip() for line in sys.stdin)
             else:
                 out.append(item.strip())
-    return [u for u in dict.fromkeys(out) if u and not u.startswith("#")]
+    return [u for u in out if u and not u.startswith("#")]
 
 
 def _broker_url(settings: Settings) -> str:
@@ -285,14 +285,16 @@ def enqueue(urls: tuple[str, ...], file: Path | None, refresh: bool) -> None:
     wanted = _read_urls(urls, file)
     if not wanted:
         raise click.UsageError("no URL given (pass URLs, - for stdin, or --file)")
-    valid: list[str] = []
+    keys: list[str] = []
     invalid = 0
     for url in wanted:
         try:
-            valid.append(normalise(url))  # the key ingest_url stores it under
+            keys.append(normalise(url))  # the key ingest_url stores it under
         except FetchError as err:
             invalid += 1
             click.echo(f"skipped {safe(url)!r}: {err}", err=True)
+    valid = list(dict.fromkeys(keys))  # one URL given twice (or two spellings of one) is queued once
+    repeated = len(keys) - len(valid)
     if not valid:
         raise click.ClickException(f"nothing queued: none of the {invalid} URL(s) given is valid")
     sessions = _sessions(settings)
@@ -304,7 +306,7 @@ def enqueue(urls: tuple[str, ...], file: Path | None, refresh: bool) -> None:
     client = _celery_client(_broker_url(settings))
     for url in todo:
         client.send_task(INGEST_URL, args=[url], kwargs={"refresh": refresh}, queue=queue_for(url))
-    click.echo(f"queued {len(todo)}, already known {len(valid) - len(todo)}, invalid {invalid}")
+    click.echo(f"queued {len(todo)}, already known {len(valid) - len(todo)}, repeated {repeated}, invalid {invalid}")
 
 
 @main.command()
