@@ -189,6 +189,8 @@ def test_copydesk_run_in_the_background_shows_failures_in_flower_and_stops_on(
         assert [(f["url"], f["reason"], f["attempts"]) for f in json.loads(failures.stdout)] == [
             (missing, "http_error", 1)
         ]
+        listed = copydesk("failures", env=env, check=True).stdout  # the address once, then why
+        assert listed.count(missing) == 1 and "HTTP 404" in listed, listed
         shown = copydesk("show", result[2], "--json", env=env, check=True)
         assert json.loads(shown.stdout)["canonical"]["id"] == int(result[1])
     finally:

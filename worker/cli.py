@@ -565,7 +565,9 @@ def failures(as_json: bool, limit: int) -> None:
     if not rows:
         click.echo("no failures")
     for row in rows:
-        click.echo(f"{safe(row['reason']):<18} {safe(row['url'])}  ({row['attempts']}x) {safe(row['message'])[:120]}")
+        # Fetch errors name the URL in their message too ("URL: HTTP 404"): once on the line is enough.
+        message = str(row["message"]).removeprefix(f"{row['url']}: ")
+        click.echo(f"{safe(row['reason']):<18} {safe(row['url'])}  ({row['attempts']}x) {safe(message)[:120]}")
 
 
 @main.command()
