@@ -246,11 +246,22 @@ def elect(members: list[Candidate]) -> Election:
         reasons.append(", ".join(sorted(set(votes[winner.id]))))
     if winner.published:
         reasons.append(f"published {winner.published.date().isoformat()} ({winner.published_source or 'unknown'})")
-    runner_up = rank(ordered[1]) if len(ordered) > 1 else None
-    if runner_up is not None and runner_up[:5] == rank(winner)[:5]:
-        reasons.append("arrived first among equals")
-    elif runner_up is not None and runner_up[:4] == rank(winner)[:4]:
-        reasons.append("shortest address among equals")
-    else:
-        reasons.append("best evidence")
+    if len(ordered) > 1:
+        reasons.append(_decided(rank(winner), rank(ordered[1]), ordered[1].id))
     return Election(winner.id, "; ".join(reasons))
+
+
+def _decided(
+    winner: tuple[bool, int, float, int, int, int], runner_up: tuple[bool, int, float, int, int, int], other: int
+) -> str:
+    """What put the winner before the next member (`other`), whose rank (as `elect` ranks) is `runner_up`."""
+    step = next((i for i, (a, b) in enumerate(zip(winner, runner_up, strict=True)) if a != b), len(winner))
+    return [
+        f"#{other} credits another member",
+        f"#{other}'s date is guessed or missing",
+        f"#{other} was published later",
+        f"#{other} is credited less",
+        "shortest address among equals",
+        "arrived first among equals",
+        "arrived first among equals",
+    ][step]

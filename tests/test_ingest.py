@@ -237,7 +237,10 @@ def test_canonical_prefers_attribution_over_dates() -> None:
         _candidate(2, "originnews.org", 3),
         _candidate(3, "other.example", 2, "Story.\nOriginally published at https://originnews.org/story"),
     ]
-    assert elect(members).winner == 2
+    election = elect(members)
+    assert election.winner == 2
+    # Why, down to what set it before the next member: #1 is older, but credits another.
+    assert election.reason == "credited by #1, credited by #3; published 2020-01-03 (meta); #1 credits another member"
 
 
 def test_a_sourcing_sentence_every_copy_carries_credits_nobody() -> None:
@@ -313,7 +316,8 @@ def test_a_line_names_exactly_the_members_whose_names_it_holds(
 
 
 def test_canonical_falls_back_to_earliest_date_then_arrival() -> None:
-    assert elect([_candidate(1, "a.example", 5), _candidate(2, "b.example", 2)]).winner == 2
+    older = elect([_candidate(1, "a.example", 5), _candidate(2, "b.example", 2)])
+    assert older.winner == 2 and older.reason.endswith("; #1 was published later"), older.reason
     tie = elect([_candidate(1, "a.example", None), _candidate(2, "b.example", None)])
     assert tie.winner == 1 and "arrived first" in tie.reason
 

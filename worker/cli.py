@@ -516,11 +516,16 @@ def show(cluster_id: int, as_json: bool) -> None:
         for passage in explanation["passages"]:
             click.echo(
                 f"      shares {passage['words']} words from “{safe(passage['opening'])}…”, "
-                f"at {passage['in_copy']:.0%} of the copy and {passage['in_canonical']:.0%} of the canonical"
+                f"{_where(passage['in_copy'], 'the copy')}, {_where(passage['in_canonical'], 'the canonical')}"
             )
         click.echo(f"      added: {safe(explanation['added'])}")
         if explanation.get("linked"):
             click.echo("      its paragraphs link the canonical's address: read as taken from it")
+
+
+def _where(share: float, text: str) -> str:
+    """Where a passage starts in a text, by the share of its words before it."""
+    return f"at the start of {text}" if share < 0.005 else f"starting {share:.0%} into {text}"
 
 
 @main.command()
