@@ -206,10 +206,10 @@ def _carries(member: Candidate, line: _Line) -> bool:
     return False
 
 
-def elect(members: list[Candidate]) -> Election:
-    """Pick the original among a cluster's members and say why."""
-    if len(members) == 1:
-        return Election(members[0].id, "only member")
+def sources(members: list[Candidate]) -> dict[int, list[tuple[int, str]]]:
+    """{member id: [(another member it names as its source, how: "rel=canonical" or "credit")]} for the members
+    that name one: by their rel=canonical, or by an attribution line naming the other's site (one that member does
+    not carry itself). A copy of a copy names the copy it was taken from."""
     by_form = {form: m for m in members if (form := url_form(m.url))}  # an unreadable URL names no member
     by_key: dict[str, list[Candidate]] = {}
     for m in members:
@@ -217,20 +217,32 @@ def elect(members: list[Candidate]) -> Election:
             by_key.setdefault(key, []).append(m)
     # Most clusters hold no attribution line: no names to look for then.
     names = _Names(members) if any(m.attributions for m in members) else None
-    votes: dict[int, list[str]] = {m.id: [] for m in members}
-    credits_other: set[int] = set()
+    found: dict[int, list[tuple[int, str]]] = {}
     for member in members:
         target = _named(member, by_form, by_key)
         if target is not None:
-            votes[target.id].append(f"rel=canonical of #{member.id}")
-            credits_other.add(member.id)
+            found.setdefault(member.id, []).append((target.id, "rel=canonical"))
         if names is None:
             continue
         for line in map(_Line.of, member.attributions):
             for other in names.credited(line).values():
                 if other.id != member.id and other.host != member.host and not _carries(other, line):
-                    votes[other.id].append(f"credited by #{member.id}")
-                    credits_other.add(member.id)
+                    found.setdefault(member.id, []).append((other.id, "credit"))
+    return found
+
+
+def elect(members: list[Candidate]) -> Election:
+    """Pick the original among a cluster's members and say why."""
+    if len(members) == 1:
+        return Election(members[0].id, "only member")
+    votes: dict[int, list[str]] = {m.id: [] for m in members}
+    named = sources(members)
+    for member_id, named_sources in named.items():
+        for source, how in named_sources:
+            votes[source].append(
+                f"rel=canonical of #{member_id}" if how == "rel=canonical" else f"credited by #{member_id}"
+            )
+    credits_other = set(named)
 
     def rank(m: Candidate) -> tuple[bool, int, float, int, int, int]:
         date_rank = {"meta": 0, "heuristic": 1}.get(m.published_source or "", 2) if m.published else 2

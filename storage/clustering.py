@@ -206,22 +206,7 @@ def _elect(session: Session, clusters: list[Cluster]) -> None:
     elected: list[dict[str, Any]] = []
     for cluster in clusters:
         rows = members[cluster.id]
-        election = elect(
-            [
-                Candidate(
-                    id=m.id,
-                    url=m.final_url,
-                    host=m.host,
-                    sitename=m.sitename,
-                    canonical_url=m.canonical_url,
-                    published=m.published,
-                    published_source=m.published_source,
-                    attributions=lines.get(m.id, ()),
-                    arrival=m.id,
-                )
-                for m in rows
-            ]
-        )
+        election = elect([candidate(m, lines.get(m.id, ())) for m in rows])
         values = {
             "canonical_id": election.winner,
             "canonical_reason": election.reason,
@@ -250,6 +235,21 @@ _MEMBERS = select(
     Document.attributions,
     Document.fetched,
 )
+
+
+def candidate(member: Any, attributions: tuple[str, ...]) -> Candidate:
+    """A member as the canonical election reads it: a documents row, or a Document."""
+    return Candidate(
+        id=member.id,
+        url=member.final_url,
+        host=member.host,
+        sitename=member.sitename,
+        canonical_url=member.canonical_url,
+        published=member.published,
+        published_source=member.published_source,
+        attributions=attributions,
+        arrival=member.id,
+    )
 
 
 def join_attributions(text: str) -> str:

@@ -16,15 +16,33 @@ from storage.models import Cluster, Document, Failure, Match
 EXPLAINED = 100
 
 
-def relation_to_canonical(match: Match | None, canonical_id: int) -> str:
-    """What a copy is to its cluster's canonical, by their recorded match."""
-    if match is None:
-        return "copy of a copy"  # joined through another member
+def relation_to_canonical(match: Match | None, canonical_id: int, via: bool = False) -> str:
+    """What a copy is to its cluster's canonical, by their recorded match; `via`: it names another member as its
+    source (`copied_from`)."""
+    if match is None or via:
+        return "copy of a copy"  # taken from another member, or joined through one
     if match.relation == "duplicate":
         return "near-duplicate"
     inner_is_low = match.relation == "low_in_high"
     copy_is_inner = inner_is_low != (match.low_id == canonical_id)
     return "excerpt" if copy_is_inner else "wrapped"
+
+
+def copied_from(members: list[Document], canonical_id: int) -> dict[int, int]:
+    """{copy: the member besides the canonical that it names as its source} (ingest.canonical.sources: its
+    rel=canonical, or an attribution line naming that member's site): a copy of a copy names the copy it was taken
+    from, whatever its text is to the canonical."""
+    if len(members) < 3:
+        return {}
+    from ingest.canonical import sources
+    from storage.clustering import candidate
+
+    named = sources([candidate(doc, tuple((doc.attributions or "").splitlines())) for doc in members])
+    return {
+        copy: others[0]
+        for copy, found in named.items()
+        if copy != canonical_id and (others := [other for other, _ in found if other != canonical_id])
+    }
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -72,6 +90,7 @@ def cluster_detail(session: Session, cluster_id: int) -> dict[str, Any] | None:
             direct[match.high_id if match.low_id == canonical.id else match.low_id] = match
     copies = []
     explained = 0
+    via = copied_from(members, canonical.id) if canonical is not None else {}
     for member in members:
         if canonical is not None and member.id == canonical.id:
             continue
@@ -82,7 +101,8 @@ def cluster_detail(session: Session, cluster_id: int) -> dict[str, Any] | None:
             "host": member.host,
             "published": _iso(member.published),
             "fetched": _iso(member.fetched),
-            "relation": relation_to_canonical(link, canonical.id) if canonical is not None else None,
+            "relation": relation_to_canonical(link, canonical.id, member.id in via) if canonical is not None else None,
+            "via": via.get(member.id),  # the member it names as its source, besides the canonical
             # Similarity to the canonical when they matched directly; else matched through another copy.
             "jaccard": round(link.jaccard, 3) if link else None,
             "containment": round(link.containment, 3) if link else None,
@@ -90,7 +110,7 @@ def cluster_detail(session: Session, cluster_id: int) -> dict[str, Any] | None:
         if canonical is not None and explained < EXPLAINED:
             copy["explanation"] = _explain(member, canonical)
             explained += 1
-            if link is None and copy["explanation"]["relation"] != "none":
+            if link is None and member.id not in via and copy["explanation"]["relation"] != "none":
                 # Matched another copy first (verification stops at one duplicate a cluster): read afresh.
                 copy["relation"] = copy["explanation"]["relation"]
         copies.append(copy)
@@ -193,14 +213,15 @@ def _cluster_batches(
         last = ids[-1]
 
 
-def _relation(links: dict[tuple[int, int], Match], doc: Document, canonical: Document) -> str:
+def _relation(links: dict[tuple[int, int], Match], doc: Document, canonical: Document, via: dict[int, int]) -> str:
     match = links.get((min(doc.id, canonical.id), max(doc.id, canonical.id)))
-    return relation_to_canonical(match, canonical.id)
+    return relation_to_canonical(match, canonical.id, doc.id in via)
 
 
 def iter_export(session: Session, batch: int = 500) -> Iterator[dict[str, Any]]:
     """Every cluster's canonical article with its copies' URLs, streamed in id order."""
     for cluster, canonical, members, links in _cluster_batches(session, batch):
+        via = copied_from(members, canonical.id)
         yield {
             "cluster": cluster.id,
             "url": _url(canonical),
@@ -208,7 +229,7 @@ def iter_export(session: Session, batch: int = 500) -> Iterator[dict[str, Any]]:
             "published": _iso(canonical.published),
             "text": canonical.text,
             "copies": [_url(d) for d in members if d.id != canonical.id],
-            "relations": [_relation(links, d, canonical) for d in members if d.id != canonical.id],
+            "relations": [_relation(links, d, canonical, via) for d in members if d.id != canonical.id],
         }
 
 
@@ -216,13 +237,14 @@ def iter_documents(session: Session, batch: int = 500) -> Iterator[dict[str, Any
     """Every clustered document, one dict each, cluster by cluster: the canonical first, then its copies
     with their relation to it. Dates stay datetimes (UTC) for typed exports."""
     for cluster, canonical, members, links in _cluster_batches(session, batch):
+        via = copied_from(members, canonical.id)
         for doc in [canonical, *(d for d in members if d.id != canonical.id)]:
             is_canonical = doc.id == canonical.id
             yield {
                 "cluster": cluster.id,
                 "document": doc.id,
                 "is_canonical": is_canonical,
-                "relation": "canonical" if is_canonical else _relation(links, doc, canonical),
+                "relation": "canonical" if is_canonical else _relation(links, doc, canonical, via),
                 "url": _url(doc),
                 "host": doc.host,
                 "title": doc.title,

@@ -260,6 +260,35 @@ def test_export_jsonl(on_seeds_db: str) -> None:
     assert sorted(len(row["copies"]) for row in rows) == [0, 0, 2]
 
 
+
+def test_a_copy_taken_from_another_copy_is_named_so(env: dict[str, str], tmp_path: Path) -> None:
+    """A site reposts the blog's repost of the Mosul report, saying it first appeared on the blog: whatever its text
+    is to South Front's original, `show` and the exports call it a copy of a copy, taken from the blog's page."""
+    pages = tmp_path / "pages"
+    pages.mkdir()
+    for name in MOSUL:
+        shutil.copy(SEEDS / name, pages / name)
+    blog = (SEEDS / "blog-repost.html").read_text(encoding="utf-8")
+    again = blog.replace("https://levantdispatch.wordpress.com/", "https://eastern-wire.example/").replace(
+        "<p>Via <a", "<p>This article first appeared on levantdispatch.wordpress.com.</p>\n<p>Via <a", 1
+    )
+    assert again.count("eastern-wire.example") >= 2 and "first appeared on levantdispatch" in again
+    (pages / "again.html").write_text(again, encoding="utf-8")
+    assert cli("dedup", str(pages), "--db", env["COPYDESK_DATABASE_URL"]).exit_code == 0
+    mosul = cluster_list()[0]
+    detail = json.loads(cli("show", str(mosul["id"]), "--json").stdout)
+    assert detail["canonical"]["host"] == "southfront.org" and len(detail["copies"]) == 3
+    by_host = {copy["host"]: copy for copy in detail["copies"]}
+    taken = by_host["eastern-wire.example"]
+    assert taken["relation"] == "copy of a copy", taken
+    assert taken["via"] == by_host["levantdispatch.wordpress.com"]["id"]
+    assert by_host["levantdispatch.wordpress.com"]["relation"] != "copy of a copy"  # it credits the original only
+    shown = cli("show", str(mosul["id"])).output
+    assert f"copy of a copy (taken from #{taken['via']})" in shown, shown
+    exported = [json.loads(line) for line in cli("export").stdout.splitlines()]
+    row = next(row for row in exported if row["cluster"] == mosul["id"])
+    assert dict(zip(row["copies"], row["relations"], strict=True))[taken["url"]] == "copy of a copy"
+
 def test_export_csv(on_seeds_db: str) -> None:
     result = cli("export", "--format", "csv")
     assert result.exit_code == 0, result.output

@@ -506,9 +506,10 @@ def show(cluster_id: int, as_json: bool) -> None:
             if copy["jaccard"] is not None
             else "matched through another copy"
         )
+        relation = f"{copy['relation']} (taken from #{copy['via']})" if copy.get("via") else copy["relation"]
         click.echo(
             f"  #{copy['id']} {safe(copy['url'])} ({safe(copy['host'])}, "
-            f"published {copy['published'] or 'unknown'}) {copy['relation']}: {sim}"
+            f"published {copy['published'] or 'unknown'}) {relation}: {sim}"
         )
         explanation = copy.get("explanation")
         if explanation is None:
