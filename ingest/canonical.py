@@ -231,6 +231,10 @@ def sources(members: list[Candidate]) -> dict[int, list[tuple[int, str]]]:
     return found
 
 
+# How `elect` orders members, best first: (credits another member, date kind, date, -credits, address length, arrival).
+_Rank = tuple[bool, int, float, int, int, int]
+
+
 def elect(members: list[Candidate]) -> Election:
     """Pick the original among a cluster's members and say why."""
     if len(members) == 1:
@@ -244,7 +248,7 @@ def elect(members: list[Candidate]) -> Election:
             )
     credits_other = set(named)
 
-    def rank(m: Candidate) -> tuple[bool, int, float, int, int, int]:
+    def rank(m: Candidate) -> _Rank:
         date_rank = {"meta": 0, "heuristic": 1}.get(m.published_source or "", 2) if m.published else 2
         timestamp = m.published.timestamp() if m.published else 0.0
         # Among equals, the shortest address: a site's AMP, print and section mirrors of a page (same text, same
@@ -263,17 +267,15 @@ def elect(members: list[Candidate]) -> Election:
     return Election(winner.id, "; ".join(reasons))
 
 
-def _decided(
-    winner: tuple[bool, int, float, int, int, int], runner_up: tuple[bool, int, float, int, int, int], other: int
-) -> str:
-    """What put the winner before the next member (`other`), whose rank (as `elect` ranks) is `runner_up`."""
-    step = next((i for i, (a, b) in enumerate(zip(winner, runner_up, strict=True)) if a != b), len(winner))
+def _decided(winner: _Rank, runner_up: _Rank, other: int) -> str:
+    """What put the winner before the next member (`other`), whose rank (as `elect` ranks) is `runner_up`: the first
+    place where their ranks differ (the last, arrival, always does)."""
+    step = next(i for i, (a, b) in enumerate(zip(winner, runner_up, strict=True)) if a != b)
     return [
         f"#{other} credits another member",
         f"#{other}'s date is guessed or missing",
         f"#{other} was published later",
         f"#{other} is credited less",
         "shortest address among equals",
-        "arrived first among equals",
         "arrived first among equals",
     ][step]
