@@ -28,6 +28,9 @@ class Article:
     # The addresses its paragraphs link to (`ingest.canonical.url_key` form): an excerpt links the page it was taken
     # from, "Continue reading at <a>", which relations read as the page's own word (ingest.relation.linked).
     links: tuple[str, ...] = ()
+    # The names the page gives its story besides `title` (its <title>, og:title, twitter:title, <h1>s): a copy keeps one
+    # of them, a different story has its own (ingest.headlines).
+    headlines: tuple[str, ...] = ()
 
     @property
     def paragraphs(self) -> list[str]:

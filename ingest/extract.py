@@ -21,6 +21,7 @@ from trafilatura.settings import Document as PageMetadata
 from ingest import fast_trafilatura
 from ingest.canonical import url_key
 from ingest.document import Article
+from ingest.headlines import title_words
 from ingest.layout import unwrap_layout_tables
 from ingest.leads import with_lead
 from ingest.prose import main_prose, prose_words, teaser
@@ -314,6 +315,32 @@ def page_metadata(tree: lxml.html.HtmlElement) -> PageMetadata:
     return metadata
 
 
+MAX_HEADLINE_WORDS = 40  # a longer <h1> is a block of text, not a headline
+
+
+def page_headlines(tree: lxml.html.HtmlElement, title: str | None, sitename: str | None) -> tuple[str, ...]:
+    """The names the page gives its story (ingest.headlines): its title as metadata gives it, its <title>, og:title
+    and twitter:title, and those of its <h1>s that share a word with these (a template's other <h1>s name its menus,
+    share buttons and other stories), each once. With no such title, its first <h1>."""
+    named = [title or ""]
+    named += [element.text or "" for element in tree.iter("title")]
+    for meta in tree.iter("meta"):
+        if (meta.get("property") or meta.get("name") or "").lower() in ("og:title", "twitter:title"):
+            named.append(meta.get("content") or "")
+    names = [name for name in map(_clean, named) if name and len(name.split()) <= MAX_HEADLINE_WORDS]
+    words = title_words(names, sitename)
+    for heading in tree.iter("h1"):
+        text = _clean(heading.text_content())
+        if not text or len(text.split()) > MAX_HEADLINE_WORDS:
+            continue
+        if not words:
+            names.append(text)
+            break
+        if words & title_words([text], sitename):
+            names.append(text)
+    return tuple(dict.fromkeys(names))
+
+
 def extract(html: str | bytes, url: str | None = None, *, charset: str | None = None) -> Article:
     """Extract the article of one page. Raises ExtractionError when there is none."""
     tree = parse(html, charset)
@@ -321,6 +348,7 @@ def extract(html: str | bytes, url: str | None = None, *, charset: str | None = 
     canonical, og_url = _link(tree, url)
     published = declared_date(tree)
     metadata = page_metadata(tree)
+    headlines = page_headlines(tree, metadata.title, metadata.sitename)
     language = tree.get("lang") or None
     links, hrefs = _link_texts(tree)
     # NFC, as trafilatura returns its text: the same word must be the same characters on every page, whichever
@@ -351,6 +379,7 @@ def extract(html: str | bytes, url: str | None = None, *, charset: str | None = 
         description=_clean(metadata.description),
         lead=unicodedata.normalize("NFC", lead) if lead else None,
         links=_text_links(hrefs, own_url),
+        headlines=headlines,
     )
 
 

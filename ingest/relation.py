@@ -56,6 +56,9 @@ class RelationPolicy:
     # Whatever the prose says, a copy holds most of the smaller text's shingles (prose or not): a few
     # sentences shared by two pages made mostly of headlines and links prove nothing.
     min_containment: float = 0.4
+    # The most prose two pages whose headlines name different stories (ingest.headlines) may share and still be two
+    # stories: a quotation of a few paragraphs. More is a copy whatever its headline says.
+    max_quoted_words: int = 400
 
 
 @dataclass(frozen=True)
@@ -223,6 +226,21 @@ def declared(relation: Relation, declares: bool, policy: RelationPolicy | None =
     policy = policy or RelationPolicy()
     if relation.kind is None and declares and min(relation.a.shared, relation.b.shared) >= policy.min_shared_words:
         return dataclasses.replace(relation, kind=DUPLICATE)
+    return relation
+
+
+def named(relation: Relation, apart: bool, policy: RelationPolicy | None = None) -> Relation:
+    """The relation, or none when the pages' headlines name different stories (`apart`: ingest.headlines.named_apart)
+    and the texts share no more than a quotation.
+
+    A later story that quotes a few paragraphs of another reads, by its prose, as an excerpt or a copy when its own
+    text is a table or a list (standings, a calendar, a box score), which is no prose. Its headline is its own; a copy
+    keeps its story's headline, reworded or cut at most. More shared text than a quotation is a copy whatever its
+    headline says (a syndicator that retitled the story), and a page's own word on its source (`declared`, `linked`)
+    is read after this."""
+    policy = policy or RelationPolicy()
+    if apart and relation.kind is not None and min(relation.a.shared, relation.b.shared) <= policy.max_quoted_words:
+        return dataclasses.replace(relation, kind=None)
     return relation
 
 

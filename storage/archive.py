@@ -571,6 +571,7 @@ class Archive:
             canonical_url=article.canonical_url,
             lead=article.lead,
             links="\n".join(article.links) or None,
+            headlines="\n".join(article.headlines) or None,
             attributions=prepared.attributions,
             content_hash=prepared.content_hash,
             fp_params=self.params.key,

@@ -81,6 +81,7 @@ def to_article(doc: Document) -> Article:
         language=doc.language,
         lead=doc.lead,
         links=tuple((doc.links or "").split()),
+        headlines=tuple((doc.headlines or "").splitlines()),
     )
 
 

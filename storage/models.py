@@ -84,6 +84,9 @@ class Document(Base):
     boilerplate: Mapped[str | None] = mapped_column(Text)
     # The addresses its paragraphs link to (Article.links), one a line; NULL: none, or stored before 0008.
     links: Mapped[str | None] = mapped_column(Text)
+    # The names the page gives its story besides its title (Article.headlines), one a line; NULL: none, or stored
+    # before 0010 (its title alone is read then).
+    headlines: Mapped[str | None] = mapped_column(Text)
     cluster_id: Mapped[int | None] = mapped_column(ForeignKey("clusters.id", ondelete="SET NULL"), index=True)
     # False from the moment the document is written until its cluster is settled: a crash in between
     # leaves it False, and `repair` (queued by every worker at start, and by beat every 5 min) finishes it.

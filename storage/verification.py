@@ -17,7 +17,8 @@ from sqlalchemy.orm import Session
 from ingest.canonical import links_to, names_url
 from ingest.document import Fingerprint
 from ingest.grouping import group
-from ingest.relation import DUPLICATE, Relation, RelationPolicy, declared, linked, relate, unrelated
+from ingest.headlines import named_apart, title_words
+from ingest.relation import DUPLICATE, Relation, RelationPolicy, declared, linked, named, relate, unrelated
 from storage import clustering
 from storage.db import sqlite_rows
 from storage.models import Cluster, Document
@@ -29,7 +30,8 @@ CHUNK = 100
 # The candidates' statement as SQLite gets it (storage.db.sqlite_rows); the same as the SQLAlchemy one beside it.
 _SQLITE_CANDIDATES = (
     "SELECT documents.id, documents.cluster_id, documents.clustered, clusters.canonical_id, documents.final_url, "
-    "documents.canonical_url, documents.links FROM documents "
+    "documents.canonical_url, documents.links, documents.title, documents.headlines, documents.sitename, "
+    "documents.host FROM documents "
     "LEFT OUTER JOIN clusters ON clusters.id = documents.cluster_id WHERE documents.id IN ({})"
 )
 
@@ -76,9 +78,7 @@ def verify(
     known = dict(fps)
     matches: dict[int, dict[int, Relation]] = {doc_id: {} for doc_id in fps}
     while any(queues.values()):
-        tried = {
-            doc_id: {key: members.pop() for key, members in groups.items()} for doc_id, groups in queues.items()
-        }
+        tried = {doc_id: {key: members.pop() for key, members in groups.items()} for doc_id, groups in queues.items()}
         load(session, {o for t in tried.values() for o in t.values()} - set(known), known)
         for doc_id, turn in tried.items():
             for key, other_id in turn.items():
@@ -91,6 +91,7 @@ def verify(
                 links = _links(urls, doc_id, other_id), _links(urls, other_id, doc_id)
                 if other_fp is not None and not (unrelated(fps[doc_id], other_fp, policy) and not (said or any(links))):
                     relation = relate(fps[doc_id], other_fp, policy)
+                    relation = named(relation, _named_apart(urls, doc_id, other_id), policy)
                     relation = linked(declared(relation, said, policy), *links, policy)
                 if relation is not None and relation.kind is not None:
                     matches[doc_id][other_id] = relation
@@ -100,6 +101,7 @@ def verify(
                 if not queues[doc_id][key]:
                     del queues[doc_id][key]
     return matches
+
 
 def _held_by_containment(session: Session, ids: set[int]) -> tuple[dict[int, set[int]], set[int]]:
     """({id: the ids among `ids` it is a duplicate of, through recorded duplicate matches among them}, the ids
@@ -116,23 +118,24 @@ def _held_by_containment(session: Session, ids: set[int]) -> tuple[dict[int, set
 
 
 @dataclass(frozen=True)
-class _Addresses:
+class _Page:
+    """What verification reads of a page besides its text: its addresses and its headlines."""
+
     url: str | None  # its own
     declared: str | None  # the one its rel=canonical names
     links: frozenset[str]  # those its paragraphs link to (Article.links)
+    title_words: frozenset[str] = frozenset()  # ingest.headlines.title_words of its title and headlines
 
 
-_NOWHERE = _Addresses(None, None, frozenset())
+_NOWHERE = _Page(None, None, frozenset())
 
 
-def _clusters_of_candidates(
-    session: Session, ids: set[int]
-) -> tuple[dict[int, int], dict[int, int], dict[int, _Addresses]]:
-    """({settled candidate id: its cluster}, {cluster: its canonical}, {document id: its addresses}), in one
+def _clusters_of_candidates(session: Session, ids: set[int]) -> tuple[dict[int, int], dict[int, int], dict[int, _Page]]:
+    """({settled candidate id: its cluster}, {cluster: its canonical}, {document id: what is read of it}), in one
     statement a chunk."""
     cluster_of: dict[int, int] = {}
     canonical: dict[int, int] = {}
-    urls: dict[int, _Addresses] = {}
+    urls: dict[int, _Page] = {}
     ordered = sorted(ids)
     query = select(
         Document.id,
@@ -142,6 +145,10 @@ def _clusters_of_candidates(
         Document.final_url,
         Document.canonical_url,
         Document.links,
+        Document.title,
+        Document.headlines,
+        Document.sitename,
+        Document.host,
     ).outerjoin(Cluster, Cluster.id == Document.cluster_id)
     connection = session.connection()  # a reading session: nothing to flush, no ORM handling needed
     for start in range(0, len(ordered), CHUNK):
@@ -149,8 +156,9 @@ def _clusters_of_candidates(
         rows = sqlite_rows(session, _SQLITE_CANDIDATES, part, part)
         if rows is None:
             rows = list(connection.execute(query.where(Document.id.in_(part))).all())
-        for doc_id, cluster_id, clustered, canonical_id, url, declared_url, links in rows:
-            urls[doc_id] = _Addresses(url, declared_url, frozenset((links or "").split()))
+        for doc_id, cluster_id, clustered, canonical_id, url, declared_url, links, title, headlines, site, host in rows:
+            named = title_words([title, *(headlines or "").splitlines()], site, host)
+            urls[doc_id] = _Page(url, declared_url, frozenset((links or "").split()), named)
             if clustered and cluster_id is not None:
                 cluster_of[doc_id] = cluster_id
                 if canonical_id is not None:
@@ -158,13 +166,18 @@ def _clusters_of_candidates(
     return cluster_of, canonical, urls
 
 
-def _declares(urls: dict[int, _Addresses], a: int, b: int) -> bool:
+def _declares(urls: dict[int, _Page], a: int, b: int) -> bool:
     """Whether either document's rel=canonical names the other's URL."""
     first, second = urls.get(a, _NOWHERE), urls.get(b, _NOWHERE)
     return names_url(first.declared, second.url, first.url) or names_url(second.declared, first.url, second.url)
 
 
-def _links(urls: dict[int, _Addresses], a: int, b: int) -> bool:
+def _named_apart(urls: dict[int, _Page], a: int, b: int) -> bool:
+    """Whether the two documents' headlines name different stories (ingest.headlines)."""
+    return named_apart(urls.get(a, _NOWHERE).title_words, urls.get(b, _NOWHERE).title_words)
+
+
+def _links(urls: dict[int, _Page], a: int, b: int) -> bool:
     """Whether document `a`'s paragraphs link document `b`, at its URL or at the one its rel=canonical names."""
     second = urls.get(b, _NOWHERE)
     return links_to(urls.get(a, _NOWHERE).links, second.url, second.declared)

@@ -370,6 +370,35 @@ def test_an_excerpt_linking_its_original_joins_it_under_its_sites_prose(archive:
     }
 
 
+@pytest.mark.parametrize("order", [("story", "excerpt", "table"), ("table", "excerpt", "story")])
+def test_a_table_page_quoting_a_story_stays_apart_from_it_and_its_excerpt(
+    archive: Archive, order: tuple[str, ...]
+) -> None:
+    """A later page whose own text is a table (standings) quotes the story's first two paragraphs under its own
+    headline; an excerpt of the same two paragraphs keeps the story's. By their prose both are excerpts of the story
+    and each other's duplicate; by their headlines the table page is another story (ingest.relation.named)."""
+    story = (SEEDS / "southfront-original.html").read_bytes()
+    headline = extract(story).title
+    paragraphs = extract(story).paragraphs[:2]
+    rows = "".join(f"<tr><td>{n}</td><td>Driver {n}</td><td>{5100 - 13 * n}</td></tr>" for n in range(9))
+
+    def page(title: str, body: str) -> str:
+        return f"<html><head><title>{title}</title></head><body><article><h1>{title}</h1>{body}</article></body></html>"
+
+    quoted = "".join(f"<p>{p}</p>" for p in paragraphs)
+    pages: dict[str, str | bytes] = {
+        "story": story,
+        "excerpt": page(str(headline), quoted),
+        "table": page(
+            "NASCAR Cup Series standings after the last race",
+            f"<p>As previously reported by SouthFront,</p>{quoted}<table>{rows}</table>",
+        ),
+    }
+    hosts = {"story": "southfront.example", "excerpt": "digest.example", "table": "racing.example"}
+    stored = {name: archive.add_html(pages[name], key=name, url=f"https://{hosts[name]}/{name}") for name in order}
+    assert stored["excerpt"].cluster_id == stored["story"].cluster_id != stored["table"].cluster_id
+
+
 @pytest.mark.parametrize("excerpt_first", [True, False])
 def test_an_excerpt_joins_its_story_not_an_older_report_holding_part_of_it(
     archive: Archive, excerpt_first: bool

@@ -1,0 +1,49 @@
+"""A page's headlines: the names it gives its story, which a copy keeps and a different story does not.
+
+A syndicated copy carries the story's headline, reworded or cut at most ("Report: X", "X: what we know", the part
+before a colon). A different story has its own headline, even one that quotes a few paragraphs of the first. A page
+names its story in several places that need not agree (its <title> and og:title, written for search and social
+sites, and its visible <h1>), and a copy may take any of them: all of them count, so two pages are named apart only
+when none of their names shares a word.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+# Names of fewer content words than this say too little to tell two stories apart ("Home", "News | Site").
+MIN_WORDS = 2
+# A word is matched by its first letters: "announce" and "announced", "layoff" and "layoffs" are one word.
+_STEM = 5
+_WORD = re.compile(r"[^\W_]+")
+# Scripts written without spaces: a headline is one "word" there, so it is read by pairs of characters.
+_UNSPACED = re.compile(r"[\u0e00-\u0e7f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")
+# Words that name no story, in the corpus's main languages. Missing one only makes two names look alike, which
+# leaves the texts to decide alone, as before headlines were read.
+_STOP = frozenset(
+    """the and for with from that this these those are was were been has have had its into over after before about
+    how why what who when where which new not but you your our out all can will just more than der die das und mit
+    von den dem des ein eine für auf ist les des une pour avec dans sur par qui que los las del por con una para
+    como sus nas dos das uma com não""".split()  # noqa: SIM905
+)
+
+
+def title_words(names: Iterable[str | None], sitename: str | None = None, host: str | None = None) -> frozenset[str]:
+    """The content words of a page's names for its story (its title, social titles, <h1>s), the site's own name and
+    host left out: "Story | Site" and "Story - Site" name the story, not the site."""
+    site = {word[:_STEM] for word in _WORD.findall(f"{sitename or ''} {(host or '').replace('.', ' ')}".casefold())}
+    words: set[str] = set()
+    for name in names:
+        for word in _WORD.findall((name or "").casefold()):
+            if _UNSPACED.search(word):
+                words.update(word[i : i + 2] for i in range(max(1, len(word) - 1)))
+            elif len(word) > 2 and word not in _STOP and word[:_STEM] not in site:
+                words.add(word[:_STEM])
+    return frozenset(words)
+
+
+def named_apart(first: frozenset[str], second: frozenset[str]) -> bool:
+    """Whether two pages' headline words (`title_words`) name different stories: each says enough, and they
+    share no word."""
+    return len(first) >= MIN_WORDS and len(second) >= MIN_WORDS and first.isdisjoint(second)

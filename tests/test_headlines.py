@@ -1,0 +1,97 @@
+"""ingest.headlines and the relation rule that reads them (ingest.relation.named): pure functions, no server."""
+
+from __future__ import annotations
+
+import pytest
+
+from ingest.document import Article
+from ingest.extract import extract, page_headlines, parse
+from ingest.fingerprint import fingerprint
+from ingest.headlines import named_apart, title_words
+from ingest.relation import RelationPolicy, named, relate
+from tests.conftest import SEEDS
+
+STANDINGS = [
+    "NASCAR Cup Series standings",
+    "Pos. Driver Points Wins Poles Top 5 Top 10",
+    *(f"{n} Driver{n} {5100 - 13 * n} {n % 4} {n % 3} {17 - n // 2} {27 - n // 2}" for n in range(1, 9)),
+]
+
+
+def follow_up(story: list[str]) -> Article:
+    """A later page whose own text is a table, quoting the story's first two paragraphs: by its prose, an excerpt."""
+    return Article(
+        text="\n".join([STANDINGS[0], "As previously reported by SouthFront,", *story[:2], *STANDINGS[1:]]),
+        title="NASCAR Cup Series standings after the last race",
+        headlines=("Classificação NASCAR 2019",),
+    )
+
+
+@pytest.fixture(scope="module")
+def story() -> Article:
+    return extract((SEEDS / "southfront-original.html").read_bytes())
+
+
+def words(article: Article) -> frozenset[str]:
+    return title_words([article.title, *article.headlines], article.sitename, article.host)
+
+
+def test_a_page_names_its_story_in_its_title_social_titles_and_headings() -> None:
+    """As Slate's page does: its og:title, its <title> and its visible headline differ, and a copy may take any."""
+    tree = parse(
+        "<html><head><title>John M. Ford's books are being republished | The Site</title>"
+        '<meta property="og:title" content="The Resurrection of a Writer">'
+        '<meta name="twitter:title" content="The Resurrection of a Writer"></head>'
+        "<body><h1>The Site</h1><h1>The Disappearance of John M. Ford</h1><h1>Follow The Site on Twitter</h1>"
+        "<p>Text.</p></body></html>"
+    )
+    # The template's other headings (its name, its share buttons) share no word with the page's titles.
+    assert page_headlines(tree, "The Resurrection of a Writer", "The Site") == (
+        "The Resurrection of a Writer",
+        "John M. Ford's books are being republished | The Site",
+        "The Disappearance of John M. Ford",
+    )
+    untitled = parse("<html><body><h1>Storm warning issued for Tokyo</h1><h1>More stories</h1></body></html>")
+    assert page_headlines(untitled, None, None) == ("Storm warning issued for Tokyo",)
+
+
+def test_headlines_name_one_story_when_any_of_their_words_is_shared() -> None:
+    original = title_words(
+        ["The Resurrection of the Greatest Sci-Fi Writer", "The Disappearance of John M. Ford"], "Slate", "slate.com"
+    )
+    # A copy takes the visible headline, which the original's og:title does not share.
+    assert not named_apart(original, title_words(["The Disappearance of John M. Ford | Other Site"], "Other Site"))
+    # Reworded, cut at a colon, prefixed: one word left in common is enough; word endings do not count.
+    reworded = title_words(["Report: WeWork layoff begins"])
+    assert not named_apart(reworded, title_words(["Major WeWork layoffs to begin today"]))
+    assert named_apart(title_words(["NASCAR standings after the final round"]), original)
+    # The site's own name is not the story's: two stories of one site are apart.
+    assert named_apart(
+        title_words(["Mosul battle enters its final phase - South Front"], "South Front", "southfront.org"),
+        title_words(["Syrian army advances near Palmyra | South Front"], "South Front", "southfront.org"),
+    )
+    # Too few words to tell ("Home", a site's name alone): never apart.
+    assert not named_apart(title_words(["Home"]), original)
+    assert not named_apart(title_words(["South Front"], "South Front"), original)
+    # Scripts without spaces are read by pairs of characters: an edited headline still shares some.
+    assert not named_apart(title_words(["東京で大雨の警報が出された"]), title_words(["速報：東京で大雨の警報"]))
+
+
+def test_a_table_page_quoting_a_story_is_not_its_copy(story: Article) -> None:
+    """A later page whose own text is a table quotes the story's first two paragraphs under its own headline: by
+    its prose it is an excerpt of the story, by its headline another story. An excerpt under the story's headline
+    stays one, as does a long copy that a syndicator retitled."""
+    paragraphs = story.paragraphs
+    quoting = follow_up(paragraphs)
+    excerpt = Article(text="\n".join(paragraphs[:2]), title=story.title)
+    retitled = Article(text="\n".join(paragraphs), title="Inside the last days of a long siege")
+    by_text = relate(fingerprint(quoting), fingerprint(story))
+    assert by_text.kind is not None  # the prose alone: the story's opening, a table, a credit
+    assert named_apart(words(quoting), words(story))
+    assert named(by_text, named_apart(words(quoting), words(story))).kind is None
+    assert relate(fingerprint(quoting), fingerprint(excerpt)).kind is not None
+    assert named_apart(words(quoting), words(excerpt))
+    assert not named_apart(words(excerpt), words(story))
+    long_copy = relate(fingerprint(retitled), fingerprint(story))
+    assert min(long_copy.a.shared, long_copy.b.shared) > RelationPolicy().max_quoted_words
+    assert named(long_copy, named_apart(words(retitled), words(story))).kind == long_copy.kind is not None
