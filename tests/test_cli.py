@@ -260,7 +260,6 @@ def test_export_jsonl(on_seeds_db: str) -> None:
     assert sorted(len(row["copies"]) for row in rows) == [0, 0, 2]
 
 
-
 def test_a_copy_taken_from_another_copy_is_named_so(env: dict[str, str], tmp_path: Path) -> None:
     """A site reposts the blog's repost of the Mosul report, saying it first appeared on the blog: whatever its text
     is to South Front's original, `show` and the exports call it a copy of a copy, taken from the blog's page."""
@@ -288,6 +287,7 @@ def test_a_copy_taken_from_another_copy_is_named_so(env: dict[str, str], tmp_pat
     exported = [json.loads(line) for line in cli("export").stdout.splitlines()]
     row = next(row for row in exported if row["cluster"] == mosul["id"])
     assert dict(zip(row["copies"], row["relations"], strict=True))[taken["url"]] == "copy of a copy"
+
 
 def test_export_csv(on_seeds_db: str) -> None:
     result = cli("export", "--format", "csv")

@@ -203,7 +203,7 @@ def test_the_guard_does_not_put_the_pages_other_prose_in_front_of_a_whole_story(
 def _excerpt_page(sources: int = 20) -> str:
     """A short story in its <article> under its headline, a link to the rest, and a long list of sources after it."""
     cited = "".join(
-        f"<p>Port Gazette, \"Dredging permits and the sea wall dispute, part {i}\", a report of the regional planning "
+        f'<p>Port Gazette, "Dredging permits and the sea wall dispute, part {i}", a report of the regional planning '
         f"office on the shipping lanes, accessed Nov. {i}, 2019</p>"
         for i in range(sources)
     )

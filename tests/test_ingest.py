@@ -823,8 +823,10 @@ def test_a_copy_under_its_sites_time_stamp_opens_with_the_story(seeds: dict[str,
     after = [
         "Dallas Robinson is a freelance writer living in Minneapolis who covers science, travel and the outdoors.",
         "Want more stories like this? Every day we send an email with the top stories from our editors.",
-        *[f"She has written for many magazines and newspapers over the past {n} years, and teaches writing." for n in
-          ("ten", "twelve", "fifteen", "twenty")],
+        *[
+            f"She has written for many magazines and newspapers over the past {n} years, and teaches writing."
+            for n in ("ten", "twelve", "fifteen", "twenty")
+        ],
     ]
     copy = Article(text="\n".join(["Nov 18, 2019 @17:19 PM·Updated:", *story.paragraphs, *after]))
     relation = relate(fingerprint(copy), fingerprint(story))

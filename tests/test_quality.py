@@ -89,8 +89,7 @@ def test_the_seeds_on_one_host_in_any_order(tmp_path: Path, seed: int | str | No
 def dev_articles() -> list[tuple[str, Article]]:
     truth = json.loads((DEV / "truth.json").read_text())
     return [
-        (path.name, extract(read_page(path), truth["pages"][path.name]["url"]))
-        for path in page_files(DEV / "pages")
+        (path.name, extract(read_page(path), truth["pages"][path.name]["url"])) for path in page_files(DEV / "pages")
     ]
 
 

@@ -42,8 +42,9 @@ def test_tiny_corpus_is_valid_and_deterministic(tmp_path: Path) -> None:
     # one original per story, and it is the story's page named in `stories`
     originals: dict[str, list[str]] = {}
     for name, meta in pages.items():
-        if meta["role"] == "original" or (meta["role"] == "negative" and truth["stories"][meta["story"]]["original"]
-                                          == name):
+        if meta["role"] == "original" or (
+            meta["role"] == "negative" and truth["stories"][meta["story"]]["original"] == name
+        ):
             originals.setdefault(meta["story"], []).append(name)
     assert set(truth["stories"]) == {m["story"] for m in pages.values()}
     for story, rec in truth["stories"].items():
@@ -60,9 +61,13 @@ def test_tiny_corpus_is_valid_and_deterministic(tmp_path: Path) -> None:
     assert any(m.get("hard_negative") == "brief" for m in pages.values())
 
     # the answer key itself scores perfectly and validly
-    perfect = {"clusters": [{"canonical": rec["original"],
-                             "members": sorted(n for n, m in pages.items() if m["story"] == s)}
-                            for s, rec in truth["stories"].items()], "failed": []}
+    perfect = {
+        "clusters": [
+            {"canonical": rec["original"], "members": sorted(n for n, m in pages.items() if m["story"] == s)}
+            for s, rec in truth["stories"].items()
+        ],
+        "failed": [],
+    }
     result = scorer().score(truth, perfect)
     assert result["valid"] and result["pairwise"]["f1"] == 1.0 and result["canonical_accuracy_joined"] == 1.0
 

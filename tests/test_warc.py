@@ -236,9 +236,7 @@ def test_parquet_needs_an_output_file(warc_env: dict[str, str]) -> None:
     assert result.returncode == 2 and "--format parquet needs --output FILE" in result.stderr
 
 
-def test_push_queues_the_pages_of_a_warc_by_their_target_uri(
-    redis_client: Any, redis_url: str, tmp_path: Path
-) -> None:
+def test_push_queues_the_pages_of_a_warc_by_their_target_uri(redis_client: Any, redis_url: str, tmp_path: Path) -> None:
     """`copydesk push` of a WARC with a damaged record, no worker running: the tasks in the broker's queue
     carry every sound page (its HTML kept in Redis, keyed by its WARC-Target-URI), the damage is reported."""
     import base64
