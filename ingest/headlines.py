@@ -17,6 +17,8 @@ MIN_WORDS = 2
 # A word is matched by its first letters: "announce" and "announced", "layoff" and "layoffs" are one word.
 _STEM = 5
 _WORD = re.compile(r"[^\W_]+")
+# What sites put between a story's headline and their own name: "Story | Site", "Story - Site", "Site: Story".
+_SEPARATOR = re.compile(r"\s+[-|–—·:]\s+|\s*[|·]\s*|:\s+")
 # Scripts written without spaces: a headline is one "word" there, so it is read by pairs of characters.
 _UNSPACED = re.compile(r"[\u0e00-\u0e7f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")
 # Words that name no story, in the corpus's main languages. Missing one only makes two names look alike, which
@@ -30,17 +32,37 @@ _STOP = frozenset(
 
 
 def title_words(names: Iterable[str | None], sitename: str | None = None, host: str | None = None) -> frozenset[str]:
-    """The content words of a page's names for its story (its title, social titles, <h1>s), the site's own name and
-    host left out: "Story | Site" and "Story - Site" name the story, not the site."""
-    site = {word[:_STEM] for word in _WORD.findall(f"{sitename or ''} {(host or '').replace('.', ' ')}".casefold())}
+    """The content words of a page's names for its story (its title, social titles, <h1>s). A name, or a part of
+    one, that is the site's own name or host ("Story | Site", "Site - Story", "Site") is left out: it names the
+    site, not the story. No words: the page does not name its story, and is never apart from another."""
+    site = {_squashed(sitename or "")} | {_squashed(label) for label in (host or "").split(".")[:-1]}
+    site_words = _words(f"{sitename or ''} {(host or '').replace('.', ' ')}")
     words: set[str] = set()
     for name in names:
-        for word in _WORD.findall((name or "").casefold()):
-            if _UNSPACED.search(word):
-                words.update(word[i : i + 2] for i in range(max(1, len(word) - 1)))
-            elif len(word) > 2 and word not in _STOP and word[:_STEM] not in site:
-                words.add(word[:_STEM])
+        for part in _SEPARATOR.split(name or ""):
+            if not _names_site(part, site, site_words):
+                words |= _words(part)
     return frozenset(words)
+
+
+def _words(text: str) -> set[str]:
+    words: set[str] = set()
+    for word in _WORD.findall(text.casefold()):
+        if _UNSPACED.search(word):
+            words.update(word[i : i + 2] for i in range(max(1, len(word) - 1)))
+        elif len(word) > 2 and word not in _STOP:
+            words.add(word[:_STEM])
+    return words
+
+
+def _squashed(text: str) -> str:
+    return "".join(_WORD.findall(text.casefold()))
+
+
+def _names_site(part: str, site: set[str], site_words: set[str]) -> bool:
+    """Whether a part of a title names the site: its name or host, or words of these alone ("U.S." and other parts
+    of no content word included)."""
+    return _squashed(part) in site or _words(part) <= site_words
 
 
 def named_apart(first: frozenset[str], second: frozenset[str]) -> bool:
