@@ -14,6 +14,7 @@ from collections.abc import Iterable
 
 # Names of fewer content words than this say too little to tell two stories apart ("Home", "News | Site").
 MIN_WORDS = 2
+MAX_SITE_WORDS = 6  # "The Spokesman-Review Newspaper", "Business Insider Deutschland"; more is a headline
 # A word is matched by its first letters: "announce" and "announced", "layoff" and "layoffs" are one word.
 _STEM = 5
 _WORD = re.compile(r"[^\W_]+")
@@ -34,7 +35,12 @@ _STOP = frozenset(
 def title_words(names: Iterable[str | None], sitename: str | None = None, host: str | None = None) -> frozenset[str]:
     """The content words of a page's names for its story (its title, social titles, <h1>s). A name, or a part of
     one, that is the site's own name or host ("Story | Site", "Site - Story", "Site") is left out: it names the
-    site, not the story. No words: the page does not name its story, and is never apart from another."""
+    site, not the story. No words: the page does not name its story, and is never apart from another.
+
+    A site name longer than a site's name is, is the headline given as the site's name by the page's metadata: the
+    host alone names the site then."""
+    if sitename and len(sitename.split()) > MAX_SITE_WORDS:
+        sitename = None
     site = {_squashed(sitename or "")} | {_squashed(label) for label in (host or "").split(".")[:-1]}
     site_words = _words(f"{sitename or ''} {(host or '').replace('.', ' ')}")
     words: set[str] = set()

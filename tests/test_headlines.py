@@ -73,9 +73,15 @@ def test_headlines_name_one_story_when_any_of_their_words_is_shared() -> None:
     # Too few words to tell ("Home", a site's name alone): never apart.
     assert not named_apart(title_words(["Home"]), original)
     assert not named_apart(title_words(["South Front"], "South Front"), original)
-    # Metadata that gives the headline as the site's name too leaves the page unnamed, never apart.
+    # Metadata that gives the headline as the site's name too: the host alone names the site.
     stadia = "Google Stadia Red Dead Redemption 2 doesn't run at a stable 60fps."
-    assert title_words([stadia, f"{stadia} | U.S."], stadia, "bgr.com") == frozenset()
+    assert not named_apart(
+        title_words([stadia, f"{stadia} | BGR"], stadia, "bgr.com"), title_words([stadia], "MSPoweruser")
+    )
+    assert not named_apart(
+        title_words([f"{stadia} - latest | The Jerusalem Post"], f"{stadia} - latest | The Jerusalem Post"),
+        title_words([stadia], "MSPoweruser"),
+    )
     # Scripts without spaces are read by pairs of characters: an edited headline still shares some.
     assert not named_apart(title_words(["東京で大雨の警報が出された"]), title_words(["速報：東京で大雨の警報"]))
 
