@@ -323,7 +323,9 @@ def page_headlines(tree: lxml.html.HtmlElement, title: str | None, sitename: str
     and twitter:title, and those of its <h1>s that share a word with these (a template's other <h1>s name its menus,
     share buttons and other stories), each once. With no such title, its first <h1>."""
     named = [title or ""]
-    named += [element.text or "" for element in tree.iter("title")]
+    # The page's <title>, not the <title>s of its SVG icons ("Facebook", "Close Ad").
+    titles = (element for element in tree.iter("title") if not any(up.tag == "svg" for up in element.iterancestors()))
+    named += [element.text or "" for element in islice(titles, 1)]
     for meta in tree.iter("meta"):
         if (meta.get("property") or meta.get("name") or "").lower() in ("og:title", "twitter:title"):
             named.append(meta.get("content") or "")

@@ -42,10 +42,12 @@ def test_a_page_names_its_story_in_its_title_social_titles_and_headings() -> Non
         "<html><head><title>John M. Ford's books are being republished | The Site</title>"
         '<meta property="og:title" content="The Resurrection of a Writer">'
         '<meta name="twitter:title" content="The Resurrection of a Writer"></head>'
-        "<body><h1>The Site</h1><h1>The Disappearance of John M. Ford</h1><h1>Follow The Site on Twitter</h1>"
+        '<body><h1>The Site</h1><svg class="icon"><g><title>Share on Facebook</title></g></svg>'
+        "<h1>The Disappearance of John M. Ford</h1><h1>Follow The Site on Twitter</h1>"
         "<p>Text.</p></body></html>"
     )
-    # The template's other headings (its name, its share buttons) share no word with the page's titles.
+    # The template's other headings (its name, its share buttons) share no word with the page's titles; its icons'
+    # <title>s are no title of the page.
     assert page_headlines(tree, "The Resurrection of a Writer", "The Site") == (
         "The Resurrection of a Writer",
         "John M. Ford's books are being republished | The Site",
