@@ -323,16 +323,22 @@ def page_headlines(tree: lxml.html.HtmlElement, title: str | None, sitename: str
     and twitter:title, and those of its <h1>s that share a word with these (a template's other <h1>s name its menus,
     share buttons and other stories), each once. With no such title, its first <h1>."""
     named = [title or ""]
-    # The page's <title>, not the <title>s of its SVG icons ("Facebook", "Close Ad").
-    titles = (element for element in tree.iter("title") if not any(up.tag == "svg" for up in element.iterancestors()))
-    named += [element.text or "" for element in islice(titles, 1)]
-    for meta in tree.iter("meta"):
-        if (meta.get("property") or meta.get("name") or "").lower() in ("og:title", "twitter:title"):
-            named.append(meta.get("content") or "")
+    # Read from the <head> when there is one: a walk of the whole page for these cost as much as the rest of this.
+    head = tree.find("head")
+    found = (head if head is not None else tree).iter("title", "meta")
+    titled = False
+    for element in found:
+        if element.tag == "meta":
+            if (element.get("property") or element.get("name") or "").lower() in ("og:title", "twitter:title"):
+                named.append(element.get("content") or "")
+        elif not titled and not any(up.tag == "svg" for up in element.iterancestors()):
+            # The page's <title>, not the <title>s of its SVG icons ("Facebook", "Close Ad").
+            named.append(element.text or "")
+            titled = True
     names = [name for name in map(_clean, named) if name and len(name.split()) <= MAX_HEADLINE_WORDS]
     words = title_words(names, sitename)
     for heading in tree.iter("h1"):
-        text = _clean(heading.text_content())
+        text = _clean("".join(heading.itertext()))
         if not text or len(text.split()) > MAX_HEADLINE_WORDS:
             continue
         if not words:

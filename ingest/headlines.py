@@ -52,8 +52,11 @@ def title_words(names: Iterable[str | None], sitename: str | None = None, host: 
 
 
 def _words(text: str) -> set[str]:
+    folded = text.casefold()
+    if _UNSPACED.search(folded) is None:
+        return {word[:_STEM] for word in _WORD.findall(folded) if len(word) > 2 and word not in _STOP}
     words: set[str] = set()
-    for word in _WORD.findall(text.casefold()):
+    for word in _WORD.findall(folded):
         if _UNSPACED.search(word):
             words.update(word[i : i + 2] for i in range(max(1, len(word) - 1)))
         elif len(word) > 2 and word not in _STOP:

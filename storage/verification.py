@@ -8,6 +8,7 @@ holds no write lock, so other workers go on storing meanwhile.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -91,7 +92,8 @@ def verify(
                 links = _links(urls, doc_id, other_id), _links(urls, other_id, doc_id)
                 if other_fp is not None and not (unrelated(fps[doc_id], other_fp, policy) and not (said or any(links))):
                     relation = relate(fps[doc_id], other_fp, policy)
-                    relation = named(relation, _named_apart(urls, doc_id, other_id), policy)
+                    if relation.kind is not None:
+                        relation = named(relation, _named_apart(urls, doc_id, other_id), policy)
                     relation = linked(declared(relation, said, policy), *links, policy)
                 if relation is not None and relation.kind is not None:
                     matches[doc_id][other_id] = relation
@@ -124,7 +126,13 @@ class _Page:
     url: str | None  # its own
     declared: str | None  # the one its rel=canonical names
     links: frozenset[str]  # those its paragraphs link to (Article.links)
-    title_words: frozenset[str] = frozenset()  # ingest.headlines.title_words of its title and headlines
+    names: tuple[str | None, ...] = ()  # its title and headlines (Article.headlines)
+    site: tuple[str | None, str | None] = (None, None)  # its site's name and its host
+
+    @functools.cached_property
+    def title_words(self) -> frozenset[str]:
+        """ingest.headlines.title_words of its names: read only for the few candidates related by their text."""
+        return title_words(self.names, *self.site)
 
 
 _NOWHERE = _Page(None, None, frozenset())
@@ -157,8 +165,8 @@ def _clusters_of_candidates(session: Session, ids: set[int]) -> tuple[dict[int, 
         if rows is None:
             rows = list(connection.execute(query.where(Document.id.in_(part))).all())
         for doc_id, cluster_id, clustered, canonical_id, url, declared_url, links, title, headlines, site, host in rows:
-            named = title_words([title, *(headlines or "").splitlines()], site, host)
-            urls[doc_id] = _Page(url, declared_url, frozenset((links or "").split()), named)
+            names = (title, *(headlines or "").splitlines())
+            urls[doc_id] = _Page(url, declared_url, frozenset((links or "").split()), names, (site, host))
             if clustered and cluster_id is not None:
                 cluster_of[doc_id] = cluster_id
                 if canonical_id is not None:
