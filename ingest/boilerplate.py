@@ -8,7 +8,9 @@ one story on one host (a print or AMP URL, an updated version, an excerpt) share
 not chrome. They are told apart by what each page has besides what they share: a copy adds no prose
 to it (an excerpt's "Read more" link, a print version nothing) or a reworded version of its sibling's
 (an update); two different stories each have prose of their own that the other lacks, however short
-the story and however long the block they share.
+the story and however long the block they share. A page whose rel=canonical names the other is its copy
+by the publisher's own word, whatever each adds (an edition of the site's newsletter carrying the story
+under its own header and footer, the story's page with a standfirst the edition left out).
 
 A network's boilerplate stands on many sites, each page naming its own site or the source it credits ("Copyright
 X; reproduced here for non-commercial purposes."), and a site may have one page of it in the archive: per-site
@@ -26,6 +28,7 @@ from collections.abc import Hashable, Iterable, Mapping, MutableMapping
 from typing import TypeVar
 
 from ingest import text as textlib
+from ingest.canonical import names_url
 
 # Own prose of two pages sharing at least this share of the smaller one's shingles: one reworded.
 REWORDED = 0.3
@@ -37,6 +40,7 @@ SURE_CARRIERS = 6
 RELATED = 0.2
 
 Page = Mapping[int, textlib.Paragraph]  # a page's paragraphs by hash
+Address = tuple[str | None, str | None]  # a page's URL, and the one its rel=canonical names
 N = TypeVar("N", bound=Hashable)
 
 
@@ -54,15 +58,25 @@ def copies_of_one_another(a: Page, b: Page) -> bool:
     return bool(smaller) and len(shingles_a & shingles_b) >= REWORDED * smaller
 
 
+def declared_copies(a: Address | None, b: Address | None) -> bool:
+    """Whether one of two pages (their addresses) names the other as its rel=canonical."""
+    if a is None or b is None:
+        return False
+    return names_url(a[1], b[0], a[0]) or names_url(b[1], a[0], b[0])
+
+
 def chrome(
     carriers: Mapping[Hashable, Page],
     wanted: Iterable[int] | None = None,
     known: MutableMapping[tuple[Hashable, Hashable], bool] | None = None,
+    addresses: Mapping[Hashable, Address] | None = None,
 ) -> set[int]:
     """Of the paragraph hashes in `wanted` (default: all), those that two of the pages in `carriers`
     ({page: its paragraphs}, pages of one host) carry without being copies of one another.
     `known`: copies_of_one_another's verdicts by pair of names, filled in here; a caller that names the
-    same pages alike in later calls passes it again, and pairs already judged are not compared again."""
+    same pages alike in later calls passes it again, and pairs already judged are not compared again.
+    `addresses`: the pages' addresses by name, those known: a page declaring the other is its copy."""
+    addresses = addresses or {}
     look_for = None if wanted is None else set(wanted)
     by_paragraph: dict[int, list[Hashable]] = {}
     for name, paragraphs in carriers.items():
@@ -72,7 +86,9 @@ def chrome(
 
     def differ(x: Hashable, y: Hashable) -> bool:
         if (x, y) not in copies:
-            copies[(x, y)] = copies_of_one_another(carriers[x], carriers[y])
+            copies[(x, y)] = declared_copies(addresses.get(x), addresses.get(y)) or copies_of_one_another(
+                carriers[x], carriers[y]
+            )
         return not copies[(x, y)]
 
     return {

@@ -320,8 +320,9 @@ class Archive:
         first = dict(zip(keys, arrivals, strict=True))  # a key repeated in the batch is stored once
         pages = {key: (host, paras[key]) for key, a in first.items() if (host := a.article.host)}
         templates = {key: template_keys(paras[key].values()) for key in first}
+        addresses = {key: (a.final_url or a.article.url, a.article.canonical_url) for key, a in first.items()}
         with reading(self.sessions) as session:
-            chrome = host_chrome(session, {(host, h) for host, page in pages.values() for h in page}, pages)
+            chrome = host_chrome(session, {(host, h) for host, page in pages.values() for h in page}, pages, addresses)
             boilerplate = network.known(session, set().union(*templates.values()))
         prepared = {}
         for key, arrival in first.items():

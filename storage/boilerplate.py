@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from ingest import boilerplate
 from ingest import text as textlib
-from ingest.boilerplate import Page
+from ingest.boilerplate import Address, Page
 from storage.models import Document, HostParagraph
 
 Pair = tuple[str, int]  # (host, signed paragraph hash)
@@ -34,10 +34,15 @@ def paragraphs(lines: Iterable[str], title: str | None) -> dict[int, textlib.Par
     }
 
 
-def host_chrome(session: Session, pairs: set[Pair], extra: Mapping[str, tuple[str, Page]] | None = None) -> set[Pair]:
+def host_chrome(
+    session: Session,
+    pairs: set[Pair],
+    extra: Mapping[str, tuple[str, Page]] | None = None,
+    addresses: Mapping[str, Address] | None = None,
+) -> set[Pair]:
     """Which of `pairs` are chrome, counting the stored pages and `extra` ({name: (host, paragraphs)},
-    pages not stored yet)."""
-    return chrome_with_and_without(session, pairs, extra)[0]
+    pages not stored yet, whose `addresses` are given by name)."""
+    return chrome_with_and_without(session, pairs, extra, addresses=addresses)[0]
 
 
 def chrome_with_and_without(
@@ -45,10 +50,12 @@ def chrome_with_and_without(
     pairs: set[Pair],
     extra: Mapping[str, tuple[str, Page]] | None = None,
     without: Mapping[int, Page] | None = None,
+    addresses: Mapping[str, Address] | None = None,
 ) -> tuple[set[Pair], set[Pair]]:
     """(which of `pairs` are chrome, which would be without the stored documents `without` ({id: paragraphs}):
-    what a batch just stored made chrome is the difference), from one reading of the carriers."""
-    extra, without = extra or {}, without or {}
+    what a batch just stored made chrome is the difference), from one reading of the carriers. `addresses`: those
+    of the pages in `extra`, by name."""
+    extra, without, addresses = extra or {}, without or {}, addresses or {}
     found: set[Pair] = set()
     found_before: set[Pair] = set()
     # A statement a host, two to six a batch's page: through the connection, without the ORM's handling
@@ -76,25 +83,29 @@ def chrome_with_and_without(
                     maybe.append(h)
         if not unsure and not unsure_before:
             continue
-        carriers = _carriers_of(session, host, sorted({*unsure, *unsure_before}))
+        carriers, known = _carriers_of(session, host, sorted({*unsure, *unsure_before}))
         carriers.update((("new", name), page) for name, page in pending)
+        known.update((("new", name), addresses[name]) for name, _ in pending if name in addresses)
         verdicts = _Verdicts()
-        found.update((host, h) for h in boilerplate.chrome(carriers, unsure, verdicts))
+        found.update((host, h) for h in boilerplate.chrome(carriers, unsure, verdicts, known))
         earlier = {key: page for key, page in carriers.items() if _stored_id(key) not in without}
-        found_before.update((host, h) for h in boilerplate.chrome(earlier, unsure_before, verdicts))
+        found_before.update((host, h) for h in boilerplate.chrome(earlier, unsure_before, verdicts, known))
     return found, found_before
 
 
-def _carriers_of(session: Session, host: str, hashes: list[int]) -> dict[Hashable, Page]:
-    """The stored pages of `host` carrying any of `hashes`, by ("stored", id, content hash). Few: only
-    paragraphs carried by 2 to SURE_CARRIERS - 1 pages of a host are looked at so."""
+def _carriers_of(
+    session: Session, host: str, hashes: list[int]
+) -> tuple[dict[Hashable, Page], dict[Hashable, Address]]:
+    """The stored pages of `host` carrying any of `hashes`, and their addresses, by ("stored", id, content hash).
+    Few: only paragraphs carried by 2 to SURE_CARRIERS - 1 pages of a host are looked at so."""
     connection = session.connection()  # flushed by chrome_with_and_without
     versions = _carrier_versions(connection, host, hashes)
     unread = [doc for doc, digest in versions if (doc, digest) not in _PAGES]
     if unread:
-        for doc, digest, text, title in _texts(connection, unread):
-            _remember((doc, digest), paragraphs(text.splitlines(), title))
-    return {("stored", doc, digest): _PAGES[(doc, digest)] for doc, digest in versions if (doc, digest) in _PAGES}
+        for doc, digest, text, title, url, declared in _texts(connection, unread):
+            _remember((doc, digest), (paragraphs(text.splitlines(), title), (url, declared)))
+    read = {("stored", doc, digest): _PAGES[(doc, digest)] for doc, digest in versions if (doc, digest) in _PAGES}
+    return {name: page for name, (page, _) in read.items()}, {name: address for name, (_, address) in read.items()}
 
 
 # On SQLite these run straight on the driver's cursor, inside the session's transaction: SQLAlchemy's
@@ -109,7 +120,7 @@ _SQLITE_CARRIERS = (
     "JOIN documents ON documents.id = host_paragraphs.document_id "
     "WHERE host_paragraphs.host = ? AND host_paragraphs.paragraph_hash IN ({}) ORDER BY host_paragraphs.document_id"
 )
-_SQLITE_TEXTS = "SELECT id, content_hash, text, title FROM documents WHERE id IN ({})"
+_SQLITE_TEXTS = "SELECT id, content_hash, text, title, final_url, canonical_url FROM documents WHERE id IN ({})"
 
 
 def _count(connection: Connection, host: str, hashes: list[int]) -> dict[int, int]:
@@ -128,13 +139,12 @@ def _carrier_versions(connection: Connection, host: str, hashes: list[int]) -> l
     return [(doc, digest) for doc, digest in connection.execute(query)]
 
 
-def _texts(connection: Connection, ids: list[int]) -> list[tuple[int, str, str, str | None]]:
-    """(id, content hash, text, title) of documents."""
+def _texts(connection: Connection, ids: list[int]) -> list[tuple[Any, ...]]:
+    """(id, content hash, text, title, URL, rel=canonical) of documents."""
     if connection.dialect.name == "sqlite":
-        rows = _sqlite_rows(connection, _SQLITE_TEXTS, ids, ids)
-        return [(doc, digest, text, title) for doc, digest, text, title in rows]
-    query = select(Document.id, Document.content_hash, Document.text, Document.title).where(Document.id.in_(ids))
-    return [(doc, digest, text, title) for doc, digest, text, title in connection.execute(query)]
+        return [tuple(row) for row in _sqlite_rows(connection, _SQLITE_TEXTS, ids, ids)]
+    columns = (Document.content_hash, Document.text, Document.title, Document.final_url, Document.canonical_url)
+    return [tuple(row) for row in connection.execute(select(Document.id, *columns).where(Document.id.in_(ids)))]
 
 
 def _sqlite_rows(connection: Connection, sql: str, params: list[Any], listed: list[Any]) -> list[Any]:
@@ -189,9 +199,9 @@ class _Verdicts(MutableMapping[tuple[Hashable, Hashable], bool]):
         return len(self.local)
 
 
-# The paragraphs of recently read documents, by (id, content hash), which names one text in any database:
-# the same few pages of a host are looked at again with each new page of it. Bounded: memory stays flat.
-_PAGES: OrderedDict[tuple[int, str], Page] = OrderedDict()
+# The paragraphs and addresses of recently read documents, by (id, content hash), which names one text in any
+# database: the same few pages of a host are looked at again with each new page of it. Bounded: memory stays flat.
+_PAGES: OrderedDict[tuple[int, str], tuple[Page, Address]] = OrderedDict()
 _PAGES_KEPT = 512
 
 
@@ -200,7 +210,7 @@ _VERDICTS: OrderedDict[tuple[Hashable, Hashable], bool] = OrderedDict()
 _VERDICTS_KEPT = 8192
 
 
-def _remember(doc: tuple[int, str], page: Page) -> None:
+def _remember(doc: tuple[int, str], page: tuple[Page, Address]) -> None:
     _PAGES[doc] = page
     while len(_PAGES) > _PAGES_KEPT:
         _PAGES.popitem(last=False)

@@ -370,6 +370,40 @@ def test_an_excerpt_linking_its_original_joins_it_under_its_sites_prose(archive:
     }
 
 
+@pytest.mark.parametrize("edition_first", [True, False])
+def test_a_sites_edition_declaring_its_story_is_a_copy_not_its_chrome(archive: Archive, edition_first: bool) -> None:
+    """The site's newsletter edition carries its story under a greeting and a footer of its own, and declares the
+    story's page its rel=canonical; the story's page has a standfirst the edition left out. Each adds prose of its
+    own, so by their paragraphs the two would be two stories sharing the site's chrome, the story itself; the
+    publisher's word makes them copies of one another, and the story stays theirs (ingest.boilerplate)."""
+    story = extract((SEEDS / "southfront-original.html").read_bytes()).paragraphs[:6]
+    title = "US-backed operation in Mosul approaches its final phase"
+    pages = {
+        "story": Article(
+            text="\n".join(["A standfirst: how a months-long battle for the city came to its last streets.", *story]),
+            title=title,
+            host="news.example",
+            url="https://news.example/2017/05/mosul",
+        ),
+        "edition": Article(
+            text="\n".join(
+                [
+                    "Good morning, and welcome to the briefing: one story that mattered this week, in full.",
+                    *story,
+                    "Thanks for reading. The briefing returns on Monday with the week's other stories.",
+                ]
+            ),
+            title=title,
+            host="news.example",
+            url="https://news.example/newsletter/2017-05-09/daily",
+            canonical_url="https://news.example/2017/05/mosul",
+        ),
+    }
+    order = ["edition", "story"] if edition_first else ["story", "edition"]
+    stored = {name: archive.add(pages[name], key=name) for name in order}
+    assert stored["edition"].cluster_id == stored["story"].cluster_id is not None
+
+
 @pytest.mark.parametrize("order", [("story", "excerpt", "table"), ("table", "excerpt", "story")])
 def test_a_table_page_quoting_a_story_stays_apart_from_it_and_its_excerpt(
     archive: Archive, order: tuple[str, ...]
