@@ -8,9 +8,10 @@ one story on one host (a print or AMP URL, an updated version, an excerpt) share
 not chrome. They are told apart by what each page has besides what they share: a copy adds no prose
 to it (an excerpt's "Read more" link, a print version nothing) or a reworded version of its sibling's
 (an update); two different stories each have prose of their own that the other lacks, however short
-the story and however long the block they share. A page whose rel=canonical names the other is its copy
-by the publisher's own word, whatever each adds (an edition of the site's newsletter carrying the story
-under its own header and footer, the story's page with a standfirst the edition left out).
+the story and however long the block they share. Two pages also say it themselves, whatever each adds (an
+edition of the site's newsletter carrying the story under its own header and footer, the story's page with a
+standfirst the edition left out): one names the other as its rel=canonical, the publisher's own word, or both
+carry the same headline, long enough to name one story (not a recurring "Daily Deals" or "Opening bell 11.18.19").
 
 A network's boilerplate stands on many sites, each page naming its own site or the source it credits ("Copyright
 X; reproduced here for non-commercial purposes."), and a site may have one page of it in the archive: per-site
@@ -25,10 +26,11 @@ story's (`ingest.relation.read_side`: shared, they prove nothing; after the shar
 from __future__ import annotations
 
 from collections.abc import Hashable, Iterable, Mapping, MutableMapping
-from typing import TypeVar
+from typing import NamedTuple, TypeVar
 
 from ingest import text as textlib
 from ingest.canonical import names_url
+from ingest.headlines import title_words
 
 # Own prose of two pages sharing at least this share of the smaller one's shingles: one reworded.
 REWORDED = 0.3
@@ -40,7 +42,19 @@ SURE_CARRIERS = 6
 RELATED = 0.2
 
 Page = Mapping[int, textlib.Paragraph]  # a page's paragraphs by hash
-Address = tuple[str | None, str | None]  # a page's URL, and the one its rel=canonical names
+# Words a headline needs, besides the site's name, to name one story when two pages of a host carry it.
+SAME_HEADLINE_WORDS = 3
+
+
+class Claim(NamedTuple):
+    """What a page says of itself."""
+
+    url: str | None  # its address
+    declared: str | None = None  # the address its rel=canonical names
+    title: str | None = None  # its headline
+    host: str | None = None
+
+
 N = TypeVar("N", bound=Hashable)
 
 
@@ -58,25 +72,29 @@ def copies_of_one_another(a: Page, b: Page) -> bool:
     return bool(smaller) and len(shingles_a & shingles_b) >= REWORDED * smaller
 
 
-def declared_copies(a: Address | None, b: Address | None) -> bool:
-    """Whether one of two pages (their addresses) names the other as its rel=canonical."""
+def said_copies(a: Claim | None, b: Claim | None) -> bool:
+    """Whether two pages of one host say they are one story: one names the other as its rel=canonical, or both carry
+    the same headline of SAME_HEADLINE_WORDS words or more besides the site's name."""
     if a is None or b is None:
         return False
-    return names_url(a[1], b[0], a[0]) or names_url(b[1], a[0], b[0])
+    if names_url(a.declared, b.url, a.url) or names_url(b.declared, a.url, b.url):
+        return True
+    same = a.title is not None and " ".join(a.title.casefold().split()) == " ".join((b.title or "").casefold().split())
+    return same and len(title_words([a.title], host=a.host)) >= SAME_HEADLINE_WORDS
 
 
 def chrome(
     carriers: Mapping[Hashable, Page],
     wanted: Iterable[int] | None = None,
     known: MutableMapping[tuple[Hashable, Hashable], bool] | None = None,
-    addresses: Mapping[Hashable, Address] | None = None,
+    claims: Mapping[Hashable, Claim] | None = None,
 ) -> set[int]:
     """Of the paragraph hashes in `wanted` (default: all), those that two of the pages in `carriers`
     ({page: its paragraphs}, pages of one host) carry without being copies of one another.
     `known`: copies_of_one_another's verdicts by pair of names, filled in here; a caller that names the
     same pages alike in later calls passes it again, and pairs already judged are not compared again.
-    `addresses`: the pages' addresses by name, those known: a page declaring the other is its copy."""
-    addresses = addresses or {}
+    `claims`: what the pages say of themselves, by name, those known (`said_copies`)."""
+    claims = claims or {}
     look_for = None if wanted is None else set(wanted)
     by_paragraph: dict[int, list[Hashable]] = {}
     for name, paragraphs in carriers.items():
@@ -86,7 +104,7 @@ def chrome(
 
     def differ(x: Hashable, y: Hashable) -> bool:
         if (x, y) not in copies:
-            copies[(x, y)] = declared_copies(addresses.get(x), addresses.get(y)) or copies_of_one_another(
+            copies[(x, y)] = said_copies(claims.get(x), claims.get(y)) or copies_of_one_another(
                 carriers[x], carriers[y]
             )
         return not copies[(x, y)]

@@ -37,6 +37,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from ingest import text as textlib
+from ingest.boilerplate import Claim
 from ingest.document import Article, Fingerprint, FingerprintParams
 from ingest.extract import extract
 from ingest.fingerprint import content_paragraphs
@@ -320,9 +321,12 @@ class Archive:
         first = dict(zip(keys, arrivals, strict=True))  # a key repeated in the batch is stored once
         pages = {key: (host, paras[key]) for key, a in first.items() if (host := a.article.host)}
         templates = {key: template_keys(paras[key].values()) for key in first}
-        addresses = {key: (a.final_url or a.article.url, a.article.canonical_url) for key, a in first.items()}
+        claims = {
+            key: Claim(a.final_url or a.article.url, a.article.canonical_url, a.article.title, a.article.host)
+            for key, a in first.items()
+        }
         with reading(self.sessions) as session:
-            chrome = host_chrome(session, {(host, h) for host, page in pages.values() for h in page}, pages, addresses)
+            chrome = host_chrome(session, {(host, h) for host, page in pages.values() for h in page}, pages, claims)
             boilerplate = network.known(session, set().union(*templates.values()))
         prepared = {}
         for key, arrival in first.items():

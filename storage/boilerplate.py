@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from ingest import boilerplate
 from ingest import text as textlib
-from ingest.boilerplate import Address, Page
+from ingest.boilerplate import Claim, Page
 from storage.models import Document, HostParagraph
 
 Pair = tuple[str, int]  # (host, signed paragraph hash)
@@ -38,11 +38,11 @@ def host_chrome(
     session: Session,
     pairs: set[Pair],
     extra: Mapping[str, tuple[str, Page]] | None = None,
-    addresses: Mapping[str, Address] | None = None,
+    claims: Mapping[str, Claim] | None = None,
 ) -> set[Pair]:
     """Which of `pairs` are chrome, counting the stored pages and `extra` ({name: (host, paragraphs)},
-    pages not stored yet, whose `addresses` are given by name)."""
-    return chrome_with_and_without(session, pairs, extra, addresses=addresses)[0]
+    pages not stored yet, whose `claims` are given by name)."""
+    return chrome_with_and_without(session, pairs, extra, claims=claims)[0]
 
 
 def chrome_with_and_without(
@@ -50,12 +50,12 @@ def chrome_with_and_without(
     pairs: set[Pair],
     extra: Mapping[str, tuple[str, Page]] | None = None,
     without: Mapping[int, Page] | None = None,
-    addresses: Mapping[str, Address] | None = None,
+    claims: Mapping[str, Claim] | None = None,
 ) -> tuple[set[Pair], set[Pair]]:
     """(which of `pairs` are chrome, which would be without the stored documents `without` ({id: paragraphs}):
-    what a batch just stored made chrome is the difference), from one reading of the carriers. `addresses`: those
+    what a batch just stored made chrome is the difference), from one reading of the carriers. `claims`: those
     of the pages in `extra`, by name."""
-    extra, without, addresses = extra or {}, without or {}, addresses or {}
+    extra, without, claims = extra or {}, without or {}, claims or {}
     found: set[Pair] = set()
     found_before: set[Pair] = set()
     # A statement a host, two to six a batch's page: through the connection, without the ORM's handling
@@ -85,7 +85,7 @@ def chrome_with_and_without(
             continue
         carriers, known = _carriers_of(session, host, sorted({*unsure, *unsure_before}))
         carriers.update((("new", name), page) for name, page in pending)
-        known.update((("new", name), addresses[name]) for name, _ in pending if name in addresses)
+        known.update((("new", name), claims[name]) for name, _ in pending if name in claims)
         verdicts = _Verdicts()
         found.update((host, h) for h in boilerplate.chrome(carriers, unsure, verdicts, known))
         earlier = {key: page for key, page in carriers.items() if _stored_id(key) not in without}
@@ -93,17 +93,15 @@ def chrome_with_and_without(
     return found, found_before
 
 
-def _carriers_of(
-    session: Session, host: str, hashes: list[int]
-) -> tuple[dict[Hashable, Page], dict[Hashable, Address]]:
-    """The stored pages of `host` carrying any of `hashes`, and their addresses, by ("stored", id, content hash).
+def _carriers_of(session: Session, host: str, hashes: list[int]) -> tuple[dict[Hashable, Page], dict[Hashable, Claim]]:
+    """The stored pages of `host` carrying any of `hashes`, and their claims, by ("stored", id, content hash).
     Few: only paragraphs carried by 2 to SURE_CARRIERS - 1 pages of a host are looked at so."""
     connection = session.connection()  # flushed by chrome_with_and_without
     versions = _carrier_versions(connection, host, hashes)
     unread = [doc for doc, digest in versions if (doc, digest) not in _PAGES]
     if unread:
         for doc, digest, text, title, url, declared in _texts(connection, unread):
-            _remember((doc, digest), (paragraphs(text.splitlines(), title), (url, declared)))
+            _remember((doc, digest), (paragraphs(text.splitlines(), title), Claim(url, declared, title, host)))
     read = {("stored", doc, digest): _PAGES[(doc, digest)] for doc, digest in versions if (doc, digest) in _PAGES}
     return {name: page for name, (page, _) in read.items()}, {name: address for name, (_, address) in read.items()}
 
@@ -199,9 +197,9 @@ class _Verdicts(MutableMapping[tuple[Hashable, Hashable], bool]):
         return len(self.local)
 
 
-# The paragraphs and addresses of recently read documents, by (id, content hash), which names one text in any
+# The paragraphs and claims of recently read documents, by (id, content hash), which names one text in any
 # database: the same few pages of a host are looked at again with each new page of it. Bounded: memory stays flat.
-_PAGES: OrderedDict[tuple[int, str], tuple[Page, Address]] = OrderedDict()
+_PAGES: OrderedDict[tuple[int, str], tuple[Page, Claim]] = OrderedDict()
 _PAGES_KEPT = 512
 
 
@@ -210,7 +208,7 @@ _VERDICTS: OrderedDict[tuple[Hashable, Hashable], bool] = OrderedDict()
 _VERDICTS_KEPT = 8192
 
 
-def _remember(doc: tuple[int, str], page: tuple[Page, Address]) -> None:
+def _remember(doc: tuple[int, str], page: tuple[Page, Claim]) -> None:
     _PAGES[doc] = page
     while len(_PAGES) > _PAGES_KEPT:
         _PAGES.popitem(last=False)

@@ -6,6 +6,7 @@ import dataclasses
 import gzip
 import json
 import unicodedata
+from collections.abc import Hashable
 from dataclasses import replace
 from datetime import UTC, datetime
 
@@ -865,6 +866,39 @@ def test_a_newsletter_edition_of_a_story_on_its_own_site_is_its_copy(seeds: dict
         ]
     )
     assert boilerplate.chrome({"page": page, "newsletter": newsletter}) == set()
+
+
+def test_pages_of_one_host_saying_they_are_one_story_share_no_chrome(seeds: dict[str, Article]) -> None:
+    """The story's page adds a standfirst, another page of the site adds a greeting and a sign-off: each has prose of
+    its own, so by their text they are two stories whose shared paragraphs are the site's chrome. They say otherwise
+    themselves: one names the other as its rel=canonical, or both carry the story's headline. A recurring headline
+    too short to name one story ("Daily Deals") says nothing."""
+    story = seeds["southfront-original.html"].paragraphs[:5]
+    pages: dict[Hashable, boilerplate.Page] = {
+        "story": boilerplate.page(["How a months-long battle for the city came down to its last streets.", *story]),
+        "edition": boilerplate.page(
+            ["Good morning, and welcome to the briefing: one story that mattered this week.", *story]
+        ),
+    }
+    url, edition_url = "https://news.example/2017/05/mosul", "https://news.example/briefing/2017-05-09"
+    headline = "US-backed operation in Mosul approaches its final phase"
+    shared = {paragraph_hash(p) for p in story}
+    assert boilerplate.chrome(pages) == shared
+    declared: dict[Hashable, boilerplate.Claim] = {
+        "story": boilerplate.Claim(url, url, "Mosul: the last streets", "news.example"),
+        "edition": boilerplate.Claim(edition_url, url, "The briefing, 9 May", "news.example"),
+    }
+    assert boilerplate.chrome(pages, claims=declared) == set()
+    titled: dict[Hashable, boilerplate.Claim] = {
+        "story": boilerplate.Claim(url, url, headline, "news.example"),
+        "edition": boilerplate.Claim(edition_url, edition_url, f" {headline.upper()} ", "news.example"),
+    }
+    assert boilerplate.chrome(pages, claims=titled) == set()
+    recurring: dict[Hashable, boilerplate.Claim] = {
+        name: boilerplate.Claim(address, address, "Daily Deals | News Example", "news.example")
+        for name, address in (("story", url), ("edition", edition_url))
+    }
+    assert boilerplate.chrome(pages, claims=recurring) == shared
 
 
 def test_two_stories_told_in_the_first_person_under_one_disclaimer_make_it_chrome() -> None:
