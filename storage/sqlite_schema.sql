@@ -1,4 +1,4 @@
--- revision: 0009_whole
+-- revision: 0010_headlines
 -- The schema storage/migrations make on SQLite, for new databases (storage/schema.py). Regenerate with
 -- python -c 'import storage.schema as s; s.write_sqlite_schema()' after adding a migration.
 CREATE TABLE alembic_version (
@@ -47,7 +47,7 @@ CREATE TABLE documents (
 	signature BLOB NOT NULL, 
 	index_keys TEXT NOT NULL, 
 	cluster_id INTEGER, 
-	clustered BOOLEAN NOT NULL, attributions TEXT, chrome TEXT, lead TEXT, boilerplate TEXT, links TEXT, 
+	clustered BOOLEAN NOT NULL, attributions TEXT, chrome TEXT, lead TEXT, boilerplate TEXT, links TEXT, headlines TEXT, 
 	PRIMARY KEY (id), 
 	FOREIGN KEY(cluster_id) REFERENCES clusters (id) ON DELETE SET NULL, 
 	UNIQUE (url)
@@ -144,5 +144,5 @@ CREATE TABLE network_sentences (
 	PRIMARY KEY (template)
 )
 ;
-INSERT INTO alembic_version (version_num) VALUES ('0009_whole')
+INSERT INTO alembic_version (version_num) VALUES ('0010_headlines')
 ;
