@@ -27,6 +27,9 @@ Relations:
   so it never bridges two stories.
 * anything else (shared boilerplate, a passage both quote, the same topic) is no relation, unless one
   page names the other as its original (`declared`).
+* whatever their prose says, two pages whose headlines share no word (ingest.headlines) and whose texts share no
+  more than a quotation are two stories (`named`): a later story quoting two paragraphs inside a page whose own
+  text is a table reads, by its prose, as an excerpt.
 """
 
 from __future__ import annotations
