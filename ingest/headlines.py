@@ -9,6 +9,7 @@ when none of their names shares a word.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 
@@ -33,6 +34,12 @@ _STOP = frozenset(
 
 
 def title_words(names: Iterable[str | None], sitename: str | None = None, host: str | None = None) -> frozenset[str]:
+    """The content words of a page's names for its story (`_title_words`)."""
+    return _title_words(tuple(names), sitename, host)
+
+
+@functools.lru_cache(maxsize=4096)  # a cluster's members are compared again with each new copy of their story
+def _title_words(names: tuple[str | None, ...], sitename: str | None, host: str | None) -> frozenset[str]:
     """The content words of a page's names for its story (its title, social titles, <h1>s). A name, or a part of
     one, that is the site's own name or host ("Story | Site", "Site - Story", "Site") is left out: it names the
     site, not the story. No words: the page does not name its story, and is never apart from another.
