@@ -18,6 +18,7 @@ So, in order:
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
@@ -253,7 +254,9 @@ def elect(members: list[Candidate]) -> Election:
         timestamp = m.published.timestamp() if m.published else 0.0
         # Among equals, the shortest address: a site's AMP, print and section mirrors of a page (same text, same
         # date, each its own rel=canonical) add to the address of the page they mirror.
-        return (m.id in credits_other, date_rank, timestamp, -len(votes[m.id]), len(m.url or ""), m.arrival)
+        # A page with no address (pushed as text or a file) has none to be shortest.
+        address = len(m.url) if m.url else sys.maxsize
+        return (m.id in credits_other, date_rank, timestamp, -len(votes[m.id]), address, m.arrival)
 
     ordered = sorted(members, key=rank)
     winner = ordered[0]
@@ -272,10 +275,10 @@ def _decided(winner: _Rank, runner_up: _Rank, other: int) -> str:
     place where their ranks differ (the last, arrival, always does)."""
     step = next(i for i, (a, b) in enumerate(zip(winner, runner_up, strict=True)) if a != b)
     return [
-        f"#{other} credits another member",
-        f"#{other}'s date is guessed or missing",
-        f"#{other} was published later",
-        f"#{other} is credited less",
-        "shortest address among equals",
-        "arrived first among equals",
+        f"ahead of #{other}, which credits another member",
+        f"ahead of #{other}, whose date is guessed or missing",
+        f"ahead of #{other}, published later",
+        f"ahead of #{other}, credited less",
+        f"ahead of #{other}: shortest address among equals",
+        f"ahead of #{other}: arrived first among equals",
     ][step]

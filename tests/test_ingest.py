@@ -207,6 +207,14 @@ def test_a_sites_mirror_of_its_own_page_is_not_elected_over_it() -> None:
         assert election.winner == plain.id and "shortest address among equals" in election.reason
 
 
+def test_a_page_without_an_address_is_not_the_shortest_one() -> None:
+    """A page pushed as a file or as text has no address: among equals, one with an address is the canonical."""
+    fetched = Candidate(1, "http://127.0.0.54:8004/standings.html", "127.0.0.54", None, None, None, None, (), 1)
+    pushed = Candidate(2, None, None, None, None, None, None, (), 0)
+    election = elect([pushed, fetched])
+    assert election.winner == fetched.id and election.reason == "ahead of #2: shortest address among equals"
+
+
 def test_a_print_or_amp_version_naming_itself_credits_no_other_member() -> None:
     # A site's print or AMP version adds a query to the page's address, and each version's rel=canonical names
     # itself. Without the query the addresses are one: that must not read as one version crediting the other.
@@ -241,7 +249,9 @@ def test_canonical_prefers_attribution_over_dates() -> None:
     election = elect(members)
     assert election.winner == 2
     # Why, down to what set it before the next member: #1 is older, but credits another.
-    assert election.reason == "credited by #1, credited by #3; published 2020-01-03 (meta); #1 credits another member"
+    assert election.reason == (
+        "credited by #1, credited by #3; published 2020-01-03 (meta); ahead of #1, which credits another member"
+    )
 
 
 def test_a_sourcing_sentence_every_copy_carries_credits_nobody() -> None:
@@ -318,7 +328,7 @@ def test_a_line_names_exactly_the_members_whose_names_it_holds(
 
 def test_canonical_falls_back_to_earliest_date_then_arrival() -> None:
     older = elect([_candidate(1, "a.example", 5), _candidate(2, "b.example", 2)])
-    assert older.winner == 2 and older.reason.endswith("; #1 was published later"), older.reason
+    assert older.winner == 2 and older.reason.endswith("; ahead of #1, published later"), older.reason
     tie = elect([_candidate(1, "a.example", None), _candidate(2, "b.example", None)])
     assert tie.winner == 1 and "arrived first" in tie.reason
 
