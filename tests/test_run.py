@@ -336,6 +336,29 @@ def test_ctrl_c_in_a_terminal_stops_everything_once(tmp_path: Path) -> None:
 
 
 @pytest.mark.timeout(120)
+def test_one_sigterm_delivered_twice_is_one_request_to_stop(tmp_path: Path) -> None:
+    """SIGTERM sent to `make run`'s process group reaches `copydesk run` twice, a few milliseconds apart: from the
+    kill, and forwarded by make. That is one request: the worker gets its warm shutdown, not a kill as when asked
+    twice."""
+    env = run_env(tmp_path)
+    log = tmp_path / "run.log"
+    pid = launch_in_background('"$0" -m worker.cli run --concurrency 1 > "$1" 2>&1 & echo $!', log, env)
+    sid = os.getsid(pid)
+    try:
+        wait_for(lambda: "ready." in log.read_text() and "holds the scheduler lock" in log.read_text(), 90, "ready")
+        os.kill(pid, signal.SIGTERM)
+        time.sleep(0.1)  # handled apart, as make's forward is: two signals sent at once are delivered as one
+        os.kill(pid, signal.SIGTERM)
+        wait_for(lambda: not session_processes(sid), 60, "every process of the session gone")
+    finally:
+        for process in session_processes(sid):
+            process.kill()
+    text = log.read_text()
+    assert "copydesk run: SIGTERM: stopping" in text, text[-3000:]
+    assert "asked twice" not in text and text.count("Warm shutdown") == 1, text[-3000:]
+
+
+@pytest.mark.timeout(120)
 def test_under_nohup_a_hangup_is_ignored_and_sigterm_stops_it(tmp_path: Path) -> None:
     """nohup asks for exactly this: `copydesk run` outlives a SIGHUP (and says so), and SIGTERM still
     stops everything."""

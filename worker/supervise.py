@@ -25,6 +25,9 @@ from types import FrameType
 log = logging.getLogger("copydesk.run")
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+# A second stop signal within this many seconds of the first is the same request: SIGTERM sent to `make run`'s process
+# group reaches the supervisor twice, once from the kill and once forwarded by make, a few milliseconds apart.
+REPEAT_WINDOW = 0.5
 _PR_SET_PDEATHSIG = 1
 
 
@@ -60,6 +63,7 @@ class Supervisor:
     stop_signal: int | None = None
     forced: bool = False
     _previous: dict[int, object] = field(default_factory=dict)
+    _first_signal: float = 0.0
 
     def install(self) -> None:
         for signum in STOP_SIGNALS:
@@ -75,9 +79,10 @@ class Supervisor:
             signal.signal(signum, handler)  # type: ignore[arg-type]
 
     def _on_signal(self, signum: int, _frame: FrameType | None) -> None:
+        now = time.monotonic()
         if self.stop_signal is None:
-            self.stop_signal = signum
-        else:  # asked twice: do not wait for running tasks
+            self.stop_signal, self._first_signal = signum, now
+        elif now - self._first_signal >= REPEAT_WINDOW:  # asked twice: do not wait for running tasks
             self.forced = True
 
     @property
