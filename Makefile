@@ -11,8 +11,10 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q -e '.[test]'
 	touch $(STAMP)
 
+# `make run RUN_ARGS=--flower`: Flower too, on http://127.0.0.1:5555 (the README's "Watching a live run").
+RUN_ARGS ?=
 run: $(STAMP)
-	$(VENV)/bin/copydesk run
+	$(VENV)/bin/copydesk run $(RUN_ARGS)
 
 test: $(STAMP)
 	bash scripts/ensure-postgres.sh

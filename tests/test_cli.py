@@ -20,6 +20,7 @@ import pytest
 import yaml
 from click.testing import CliRunner, Result
 
+from ingest.extract import extract
 from worker.cli import main, safe
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -289,13 +290,31 @@ def test_a_copy_taken_from_another_copy_is_named_so(env: dict[str, str], tmp_pat
     assert dict(zip(row["copies"], row["relations"], strict=True))[taken["url"]] == "copy of a copy"
 
 
+def test_show_names_no_site_for_a_page_without_one(env: dict[str, str], tmp_path: Path) -> None:
+    """A saved page that gives no address of its own has no site: `show` says when it was published, not an empty
+    site name before it."""
+    pages = tmp_path / "pages"
+    pages.mkdir()
+    shutil.copy(SEEDS / "southfront-original.html", pages / "southfront-original.html")
+    story = "".join(f"<p>{p}</p>" for p in extract((SEEDS / "southfront-original.html").read_bytes()).paragraphs)
+    (pages / "saved.html").write_text(f"<html><body><article>{story}</article></body></html>", encoding="utf-8")
+    assert cli("dedup", str(pages), "--db", env["COPYDESK_DATABASE_URL"]).exit_code == 0
+    shown = cli("show", str(cluster_list()[0]["id"])).output
+    assert "file:saved.html (published unknown)" in shown and "(, " not in shown, shown
+
+
 def test_export_csv(on_seeds_db: str) -> None:
     result = cli("export", "--format", "csv")
     assert result.exit_code == 0, result.output
     rows = list(csv.DictReader(io.StringIO(result.stdout)))
-    assert rows and list(rows[0]) == ["cluster", "url", "title", "published", "copies", "text"]
+    assert rows and list(rows[0]) == ["cluster", "url", "title", "published", "copies", "relations", "text"]
     assert len(rows) == 3
     assert sorted(len(row["copies"].split()) for row in rows) == [0, 0, 2]
+    # Each copy's relation, in the copies' order: what the jsonl export says too.
+    mosul = next(row for row in rows if row["copies"])
+    jsonl = [json.loads(line) for line in cli("export").stdout.splitlines()]
+    relations = next(row["relations"] for row in jsonl if row["copies"])
+    assert mosul["relations"].split(";") == relations and len(relations) == 2
 
 
 def test_export_parquet(on_seeds_db: str, tmp_path: Path) -> None:

@@ -456,7 +456,7 @@ def dedup(paths: tuple[Path, ...], as_json: bool, database_url: str | None, jobs
 
 
 @main.command()
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the clusters as JSON.")
 @click.option("--min-size", default=1, show_default=True, help="Only clusters with at least this many pages.")
 @click.option("--limit", default=50, show_default=True, help="At most this many (0: all).")
 def clusters(as_json: bool, min_size: int, limit: int) -> None:
@@ -471,14 +471,13 @@ def clusters(as_json: bool, min_size: int, limit: int) -> None:
     click.echo(f"{'ID':>6} {'SIZE':>4}  {'CANONICAL':<60} TITLE")
     for row in rows:
         canonical = row["canonical"]
-        click.echo(
-            f"{row['id']:>6} {row['size']:>4}  {safe(canonical['url'])[:60]:<60} {safe(canonical['title'])[:60]}"
-        )
+        url, title = _cut(safe(canonical["url"]), 60), _cut(safe(canonical["title"]), 60)
+        click.echo(f"{row['id']:>6} {row['size']:>4}  {url:<60} {title}")
 
 
 @main.command()
 @click.argument("cluster_id", type=int)
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the cluster, its copies and their explanations as JSON.")
 def show(cluster_id: int, as_json: bool) -> None:
     """One cluster: the canonical text, why it is canonical, and every copy with its similarity."""
     from storage.queries import cluster_detail
@@ -492,10 +491,7 @@ def show(cluster_id: int, as_json: bool) -> None:
         return
     canonical = detail["canonical"]
     click.echo(f"cluster {detail['id']}: {detail['size']} page(s)")
-    click.echo(
-        f"canonical: #{canonical['id']} {safe(canonical['url'])} ({safe(canonical['host'])}, "
-        f"published {canonical['published'] or 'unknown'})"
-    )
+    click.echo(f"canonical: #{canonical['id']} {safe(canonical['url'])} ({_from(canonical)})")
     click.echo(f"why: {safe(detail['canonical_reason'])}")
     click.echo(f"title: {safe(canonical['title'])}\n")
     click.echo(safe(canonical["text"]))
@@ -507,10 +503,7 @@ def show(cluster_id: int, as_json: bool) -> None:
             else "matched through another copy"
         )
         relation = f"{copy['relation']} (taken from #{copy['via']})" if copy.get("via") else copy["relation"]
-        click.echo(
-            f"  #{copy['id']} {safe(copy['url'])} ({safe(copy['host'])}, "
-            f"published {copy['published'] or 'unknown'}) {relation}: {sim}"
-        )
+        click.echo(f"  #{copy['id']} {safe(copy['url'])} ({_from(copy)}) {relation}: {sim}")
         explanation = copy.get("explanation")
         if explanation is None:
             continue
@@ -522,6 +515,17 @@ def show(cluster_id: int, as_json: bool) -> None:
         click.echo(f"      added: {safe(explanation['added'])}")
         if explanation.get("linked"):
             click.echo("      its paragraphs link the canonical's address: read as taken from it")
+
+
+def _from(document: dict[str, Any]) -> str:
+    """Its site, if it has one (a page read from a file or pushed has none), and its date."""
+    published = f"published {document['published'] or 'unknown'}"
+    return f"{safe(document['host'])}, {published}" if document.get("host") else published
+
+
+def _cut(text: str, width: int) -> str:
+    """`text` in `width` characters at most, an ellipsis saying when some were left out."""
+    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def _where(share: float, text: str) -> str:
@@ -557,7 +561,7 @@ def extract(source: str) -> None:
 
 
 @main.command()
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the failures as JSON.")
 @click.option("--limit", default=0, help="At most this many (0: all).")
 def failures(as_json: bool, limit: int) -> None:
     """Every URL or page that could not be ingested, with its reason."""
@@ -587,10 +591,12 @@ def failures(as_json: bool, limit: int) -> None:
 def export(fmt: str, output: Path | None) -> None:
     """Stream every canonical article with its copies' URLs (jsonl, csv), or every document (parquet).
 
-    jsonl and csv: a line a cluster, its canonical article and its copies' URLs (jsonl: and each copy's
-    relation to the canonical). parquet: a row a stored document, with columns cluster, document,
-    is_canonical, relation (canonical, near-duplicate, excerpt, wrapped, copy of a copy), url, host,
-    title, published, fetched, text; keep one row per story with the filter is_canonical.
+    jsonl and csv: a line a cluster, its canonical article, its copies' URLs and each copy's relation to the
+    canonical (csv: the URLs space-separated, the relations in the same order, separated by ";").
+
+    parquet: a row a stored document, with columns cluster, document, is_canonical, relation (canonical,
+    near-duplicate, excerpt, wrapped, copy of a copy), url, host, title, published, fetched, text; keep one row
+    per story with the filter is_canonical.
     """
     from storage.queries import iter_documents, iter_export
 
@@ -617,10 +623,10 @@ def _export_text(fmt: str, rows: Iterator[dict[str, Any]], out: Any) -> None:
             out.write(json.dumps(row, ensure_ascii=False) + "\n")
         return
     writer = csv.writer(out)
-    writer.writerow(["cluster", "url", "title", "published", "copies", "text"])
+    writer.writerow(["cluster", "url", "title", "published", "copies", "relations", "text"])
     for row in rows:
-        copies = " ".join(row["copies"])
-        writer.writerow([row["cluster"], row["url"], row["title"], row["published"], copies, row["text"]])
+        copies, relations = " ".join(row["copies"]), ";".join(row["relations"])
+        writer.writerow([row["cluster"], row["url"], row["title"], row["published"], copies, relations, row["text"]])
 
 
 main.add_command(sources)
