@@ -30,7 +30,7 @@ from typing import NamedTuple, TypeVar
 
 from ingest import text as textlib
 from ingest.canonical import names_url
-from ingest.headlines import title_words
+from ingest.headlines import headline_keys
 
 # Own prose of two pages sharing at least this share of the smaller one's shingles: one reworded.
 REWORDED = 0.3
@@ -43,9 +43,6 @@ RELATED = 0.2
 
 Page = Mapping[int, textlib.Paragraph]  # a page's paragraphs by hash
 # Words a headline needs, besides the site's name, to name one story when two pages of a host carry it.
-SAME_HEADLINE_WORDS = 3
-
-
 class Claim(NamedTuple):
     """What a page says of itself."""
 
@@ -74,13 +71,12 @@ def copies_of_one_another(a: Page, b: Page) -> bool:
 
 def said_copies(a: Claim | None, b: Claim | None) -> bool:
     """Whether two pages of one host say they are one story: one names the other as its rel=canonical, or both carry
-    the same headline of SAME_HEADLINE_WORDS words or more besides the site's name."""
+    the same headline (ingest.headlines.headline_keys)."""
     if a is None or b is None:
         return False
     if names_url(a.declared, b.url, a.url) or names_url(b.declared, a.url, b.url):
         return True
-    same = a.title is not None and " ".join(a.title.casefold().split()) == " ".join((b.title or "").casefold().split())
-    return same and len(title_words([a.title], host=a.host)) >= SAME_HEADLINE_WORDS
+    return not headline_keys([a.title], host=a.host).isdisjoint(headline_keys([b.title], host=b.host))
 
 
 def chrome(

@@ -16,6 +16,8 @@ from collections.abc import Iterable
 # Names of fewer content words than this say too little to tell two stories apart ("Home", "News | Site").
 MIN_WORDS = 2
 MAX_SITE_WORDS = 6  # "The Spokesman-Review Newspaper", "Business Insider Deutschland"; more is a headline
+# The fewest content words of a headline that two pages carrying it are taken to name one story by (headline_keys).
+SAME_HEADLINE_WORDS = 3
 # A word is matched by its first letters: "announce" and "announced", "layoff" and "layoffs" are one word.
 _STEM = 5
 _WORD = re.compile(r"[^\W_]+")
@@ -42,20 +44,44 @@ def title_words(names: Iterable[str | None], sitename: str | None = None, host: 
 def _title_words(names: tuple[str | None, ...], sitename: str | None, host: str | None) -> frozenset[str]:
     """The content words of a page's names for its story (its title, social titles, <h1>s). A name, or a part of
     one, that is the site's own name or host ("Story | Site", "Site - Story", "Site") is left out: it names the
-    site, not the story. No words: the page does not name its story, and is never apart from another.
-
-    A site name longer than a site's name is, is the headline given as the site's name by the page's metadata: the
-    host alone names the site then."""
-    if sitename and len(sitename.split()) > MAX_SITE_WORDS:
-        sitename = None
-    site = {_squashed(sitename or "")} | {_squashed(label) for label in (host or "").split(".")[:-1]}
-    site_words = _words(f"{sitename or ''} {(host or '').replace('.', ' ')}")
+    site, not the story. No words: the page does not name its story, and is never apart from another."""
     words: set[str] = set()
     for name in names:
-        for part in _SEPARATOR.split(name or ""):
-            if not _names_site(part, site, site_words):
-                words |= _words(part)
+        for part in _story_parts(name, sitename, host):
+            words |= _words(part)
     return frozenset(words)
+
+
+def headline_keys(names: Iterable[str | None], sitename: str | None = None, host: str | None = None) -> frozenset[str]:
+    """Each of a page's names for its story as it reads without the parts naming the site, its words casefolded:
+    two pages that give a story the same headline share a key, whatever site each names beside it. Names of
+    fewer than SAME_HEADLINE_WORDS content words are left out: a series' recurring title ("Daily Deals",
+    "Opening bell 11.18.19") names no one story."""
+    return _headline_keys(tuple(names), sitename, host)
+
+
+@functools.lru_cache(maxsize=4096)
+def _headline_keys(names: tuple[str | None, ...], sitename: str | None, host: str | None) -> frozenset[str]:
+    keys = set()
+    for name in names:
+        parts = _story_parts(name, sitename, host)
+        if len(set().union(*map(_words, parts))) >= SAME_HEADLINE_WORDS:
+            keys.add(" ".join(word for part in parts for word in _WORD.findall(part.casefold())))
+    return frozenset(keys)
+
+
+def _story_parts(name: str | None, sitename: str | None, host: str | None) -> list[str]:
+    """The parts of a name that do not name the site (`_names_site`). A site name longer than a site's name is,
+    is the headline given as the site's name by the page's metadata: the host alone names the site then."""
+    site, site_words = _site(sitename if sitename and len(sitename.split()) <= MAX_SITE_WORDS else None, host)
+    return [part for part in _SEPARATOR.split(name or "") if not _names_site(part, site, site_words)]
+
+
+@functools.lru_cache(maxsize=1024)
+def _site(sitename: str | None, host: str | None) -> tuple[frozenset[str], frozenset[str]]:
+    """The squashed forms that name the site (its name, its host's labels), and its names' words."""
+    site = {_squashed(sitename or "")} | {_squashed(label) for label in (host or "").split(".")[:-1]}
+    return frozenset(site), frozenset(_words(f"{sitename or ''} {(host or '').replace('.', ' ')}"))
 
 
 def _words(text: str) -> set[str]:
@@ -75,7 +101,7 @@ def _squashed(text: str) -> str:
     return "".join(_WORD.findall(text.casefold()))
 
 
-def _names_site(part: str, site: set[str], site_words: set[str]) -> bool:
+def _names_site(part: str, site: frozenset[str], site_words: frozenset[str]) -> bool:
     """Whether a part of a title names the site: its name or host, or words of these alone ("U.S." and other parts
     of no content word included)."""
     return _squashed(part) in site or _words(part) <= site_words

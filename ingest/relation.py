@@ -62,6 +62,8 @@ class RelationPolicy:
     # The most prose two pages whose headlines name different stories (ingest.headlines) may share and still be two
     # stories: a quotation of a few paragraphs. More is a copy whatever its headline says.
     max_quoted_words: int = 400
+    # The least prose two pages carrying one headline must share to be one story (`titled`): a short sentence.
+    min_titled_words: int = 10
 
 
 @dataclass(frozen=True)
@@ -272,6 +274,28 @@ def linked(relation: Relation, a_links_b: bool, b_links_a: bool, policy: Relatio
         if links and no_story_around and outer.lead <= allowed:
             return dataclasses.replace(relation, kind=kind)
     return relation
+
+
+def titled(
+    relation: Relation, same_headline: bool, a_names_b: bool, b_names_a: bool, policy: RelationPolicy | None = None
+) -> Relation:
+    """The relation, or one text inside the other when both pages carry the same headline (ingest.headlines
+    .headline_keys) and share a sentence of prose: a brief, or a page whose extraction kept a sentence or two of its
+    story, copied under notices that outweigh it, as no share of either text can tell. Two different stories
+    seldom carry one headline of three words or more, and do not share a sentence besides.
+
+    The page that names the other as its source (`a_names_b`: its rel=canonical, or a link in its paragraphs) is the
+    one inside; else the one more of whose prose is shared."""
+    if relation.kind is not None or not same_headline:
+        return relation
+    policy = policy or RelationPolicy()
+    a, b = relation.a, relation.b
+    if max(a.shared, b.shared) < policy.min_titled_words:
+        return relation
+    if a_names_b != b_names_a:
+        return dataclasses.replace(relation, kind=CONTAINED if a_names_b else CONTAINS)
+    a_inside = a.shared * max(b.prose, 1) >= b.shared * max(a.prose, 1)
+    return dataclasses.replace(relation, kind=CONTAINED if a_inside else CONTAINS)
 
 
 def _allowed_lead(a: Side, b: Side, policy: RelationPolicy) -> float:

@@ -18,8 +18,8 @@ from sqlalchemy.orm import Session
 from ingest.canonical import links_to, names_url
 from ingest.document import Fingerprint
 from ingest.grouping import group
-from ingest.headlines import named_apart, title_words
-from ingest.relation import DUPLICATE, Relation, RelationPolicy, declared, linked, named, relate, unrelated
+from ingest.headlines import headline_keys, named_apart, title_words
+from ingest.relation import DUPLICATE, Relation, RelationPolicy, declared, linked, named, relate, titled, unrelated
 from storage import clustering
 from storage.db import sqlite_rows
 from storage.models import Cluster, Document
@@ -90,11 +90,16 @@ def verify(
                 # (declared, linked).
                 said = _declares(urls, doc_id, other_id)
                 links = _links(urls, doc_id, other_id), _links(urls, other_id, doc_id)
-                if other_fp is not None and not (unrelated(fps[doc_id], other_fp, policy) and not (said or any(links))):
+                one_headline = _same_headline(urls, doc_id, other_id)
+                if other_fp is not None and not (
+                    unrelated(fps[doc_id], other_fp, policy) and not (said or any(links) or one_headline)
+                ):
                     relation = relate(fps[doc_id], other_fp, policy)
                     if relation.kind is not None:
                         relation = named(relation, _named_apart(urls, doc_id, other_id), policy)
                     relation = linked(declared(relation, said, policy), *links, policy)
+                    names = _names_source(urls, doc_id, other_id), _names_source(urls, other_id, doc_id)
+                    relation = titled(relation, one_headline, *names, policy)
                 if relation is not None and relation.kind is not None:
                     matches[doc_id][other_id] = relation
                 if relation is not None and relation.kind == DUPLICATE:
@@ -133,6 +138,11 @@ class _Page:
     def title_words(self) -> frozenset[str]:
         """ingest.headlines.title_words of its names: read only for the few candidates related by their text."""
         return title_words(self.names, *self.site)
+
+    @functools.cached_property
+    def headline_keys(self) -> frozenset[str]:
+        """ingest.headlines.headline_keys of its names."""
+        return headline_keys(self.names, *self.site)
 
 
 _NOWHERE = _Page(None, None, frozenset())
@@ -178,6 +188,17 @@ def _declares(urls: dict[int, _Page], a: int, b: int) -> bool:
     """Whether either document's rel=canonical names the other's URL."""
     first, second = urls.get(a, _NOWHERE), urls.get(b, _NOWHERE)
     return names_url(first.declared, second.url, first.url) or names_url(second.declared, first.url, second.url)
+
+
+def _names_source(urls: dict[int, _Page], a: int, b: int) -> bool:
+    """Whether document `a` names `b` as its source: by its rel=canonical, or a link in its paragraphs."""
+    first = urls.get(a, _NOWHERE)
+    return names_url(first.declared, urls.get(b, _NOWHERE).url, first.url) or _links(urls, a, b)
+
+
+def _same_headline(urls: dict[int, _Page], a: int, b: int) -> bool:
+    """Whether the two documents carry the same headline (ingest.headlines.headline_keys)."""
+    return not urls.get(a, _NOWHERE).headline_keys.isdisjoint(urls.get(b, _NOWHERE).headline_keys)
 
 
 def _named_apart(urls: dict[int, _Page], a: int, b: int) -> bool:
