@@ -378,20 +378,27 @@ class Explanation:
     passages: tuple[Passage, ...]
     added: str  # what the copy has that the original lacks, in one line
     linked: bool = False  # the relation rests on the copy's link to the original (`linked`), not on its text alone
+    titled: bool = False  # ... on the headline the two carry (`titled`)
 
 
 NAMES = {DUPLICATE: "near-duplicate", CONTAINED: "excerpt", CONTAINS: "wrapped", None: "none"}
 
 
 def explain(
-    copy: Fingerprint, copy_sentences: list[tuple[str, ...]], original: Fingerprint, links_original: bool = False
+    copy: Fingerprint,
+    copy_sentences: list[tuple[str, ...]],
+    original: Fingerprint,
+    links_original: bool = False,
+    same_headline: bool = False,
 ) -> Explanation:
     """Why `copy` is a copy of `original`: the relation, the shared passages, and what the copy added.
     `copy_sentences`: the tokens of each of the copy's units (ingest.fingerprint.unit_sentences); `links_original`:
-    whether the copy's paragraphs link the original's address (Article.links)."""
+    whether the copy's paragraphs link the original's address (Article.links); `same_headline`: whether the two
+    carry one headline (ingest.headlines.headline_keys)."""
     policy = RelationPolicy()
     by_text = relate(copy, original, policy)
-    relation = linked(by_text, links_original, False, policy)
+    by_link = linked(by_text, links_original, False, policy)
+    relation = titled(by_link, same_headline, links_original, False, policy)
     found = [_found(unit, original.shingles) for unit in copy.units]
     runs: list[tuple[int, int]] = []
     for i, share in enumerate(found):
@@ -430,7 +437,13 @@ def explain(
         added += f"; {len(network)} sentence(s) of a network's boilerplate, from {opening(network)}"
     if other:
         added += f"; {other} other line(s) (headings, links, credits)"
-    return Explanation(NAMES[relation.kind], passages, added, linked=relation.kind != by_text.kind)
+    return Explanation(
+        NAMES[relation.kind],
+        passages,
+        added,
+        linked=by_link.kind != by_text.kind,
+        titled=relation.kind != by_link.kind,
+    )
 
 
 def _found(unit: Unit, other: frozenset[int]) -> float:

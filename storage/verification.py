@@ -141,8 +141,9 @@ class _Page:
 
     @functools.cached_property
     def headline_keys(self) -> frozenset[str]:
-        """ingest.headlines.headline_keys of its names."""
-        return headline_keys(self.names, *self.site)
+        """ingest.headlines.headline_keys of its title alone: its other names are read to tell two stories apart,
+        where one too many costs nothing, but an <h1> may be a template's (another story's headline)."""
+        return headline_keys(self.names[:1], *self.site)
 
 
 _NOWHERE = _Page(None, None, frozenset())

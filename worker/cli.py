@@ -515,6 +515,8 @@ def show(cluster_id: int, as_json: bool) -> None:
         click.echo(f"      added: {safe(explanation['added'])}")
         if explanation.get("linked"):
             click.echo("      its paragraphs link the canonical's address: read as taken from it")
+        if explanation.get("same_headline"):
+            click.echo("      it carries the canonical's headline and shares a sentence with it: read as a copy of it")
 
 
 def _from(document: dict[str, Any]) -> str:
