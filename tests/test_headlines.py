@@ -7,8 +7,8 @@ import pytest
 from ingest.document import Article
 from ingest.extract import extract, page_headlines, parse
 from ingest.fingerprint import fingerprint
-from ingest.headlines import named_apart, title_words
-from ingest.relation import RelationPolicy, named, relate
+from ingest.headlines import headline_keys, named_apart, title_words
+from ingest.relation import CONTAINED, CONTAINS, RelationPolicy, named, relate, titled
 from tests.conftest import SEEDS
 
 STANDINGS = [
@@ -106,3 +106,36 @@ def test_a_table_page_quoting_a_story_is_not_its_copy(story: Article) -> None:
     long_copy = relate(fingerprint(retitled), fingerprint(story))
     assert min(long_copy.a.shared, long_copy.b.shared) > RelationPolicy().max_quoted_words
     assert named(long_copy, named_apart(words(retitled), words(story))).kind == long_copy.kind is not None
+
+
+def test_two_pages_carry_one_headline_whatever_site_each_names_beside_it() -> None:
+    mosul = headline_keys(["US-backed operation in Mosul approaches its final phase | South Front"], "South Front")
+    repost = "US-backed Operation in Mosul Approaches its Final Phase - Global Research"
+    assert mosul == headline_keys([repost], "Global Research", "globalresearch.ca")
+    # A headline reworded, or cut, is another one: only the same words in the same order count.
+    assert mosul.isdisjoint(headline_keys(["Report: US-backed operation in Mosul approaches its final phase"]))
+    assert mosul.isdisjoint(headline_keys(["Mosul operation approaches its final phase"]))
+    # A series' recurring title names no one story: two words besides the site's name are too few.
+    assert headline_keys(["Daily Deals | The Site"], "The Site") == frozenset()
+    assert headline_keys(["Opening bell 11.18.19"]) == frozenset()
+
+
+def test_a_brief_copied_under_notices_that_outweigh_it_keeps_its_headline(story: Article) -> None:
+    """A brief (a story of a sentence or two, or a page whose extraction kept little of it) wrapped in a syndicator's
+    notices: by their texts the two share too little to tell, by their headline they are one story."""
+    sentence = story.paragraphs[0].split(". ")[0] + "."
+    brief = Article(text="\n".join(["Share this story", sentence, "Photo: the site's own caption."]), title=story.title)
+    notices = [
+        "The publisher reserves the right to remove any content at its sole discretion.",
+        "If you value this work, please consider a small monthly donation to keep it free for everyone.",
+        "Comments are moderated and may take up to twenty-four hours to appear on this page.",
+        "Corrections can be sent to our editors using the contact form at the bottom of every page.",
+    ]
+    copy = Article(text="\n".join(["Syndicated from South Front.", sentence, *notices]), title=story.title)
+    by_text = relate(fingerprint(copy), fingerprint(brief))
+    assert by_text.kind is None and max(by_text.a.shared, by_text.b.shared) >= RelationPolicy().min_titled_words
+    assert titled(by_text, same_headline=True).kind == CONTAINS  # the copy wraps the brief, most of whose prose it has
+    assert titled(relate(fingerprint(brief), fingerprint(copy)), same_headline=True).kind == CONTAINED
+    assert titled(by_text, same_headline=False).kind is None  # its own headline: another story quoting a sentence
+    other = Article(text="\n".join(["Syndicated from South Front.", *notices]), title=story.title)
+    assert titled(relate(fingerprint(other), fingerprint(brief)), same_headline=True).kind is None  # no sentence
