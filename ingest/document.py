@@ -83,6 +83,7 @@ class Fingerprint:
     chrome: frozenset[int] = frozenset()  # paragraph hashes of the host's chrome left out of it
     boilerplate: frozenset[int] = frozenset()  # template keys of the network boilerplate its units are marked with
     units: tuple[Unit, ...] = ()  # its sentences in order, for the passage evidence of ingest.relation
+    headlines: tuple[int, ...] = ()  # hashes of its headline (ingest.headlines.headline_keys): a copy keeps it
 
     @functools.cached_property
     def shingles_besides_page_notices(self) -> frozenset[int]:
@@ -95,9 +96,18 @@ class Fingerprint:
     @property
     def index_keys(self) -> list[str]:
         """What the near-duplicate index stores this document under."""
-        return [f"b{i}:{h:x}" for i, h in enumerate(self.band_keys)] + [f"s:{h:x}" for h in self.anchors]
+        return self._bands + [f"s:{h:x}" for h in self.anchors] + self._titled
 
     @property
     def query_keys(self) -> list[str]:
-        """What a look-up asks for: every band, and every sentence (containment)."""
-        return [f"b{i}:{h:x}" for i, h in enumerate(self.band_keys)] + [f"s:{h:x}" for h in self.sentences]
+        """What a look-up asks for: every band, and every sentence (containment), and its headline."""
+        return self._bands + [f"s:{h:x}" for h in self.sentences] + self._titled
+
+    @property
+    def _bands(self) -> list[str]:
+        return [f"b{i}:{h:x}" for i, h in enumerate(self.band_keys)]
+
+    @property
+    def _titled(self) -> list[str]:
+        # A brief copied under notices that outweigh it shares no band and maybe no anchor with it, but its headline.
+        return [f"h:{h:x}" for h in self.headlines]

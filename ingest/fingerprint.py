@@ -11,6 +11,7 @@ import numpy as np
 
 from ingest import text as textlib
 from ingest.document import Article, Fingerprint, FingerprintParams, Unit
+from ingest.headlines import headline_keys
 
 MIN_ANCHOR_WORDS = 6  # shorter sentences ("Read more.") are too common to identify a story
 # A story's first sentences are anchors too, beside the bottom-k: an excerpt is a story's first part, and
@@ -95,6 +96,11 @@ def templates(paragraphs: Iterable[textlib.Paragraph]) -> frozenset[int]:
 def unit_sentences(article: Article, chrome: Iterable[int] = ()) -> list[tuple[str, ...]]:
     """The tokens of each of the fingerprint's units, in the same order: to show a person which words they are."""
     return [sentence for paragraph in content_paragraphs(article, chrome) for sentence in paragraph.sentences]
+
+
+def _headlines(article: Article) -> tuple[int, ...]:
+    keys = headline_keys([article.title], article.sitename, article.host)
+    return tuple(sorted(textlib.hash64(key.split()) for key in keys))
 
 
 def _units(shingles: list[int], sentences: list[tuple[int, bool, bool, bool, bool]]) -> tuple[Unit, ...]:
@@ -194,4 +200,5 @@ def fingerprint(
         chrome=chrome,
         boilerplate=boilerplate,
         units=_units(sequence, sentences),
+        headlines=_headlines(article),
     )

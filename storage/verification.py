@@ -191,8 +191,14 @@ def _declares(urls: dict[int, _Page], a: int, b: int) -> bool:
 
 
 def _same_headline(urls: dict[int, _Page], a: int, b: int) -> bool:
-    """Whether the two documents carry the same headline (ingest.headlines.headline_keys)."""
-    return not urls.get(a, _NOWHERE).headline_keys.isdisjoint(urls.get(b, _NOWHERE).headline_keys)
+    """Whether the two documents, of two sites, carry the same headline (ingest.headlines.headline_keys). The pages of
+    one site may all carry its template's title when extraction finds no headline of their own; two sites share a
+    headline by copying a story. (Two pages of one site that share their headline share no chrome either:
+    ingest.boilerplate.said_copies.)"""
+    first, second = urls.get(a, _NOWHERE), urls.get(b, _NOWHERE)
+    if first.site[1] is not None and first.site[1] == second.site[1]:
+        return False
+    return not first.headline_keys.isdisjoint(second.headline_keys)
 
 
 def _named_apart(urls: dict[int, _Page], a: int, b: int) -> bool:
