@@ -674,3 +674,72 @@ def test_a_settled_documents_stored_chrome_gives_its_signature(database_url: str
         for chrome in (stored, counted[doc.id]):
             fp = make(to_article(doc), archive.params, chrome, frozenset())
             assert packed(fp) == doc.signature, doc.url
+
+
+@pytest.mark.parametrize(
+    "order", [("brief", "syndicated", "wrapped", "quoting"), ("quoting", "wrapped", "syndicated", "brief")]
+)
+def test_a_brief_copied_under_notices_joins_it_by_its_headline(archive: Archive, order: tuple[str, ...]) -> None:
+    """A news site's brief (a sentence, under its template's lines) is reposted by two sites, each wrapping it in
+    notices that outweigh it: by their texts they share a sentence and little else, and no band of their signatures;
+    by their headline they are one story (ingest.relation.titled, found through the headline's index key). A later
+    story quoting the same sentence under its own headline stays apart, as does `show` read them."""
+    sentence = (
+        "The US-backed military operation against ISIS terrorists in the Iraqi city of Mosul is approaching its final"
+        " phase, the coalition said on Tuesday."
+    )
+    notices = [
+        "The publisher reserves the right to remove any content at its sole discretion.",
+        "If you value this work, please consider a small monthly donation; every contribution keeps us free.",
+        "Comments are moderated and may take up to twenty-four hours to appear below this article.",
+        "Corrections can be sent to our editors using the contact form at the bottom of every page.",
+        "Images may be subject to separate licences; contact the photographers directly for reuse.",
+    ]
+    headline = "Mosul operation approaches its final phase, coalition says"
+
+    def page(title: str, site: str, *paragraphs: str) -> str:
+        body = "".join(f"<p>{p}</p>" for p in paragraphs)
+        return (
+            f"<html><head><title>{title} | {site}</title><meta property='og:site_name' content='{site}'></head>"
+            f"<body><article><h1>{title}</h1>{body}</article></body></html>"
+        )
+
+    pages = {
+        # Its extraction runs the template's lines into the sentence: by its text, its own words outweigh it.
+        "brief": (
+            "news.example",
+            page(
+                headline,
+                "News Example",
+                "Filed under: World Middle East Iraq By Ann Smith Jul 3, 2019, 4:22am EDT Share this story Share this"
+                f" on Facebook Share this on Twitter Photo by Ann Smith for News Example {sentence}",
+            ),
+        ),
+        "syndicated": ("wire.example", page(headline, "Wire", "Syndicated from News Example.", sentence, *notices)),
+        "wrapped": ("daily.example", page(headline, "Daily", sentence, "It ran on News Example.", *notices[1:])),
+        "quoting": (
+            "later.example",
+            page(
+                "Coalition declares victory in Mosul after nine months",
+                "Later Example",
+                "Nine months after the offensive began, the coalition declared the city free on Sunday, and the"
+                " last fighters in the old city surrendered to Iraqi forces near the river.",
+                "The prime minister arrived in the city to congratulate the troops and promised that the displaced"
+                " would be able to return to their homes before the winter.",
+                f"As we reported at the time: {sentence}",
+                "Rebuilding the old city will take years, officials said, and most of its people are still displaced"
+                " in camps to the east, where aid agencies warn that supplies are running short.",
+                "Engineers estimate that clearing the rubble and the explosives left behind will cost billions, and the"
+                " government has asked its allies to share the bill at a conference next month.",
+            ),
+        ),
+    }
+    stored = {
+        name: archive.add_html(pages[name][1], key=name, url=f"https://{pages[name][0]}/{name}") for name in order
+    }
+    assert stored["brief"].cluster_id == stored["syndicated"].cluster_id == stored["wrapped"].cluster_id is not None
+    assert stored["quoting"].cluster_id != stored["brief"].cluster_id
+    with archive.sessions() as session:
+        detail = cluster_detail(session, stored["brief"].cluster_id)
+    assert detail is not None and {c["relation"] for c in detail["copies"]} <= {"wrapped", "excerpt", "near-duplicate"}
+    assert any(c["explanation"]["same_headline"] for c in detail["copies"])

@@ -139,3 +139,18 @@ def test_a_brief_copied_under_notices_that_outweigh_it_keeps_its_headline(story:
     assert titled(by_text, same_headline=False).kind is None  # its own headline: another story quoting a sentence
     other = Article(text="\n".join(["Syndicated from South Front.", *notices]), title=story.title)
     assert titled(relate(fingerprint(other), fingerprint(brief)), same_headline=True).kind is None  # no sentence
+
+
+def test_a_page_is_found_by_its_headline() -> None:
+    """The near-duplicate index files a page under its headline too: a copy that shares no band of its signature
+    and no sentence with it still finds it."""
+    title = "Mosul operation approaches its final phase, coalition says"
+    brief = fingerprint(
+        Article(text="Filed under World. By Ann Smith. Share this story.", title=title, host="a.example")
+    )
+    copy = fingerprint(
+        Article(text="Syndicated from A Example. Comments are moderated.", title=title, host="b.example")
+    )
+    other = fingerprint(Article(text="Syndicated from A Example. Comments are moderated.", title="Another story today"))
+    assert {key for key in brief.index_keys if key.startswith("h:")} == set(brief.index_keys) & set(copy.query_keys)
+    assert brief.headlines and not set(brief.index_keys) & set(other.query_keys)
