@@ -276,18 +276,25 @@ def linked(relation: Relation, a_links_b: bool, b_links_a: bool, policy: Relatio
     return relation
 
 
-def titled(relation: Relation, same_headline: bool, policy: RelationPolicy | None = None) -> Relation:
+def titled(
+    relation: Relation, same_headline: bool, a_names_b: bool, b_names_a: bool, policy: RelationPolicy | None = None
+) -> Relation:
     """The relation, or one text inside the other when both pages carry the same headline (ingest.headlines
     .headline_keys) and share a sentence of prose: a brief, or a page whose extraction kept a sentence or two of its
     story, copied under notices that outweigh it, as no share of either text can tell. Two different stories
-    seldom carry one headline of three words or more, and do not share a sentence besides. The one more of whose
-    prose is shared is the one inside: the brief a copy wraps, an excerpt its original holds."""
+    seldom carry one headline of three words or more, and do not share a sentence besides.
+
+    The one inside is the page that names the other as its source (`a_names_b`: its rel=canonical, or a link in its
+    paragraphs), as an excerpt under its site's teasers does; else the one more of whose prose is shared, the brief a
+    copy wraps."""
     if relation.kind is not None or not same_headline:
         return relation
     policy = policy or RelationPolicy()
     a, b = relation.a, relation.b
     if max(a.shared, b.shared) < policy.min_titled_words:
         return relation
+    if a_names_b != b_names_a:
+        return dataclasses.replace(relation, kind=CONTAINED if a_names_b else CONTAINS)
     a_inside = a.shared * max(b.prose, 1) >= b.shared * max(a.prose, 1)
     return dataclasses.replace(relation, kind=CONTAINED if a_inside else CONTAINS)
 
@@ -392,7 +399,7 @@ def explain(
     policy = RelationPolicy()
     by_text = relate(copy, original, policy)
     by_link = linked(by_text, links_original, False, policy)
-    relation = titled(by_link, same_headline, policy)
+    relation = titled(by_link, same_headline, links_original, False, policy)
     found = [_found(unit, original.shingles) for unit in copy.units]
     runs: list[tuple[int, int]] = []
     for i, share in enumerate(found):

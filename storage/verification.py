@@ -98,7 +98,8 @@ def verify(
                     if relation.kind is not None:
                         relation = named(relation, _named_apart(urls, doc_id, other_id), policy)
                     relation = linked(declared(relation, said, policy), *links, policy)
-                    relation = titled(relation, one_headline, policy)
+                    names = _names_source(urls, doc_id, other_id), _names_source(urls, other_id, doc_id)
+                    relation = titled(relation, one_headline, *names, policy)
                 if relation is not None and relation.kind is not None:
                     matches[doc_id][other_id] = relation
                 if relation is not None and relation.kind == DUPLICATE:
@@ -188,6 +189,12 @@ def _declares(urls: dict[int, _Page], a: int, b: int) -> bool:
     """Whether either document's rel=canonical names the other's URL."""
     first, second = urls.get(a, _NOWHERE), urls.get(b, _NOWHERE)
     return names_url(first.declared, second.url, first.url) or names_url(second.declared, first.url, second.url)
+
+
+def _names_source(urls: dict[int, _Page], a: int, b: int) -> bool:
+    """Whether document `a` names `b` as its source: by its rel=canonical, or a link in its paragraphs."""
+    first = urls.get(a, _NOWHERE)
+    return names_url(first.declared, urls.get(b, _NOWHERE).url, first.url) or _links(urls, a, b)
 
 
 def _same_headline(urls: dict[int, _Page], a: int, b: int) -> bool:

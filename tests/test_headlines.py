@@ -134,11 +134,12 @@ def test_a_brief_copied_under_notices_that_outweigh_it_keeps_its_headline(story:
     copy = Article(text="\n".join(["Syndicated from South Front.", sentence, *notices]), title=story.title)
     by_text = relate(fingerprint(copy), fingerprint(brief))
     assert by_text.kind is None and max(by_text.a.shared, by_text.b.shared) >= RelationPolicy().min_titled_words
-    assert titled(by_text, same_headline=True).kind == CONTAINS  # the copy wraps the brief, most of whose prose it has
-    assert titled(relate(fingerprint(brief), fingerprint(copy)), same_headline=True).kind == CONTAINED
-    assert titled(by_text, same_headline=False).kind is None  # its own headline: another story quoting a sentence
+    assert titled(by_text, True, False, False).kind == CONTAINS  # the copy wraps the brief, most of whose prose it has
+    assert titled(relate(fingerprint(brief), fingerprint(copy)), True, False, False).kind == CONTAINED
+    assert titled(by_text, True, True, False).kind == CONTAINED  # the copy names the brief its source: taken from it
+    assert titled(by_text, False, True, False).kind is None  # its own headline: another story quoting a sentence
     other = Article(text="\n".join(["Syndicated from South Front.", *notices]), title=story.title)
-    assert titled(relate(fingerprint(other), fingerprint(brief)), same_headline=True).kind is None  # no sentence
+    assert titled(relate(fingerprint(other), fingerprint(brief)), True, True, False).kind is None  # no sentence
 
 
 def test_a_page_is_found_by_its_headline() -> None:
