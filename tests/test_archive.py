@@ -737,9 +737,10 @@ def test_a_brief_copied_under_notices_joins_it_by_its_headline(archive: Archive,
     stored = {
         name: archive.add_html(pages[name][1], key=name, url=f"https://{pages[name][0]}/{name}") for name in order
     }
-    assert stored["brief"].cluster_id == stored["syndicated"].cluster_id == stored["wrapped"].cluster_id is not None
-    assert stored["quoting"].cluster_id != stored["brief"].cluster_id
+    cluster = stored["brief"].cluster_id
+    assert cluster is not None and stored["syndicated"].cluster_id == stored["wrapped"].cluster_id == cluster
+    assert stored["quoting"].cluster_id != cluster
     with archive.sessions() as session:
-        detail = cluster_detail(session, stored["brief"].cluster_id)
+        detail = cluster_detail(session, cluster)
     assert detail is not None and {c["relation"] for c in detail["copies"]} <= {"wrapped", "excerpt", "near-duplicate"}
     assert any(c["explanation"]["same_headline"] for c in detail["copies"])
