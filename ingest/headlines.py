@@ -60,6 +60,18 @@ def headline_keys(names: Iterable[str | None], sitename: str | None = None, host
     return _headline_keys(tuple(names), sitename, host)
 
 
+def same_headline(
+    first: tuple[str | None, str | None, str | None], second: tuple[str | None, str | None, str | None]
+) -> bool:
+    """Whether two pages of two sites, each given as (its title, its site's name, its host), carry the same headline
+    (`headline_keys` of their titles). The pages of one site may all carry its template's title when extraction finds
+    no headline of their own; two sites share a headline by copying a story. A page's other names are left out: one
+    of its <h1>s may be a template's, another story's headline."""
+    if first[2] is not None and first[2] == second[2]:
+        return False
+    return not headline_keys(first[:1], *first[1:]).isdisjoint(headline_keys(second[:1], *second[1:]))
+
+
 @functools.lru_cache(maxsize=4096)
 def _headline_keys(names: tuple[str | None, ...], sitename: str | None, host: str | None) -> frozenset[str]:
     keys = set()

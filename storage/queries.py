@@ -136,7 +136,7 @@ def _explain(copy: Document, original: Document) -> dict[str, Any]:
     """The shared passages of a copy and its canonical, and what the copy added (ingest.relation.explain)."""
     from ingest.canonical import links_to
     from ingest.fingerprint import fingerprint, unit_sentences
-    from ingest.headlines import headline_keys
+    from ingest.headlines import same_headline
     from ingest.relation import explain
     from storage.fingerprints import to_article
 
@@ -147,8 +147,8 @@ def _explain(copy: Document, original: Document) -> dict[str, Any]:
 
     (copy_fp, copy_sentences), (original_fp, _) = read(copy), read(original)
     links_original = links_to(set((copy.links or "").split()), original.final_url, original.canonical_url)
-    one_headline = not headline_keys([copy.title], copy.sitename, copy.host).isdisjoint(
-        headline_keys([original.title], original.sitename, original.host)
+    one_headline = same_headline(
+        (copy.title, copy.sitename, copy.host), (original.title, original.sitename, original.host)
     )
     found = explain(copy_fp, copy_sentences, original_fp, links_original, one_headline)
     return {

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from ingest.canonical import links_to, names_url
 from ingest.document import Fingerprint
 from ingest.grouping import group
-from ingest.headlines import headline_keys, named_apart, title_words
+from ingest.headlines import named_apart, same_headline, title_words
 from ingest.relation import DUPLICATE, Relation, RelationPolicy, declared, linked, named, relate, titled, unrelated
 from storage import clustering
 from storage.db import sqlite_rows
@@ -134,16 +134,14 @@ class _Page:
     names: tuple[str | None, ...] = ()  # its title and headlines (Article.headlines)
     site: tuple[str | None, str | None] = (None, None)  # its site's name and its host
 
+    @property
+    def title(self) -> str | None:
+        return self.names[0] if self.names else None
+
     @functools.cached_property
     def title_words(self) -> frozenset[str]:
         """ingest.headlines.title_words of its names: read only for the few candidates related by their text."""
         return title_words(self.names, *self.site)
-
-    @functools.cached_property
-    def headline_keys(self) -> frozenset[str]:
-        """ingest.headlines.headline_keys of its title alone: its other names are read to tell two stories apart,
-        where one too many costs nothing, but an <h1> may be a template's (another story's headline)."""
-        return headline_keys(self.names[:1], *self.site)
 
 
 _NOWHERE = _Page(None, None, frozenset())
@@ -198,14 +196,9 @@ def _names_source(urls: dict[int, _Page], a: int, b: int) -> bool:
 
 
 def _same_headline(urls: dict[int, _Page], a: int, b: int) -> bool:
-    """Whether the two documents, of two sites, carry the same headline (ingest.headlines.headline_keys). The pages of
-    one site may all carry its template's title when extraction finds no headline of their own; two sites share a
-    headline by copying a story. (Two pages of one site that share their headline share no chrome either:
-    ingest.boilerplate.said_copies.)"""
+    """ingest.headlines.same_headline of the two documents."""
     first, second = urls.get(a, _NOWHERE), urls.get(b, _NOWHERE)
-    if first.site[1] is not None and first.site[1] == second.site[1]:
-        return False
-    return not first.headline_keys.isdisjoint(second.headline_keys)
+    return same_headline((first.title, *first.site), (second.title, *second.site))
 
 
 def _named_apart(urls: dict[int, _Page], a: int, b: int) -> bool:

@@ -7,7 +7,7 @@ import pytest
 from ingest.document import Article
 from ingest.extract import extract, page_headlines, parse
 from ingest.fingerprint import fingerprint
-from ingest.headlines import headline_keys, named_apart, title_words
+from ingest.headlines import headline_keys, named_apart, same_headline, title_words
 from ingest.relation import CONTAINED, CONTAINS, RelationPolicy, named, relate, titled
 from tests.conftest import SEEDS
 
@@ -118,6 +118,10 @@ def test_two_pages_carry_one_headline_whatever_site_each_names_beside_it() -> No
     # A series' recurring title names no one story: two words besides the site's name are too few.
     assert headline_keys(["Daily Deals | The Site"], "The Site") == frozenset()
     assert headline_keys(["Opening bell 11.18.19"]) == frozenset()
+    # Two pages of one site may both carry its template's title: only two sites' pages share a headline so.
+    title = "US-backed operation in Mosul approaches its final phase"
+    assert same_headline((title, None, "southfront.org"), (f"{title} - Global Research", None, "globalresearch.ca"))
+    assert not same_headline((title, None, "southfront.org"), (title, None, "southfront.org"))
 
 
 def test_a_brief_copied_under_notices_that_outweigh_it_keeps_its_headline(story: Article) -> None:
