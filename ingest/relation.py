@@ -285,8 +285,8 @@ def titled(
     seldom carry one headline of three words or more, and do not share a sentence besides.
 
     The one inside is the page that names the other as its source (`a_names_b`: its rel=canonical, or a link in its
-    paragraphs), as an excerpt under its site's teasers does; else the one more of whose prose is shared, the brief a
-    copy wraps."""
+    paragraphs), as an excerpt under its site's teasers does; else the one that adds less prose to what they share:
+    the brief, which a copy wraps in its notices."""
     if relation.kind is not None or not same_headline:
         return relation
     policy = policy or RelationPolicy()
@@ -295,7 +295,7 @@ def titled(
         return relation
     if a_names_b != b_names_a:
         return dataclasses.replace(relation, kind=CONTAINED if a_names_b else CONTAINS)
-    a_inside = a.shared * max(b.prose, 1) >= b.shared * max(a.prose, 1)
+    a_inside = a.prose - a.shared <= b.prose - b.shared
     return dataclasses.replace(relation, kind=CONTAINED if a_inside else CONTAINS)
 
 

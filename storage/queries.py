@@ -154,7 +154,7 @@ def _explain(copy: Document, original: Document) -> dict[str, Any]:
     return {
         "relation": found.relation,
         "linked": found.linked,
-        "same_headline": found.titled,
+        "by_headline": found.titled,
         "passages": [
             {
                 "words": p.words,

@@ -743,4 +743,4 @@ def test_a_brief_copied_under_notices_joins_it_by_its_headline(archive: Archive,
     with archive.sessions() as session:
         detail = cluster_detail(session, cluster)
     assert detail is not None and {c["relation"] for c in detail["copies"]} <= {"wrapped", "excerpt", "near-duplicate"}
-    assert any(c["explanation"]["same_headline"] for c in detail["copies"])
+    assert any(c["explanation"]["by_headline"] for c in detail["copies"])

@@ -253,6 +253,20 @@ def test_show_missing_cluster(on_seeds_db: str) -> None:
     assert_clean_failure(cli("show", "999999"), "no cluster 999999")
 
 
+def test_a_database_that_cannot_be_opened_is_a_clear_error(
+    env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Run from another directory than `copydesk run`, the default ./data is not there: say so, not a traceback."""
+    monkeypatch.delenv("COPYDESK_DATABASE_URL", raising=False)
+    monkeypatch.setenv("COPYDESK_DATA_DIR", "/nonexistent/copydesk-data")
+    for command in (["clusters"], ["failures"], ["show", "1"]):
+        assert_clean_failure(cli(*command), "cannot open the database sqlite:////nonexistent/copydesk-data/copydesk.db")
+    monkeypatch.setenv("COPYDESK_DATABASE_URL", "postgresql://copydesk:secret@127.0.0.1:1/copydesk")
+    result = cli("clusters")
+    assert_clean_failure(result, "cannot open the database postgresql://copydesk:***@127.0.0.1:1/copydesk")
+    assert "secret" not in result.output
+
+
 def test_export_jsonl(on_seeds_db: str) -> None:
     result = cli("export", "--format", "jsonl")
     assert result.exit_code == 0, result.output

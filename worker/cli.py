@@ -33,18 +33,46 @@ def _settings() -> Settings:
 def _archive(database_url: str) -> Any:
     """An Archive on database_url with an index in this process's memory (batch runs)."""
     from storage.archive import Archive
-    from storage.db import make_engine, make_sessionmaker, upgrade
+    from storage.db import make_engine, make_sessionmaker
     from storage.index import MemoryIndex
 
-    upgrade(database_url)
+    _upgraded(database_url)
     return Archive(make_sessionmaker(make_engine(database_url)), MemoryIndex())
 
 
 def _sessions(settings: Settings) -> Any:
-    from storage.db import make_engine, make_sessionmaker, upgrade
+    from storage.db import make_engine, make_sessionmaker
 
-    upgrade(settings.database_url)
+    _upgraded(settings.database_url)
     return make_sessionmaker(make_engine(settings.database_url))
+
+
+def _upgraded(database_url: str) -> None:
+    """storage.db.upgrade, or a clear error when the database cannot be opened: most often a command run from another
+    directory than `copydesk run`, whose default data directory is relative to where it runs."""
+    from sqlalchemy.exc import OperationalError
+
+    from storage.db import upgrade
+
+    try:
+        upgrade(database_url)
+    except OperationalError as error:
+        hint = (
+            " copydesk keeps its data in COPYDESK_DATA_DIR, ./data by default: under the directory a command runs"
+            " from. Run it where `copydesk run` runs, or set COPYDESK_DATA_DIR (or COPYDESK_DATABASE_URL) to what"
+            " that uses."
+            if database_url.startswith("sqlite")
+            else ""
+        )
+        shown = _shown_url(database_url)
+        raise click.ClickException(f"cannot open the database {shown} ({error.orig}).{hint}") from None
+
+
+def _shown_url(database_url: str) -> str:
+    """The URL without its password."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(database_url).render_as_string(hide_password=True)
 
 
 def _celery(*args: str) -> list[str]:
@@ -219,12 +247,10 @@ def db() -> None:
 @db.command("upgrade")
 def db_upgrade() -> None:
     """Create or migrate the schema to the latest version."""
-    from storage.db import upgrade
-
     settings = _settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    upgrade(settings.database_url)
-    click.echo(f"schema up to date: {settings.database_url}")
+    _upgraded(settings.database_url)
+    click.echo(f"schema up to date: {_shown_url(settings.database_url)}")
 
 
 # ---- queueing --------------------------------------------------------------------------------
@@ -515,7 +541,7 @@ def show(cluster_id: int, as_json: bool) -> None:
         click.echo(f"      added: {safe(explanation['added'])}")
         if explanation.get("linked"):
             click.echo("      its paragraphs link the canonical's address: read as taken from it")
-        if explanation.get("same_headline"):
+        if explanation.get("by_headline"):
             click.echo("      it carries the canonical's headline and shares a sentence with it: read as a copy of it")
 
 
