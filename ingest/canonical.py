@@ -266,16 +266,18 @@ def elect(members: list[Candidate]) -> Election:
     if winner.published:
         reasons.append(f"published {winner.published.date().isoformat()} ({winner.published_source or 'unknown'})")
     if len(ordered) > 1:
-        reasons.append(_decided(rank(winner), rank(ordered[1]), ordered[1].id))
+        runner_up = ordered[1].id
+        its_sources = ", ".join(f"#{source}" for source in sorted({source for source, _ in named.get(runner_up, [])}))
+        reasons.append(_decided(rank(winner), rank(ordered[1]), runner_up, its_sources))
     return Election(winner.id, "; ".join(reasons))
 
 
-def _decided(winner: _Rank, runner_up: _Rank, other: int) -> str:
-    """What put the winner before the next member (`other`), whose rank (as `elect` ranks) is `runner_up`: the first
-    place where their ranks differ (the last, arrival, always does)."""
+def _decided(winner: _Rank, runner_up: _Rank, other: int, its_sources: str) -> str:
+    """What put the winner before the next member (`other`, which names `its_sources`), whose rank (as `elect` ranks)
+    is `runner_up`: the first place where their ranks differ (the last, arrival, always does)."""
     step = next(i for i, (a, b) in enumerate(zip(winner, runner_up, strict=True)) if a != b)
     return [
-        f"ahead of #{other}, which credits another member",
+        f"ahead of #{other}, which names {its_sources} as its source",
         f"ahead of #{other}, whose date is guessed or missing",
         f"ahead of #{other}, published later",
         f"ahead of #{other}, credited less",

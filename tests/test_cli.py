@@ -245,7 +245,7 @@ def test_show_cluster(on_seeds_db: str) -> None:
     assert "levantdispatch.wordpress.com" in out and "globalresearch.ca" in out
     # Where each shared passage starts, in words a reader follows; why the canonical beat the next member.
     assert out.count(", at the start of the canonical") == 2, out
-    assert re.search(r"\nwhy: .*ahead of #\d+, (which credits another member|published later)", out), out
+    assert re.search(r"\nwhy: .*ahead of #\d+, (which names #\d+ as its source|published later)", out), out
     assert "Disclaimer: The contents of this article" not in out and "Leave a Reply" not in out
 
 

@@ -250,7 +250,7 @@ def test_canonical_prefers_attribution_over_dates() -> None:
     assert election.winner == 2
     # Why, down to what set it before the next member: #1 is older, but credits another.
     assert election.reason == (
-        "credited by #1, credited by #3; published 2020-01-03 (meta); ahead of #1, which credits another member"
+        "credited by #1, credited by #3; published 2020-01-03 (meta); ahead of #1, which names #2 as its source"
     )
 
 
