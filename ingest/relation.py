@@ -102,6 +102,9 @@ class Relation:
     b: Side
     jaccard: float  # shingle-set resemblance, reported with the relation
     containment: float  # shingle-set containment of the smaller set
+    # Both pages carry one headline (`titled`): what the containing text has before the other is its page's, not a
+    # story of its own.
+    titled: bool = False
 
     def opening(self, policy: RelationPolicy | None = None) -> int:
         """How the containing text starts before the contained one: 0 with it, 1 with a lede or an intro
@@ -112,6 +115,10 @@ class Relation:
             return 0
         policy = policy or RelationPolicy()
         outer = self.b if self.kind == CONTAINED else self.a
+        if outer.lead and self.titled:
+            # Its lead is not another story's lede: another story has a headline of its own. A template's block before
+            # every story (another story's standfirst) on a site with no other page to learn it from as chrome.
+            return 1
         if outer.lead > _allowed_lead(self.a, self.b, policy):
             # 3: and it goes on with much prose of its own after it: a story quoting the other, never its source.
             return 3 if outer.new - outer.lead > policy.max_new * outer.prose else 2
@@ -286,17 +293,22 @@ def titled(
 
     The one inside is the page that names the other as its source (`a_names_b`: its rel=canonical, or a link in its
     paragraphs), as an excerpt under its site's teasers does; else the one that adds less prose to what they share:
-    the brief, which a copy wraps in its notices."""
-    if relation.kind is not None or not same_headline:
+    the brief, which a copy wraps in its notices.
+
+    A relation the texts found already is marked `titled`: whatever the containing page has before the other text is
+    read as an intro of its own (`Relation.opening` 1), not another story's lede."""
+    if not same_headline:
         return relation
+    if relation.kind is not None:
+        return dataclasses.replace(relation, titled=True)
     policy = policy or RelationPolicy()
     a, b = relation.a, relation.b
     if max(a.shared, b.shared) < policy.min_titled_words:
         return relation
     if a_names_b != b_names_a:
-        return dataclasses.replace(relation, kind=CONTAINED if a_names_b else CONTAINS)
+        return dataclasses.replace(relation, kind=CONTAINED if a_names_b else CONTAINS, titled=True)
     a_inside = a.prose - a.shared <= b.prose - b.shared
-    return dataclasses.replace(relation, kind=CONTAINED if a_inside else CONTAINS)
+    return dataclasses.replace(relation, kind=CONTAINED if a_inside else CONTAINS, titled=True)
 
 
 def _allowed_lead(a: Side, b: Side, policy: RelationPolicy) -> float:
