@@ -159,3 +159,20 @@ def test_a_page_is_found_by_its_headline() -> None:
     other = fingerprint(Article(text="Syndicated from A Example. Comments are moderated.", title="Another story today"))
     assert {key for key in brief.index_keys if key.startswith("h:")} == set(brief.index_keys) & set(copy.query_keys)
     assert brief.headlines and not set(brief.index_keys) & set(other.query_keys)
+
+
+def test_a_copy_under_its_templates_block_keeps_the_story_it_carries_the_headline_of(story: Article) -> None:
+    """A site's template puts another story's standfirst before every story, and the site has no other page to learn
+    it from as chrome: a verbatim copy there opens with more prose of its own than an intro line, as a later story
+    quoting this one does (`Relation.opening` 2). Under the story's own headline, that block is the page's, not a
+    story's lede."""
+    block = (
+        "Night mode is an automatic setting which takes over in low light and brightens the picture, and the camera"
+        " app now suggests it whenever the scene is dark enough for it to help, with a moon icon in the corner."
+    )
+    original = Article(text="\n".join(story.paragraphs[:4]), title=story.title)
+    copy = Article(text="\n".join([block, *original.paragraphs]), title=story.title)
+    by_text = relate(fingerprint(copy), fingerprint(original))
+    assert by_text.kind == CONTAINS and by_text.opening() == 2
+    assert titled(by_text, True, False, False).opening() == 1
+    assert titled(by_text, False, False, False).opening() == 2  # its own headline: a story quoting this one
