@@ -746,3 +746,36 @@ def test_a_brief_copied_under_notices_joins_it_by_its_headline(archive: Archive,
     assert detail is not None and detail["canonical"]["url"] == "https://news.example/brief"
     assert [c["relation"] for c in detail["copies"]] == ["wrapped", "wrapped"]
     assert any(c["explanation"]["by_headline"] for c in detail["copies"])
+
+
+@pytest.mark.parametrize("copy_first", [True, False])
+def test_a_copy_under_its_templates_block_joins_the_story_whose_headline_it_carries(
+    archive: Archive, copy_first: bool
+) -> None:
+    """A later copy on a site whose template puts another story's standfirst before every story (one page of that
+    site: nothing to learn the block from as chrome) opens with more prose of its own than an intro line, as a later
+    story quoting the first does. Carrying the story's headline, it is the story's copy; under a headline of its own,
+    the same page is another story quoting it, and stays apart."""
+    story = extract((SEEDS / "southfront-original.html").read_bytes())
+    block = (
+        "Night mode is an automatic setting which takes over in low light and brightens the picture, and the camera"
+        " app now suggests it whenever the scene is dark enough for it to help, with a moon icon in the corner."
+    )
+    text = "\n".join(story.paragraphs[:4])
+    day = datetime(2017, 5, 9, tzinfo=UTC)
+    pages = {
+        "story": Article(text=text, title=story.title, host="southfront.example", published=day),
+        "copy": Article(
+            text=f"{block}\n{text}", title=story.title, host="gadgets.example", published=day + timedelta(days=1)
+        ),
+        "quoting": Article(
+            text=f"{block}\n{text}",
+            title="Phones that see in the dark, and what they show",
+            host="other.example",
+            published=day + timedelta(days=1),
+        ),
+    }
+    order = ["copy", "quoting", "story"] if copy_first else ["story", "quoting", "copy"]
+    stored = {name: archive.add(pages[name], key=name) for name in order}
+    assert stored["copy"].cluster_id == stored["story"].cluster_id is not None
+    assert stored["quoting"].cluster_id != stored["story"].cluster_id
