@@ -42,7 +42,8 @@ SURE_CARRIERS = 6
 RELATED = 0.2
 
 Page = Mapping[int, textlib.Paragraph]  # a page's paragraphs by hash
-# Words a headline needs, besides the site's name, to name one story when two pages of a host carry it.
+
+
 class Claim(NamedTuple):
     """What a page says of itself."""
 
