@@ -185,14 +185,18 @@ def _clusters_of_candidates(session: Session, ids: set[int]) -> tuple[dict[int, 
 
 def _declares(urls: dict[int, _Page], a: int, b: int) -> bool:
     """Whether either document's rel=canonical names the other's URL."""
-    first, second = urls.get(a, _NOWHERE), urls.get(b, _NOWHERE)
-    return names_url(first.declared, second.url, first.url) or names_url(second.declared, first.url, second.url)
+    return _canonical_names(urls, a, b) or _canonical_names(urls, b, a)
 
 
 def _names_source(urls: dict[int, _Page], a: int, b: int) -> bool:
     """Whether document `a` names `b` as its source: by its rel=canonical, or a link in its paragraphs."""
+    return _canonical_names(urls, a, b) or _links(urls, a, b)
+
+
+def _canonical_names(urls: dict[int, _Page], a: int, b: int) -> bool:
+    """Whether document `a`'s rel=canonical names `b`'s URL."""
     first = urls.get(a, _NOWHERE)
-    return names_url(first.declared, urls.get(b, _NOWHERE).url, first.url) or _links(urls, a, b)
+    return names_url(first.declared, urls.get(b, _NOWHERE).url, first.url)
 
 
 def _same_headline(urls: dict[int, _Page], a: int, b: int) -> bool:
